@@ -50,9 +50,7 @@ def encode_query(params: Mapping[str, str]) -> str:
     return "&".join(f"{key}={quote(value, safe='')}" for key, value in params.items())
 
 
-def signed_query(
-    appkey: str, access_token: str, timestamp: int | None = None, requestid: str | None = None
-) -> str:
+def signed_query(appkey: str, access_token: str, timestamp: int | None = None, requestid: str | None = None) -> str:
     """The signed query string ``appkey=…&timestamp=…&signature=…``.
 
     >>> signed_query("example_appkey", "example_accesstoken", 1717639699)
@@ -61,9 +59,7 @@ def signed_query(
     return encode_query(sign_params(appkey, access_token, timestamp, requestid))
 
 
-def verify(
-    params: Mapping[str, str], appkey: str, access_token: str, now: float | None = None
-) -> str | None:
+def verify(params: Mapping[str, str], appkey: str, access_token: str, now: float | None = None) -> str | None:
     """Check a decoded query against the credentials: None when good, else what is wrong.
 
     A signature whose ``+`` arrived as a space (sent without URL-encoding) is accepted

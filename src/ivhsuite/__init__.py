@@ -1,0 +1,26 @@
+"""ivhsuite: contract and load testing for Tencent Cloud's IVH session manager API."""
+
+from ivhsuite.client import AsyncIvhClient, IvhClient, new_reqid
+from ivhsuite.config import Target
+from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError, RequestTimeout, TransportError
+from ivhsuite.signing import SignatureAuth, signature, signed_query
+from ivhsuite.spec import Spec, load_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApiError",
+    "AsyncIvhClient",
+    "ConfigError",
+    "IvhClient",
+    "IvhsuiteError",
+    "RequestTimeout",
+    "SignatureAuth",
+    "Spec",
+    "Target",
+    "TransportError",
+    "load_spec",
+    "new_reqid",
+    "signature",
+    "signed_query",
+]

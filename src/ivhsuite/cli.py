@@ -1,0 +1,71 @@
+"""The ``ivhsuite`` command: parses arguments and maps outcomes to exit codes, nothing more.
+
+Exit codes: 0 success, 1 the endpoint broke its contract or a threshold, 2 a usage or
+configuration problem, said in one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from ivhsuite.errors import ConfigError, IvhsuiteError
+from ivhsuite.signing import signed_query
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"ivhsuite: error: {message}\n")
+
+
+def _sign(args: argparse.Namespace) -> int:
+    print(signed_query(args.appkey, args.access_token, args.timestamp, args.requestid))
+    return EXIT_OK
+
+
+def _add_sign(subparsers: argparse._SubParsersAction) -> None:
+    sign = subparsers.add_parser("sign", help="print a signed query string for the documented signature")
+    sign.add_argument("--appkey", required=True)
+    sign.add_argument("--access-token", required=True)
+    sign.add_argument("--timestamp", type=int, help="Unix seconds (default: now)")
+    sign.add_argument("--requestid", help="signed too when given")
+    sign.set_defaults(handler=_sign)
+
+
+def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Each subcommand's parser, imported lazily so `ivhsuite sign` stays fast."""
+    from ivhsuite.emulator.cli import add_emulate_parser
+
+    return [_add_sign, add_emulate_parser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ivhsuite", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for register in _registrars():
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"ivhsuite: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except IvhsuiteError as exc:
+        print(f"ivhsuite: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ivhsuite: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

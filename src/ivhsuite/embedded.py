@@ -1,0 +1,35 @@
+"""The target of a run: the configured endpoint, or the embedded emulator when none is set."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ivhsuite.config import Target
+
+log = logging.getLogger("ivhsuite")
+
+
+@contextmanager
+def endpoint(target: Target, **emulator_settings: object) -> Iterator[Target]:
+    """Yield ``target`` unchanged when it has a base URL; else start the emulator for the block.
+
+    The emulator is signed with the target's credentials when they are set, and serves
+    the target's project id, so the same run works both ways.
+    """
+    if target.base_url:
+        yield target
+        return
+    from ivhsuite.emulator import EmulatorSettings, serve_in_thread
+
+    settings = EmulatorSettings(
+        project_ids=(target.project_id,),
+        appkey=target.appkey,
+        access_token=target.access_token,
+        mode=target.mode,
+        **emulator_settings,  # type: ignore[arg-type]
+    )
+    with serve_in_thread(settings) as running:
+        log.warning("no base URL set (IVH_BASE_URL): started the embedded emulator at %s", running.base_url)
+        yield target.with_base_url(running.base_url)

@@ -1,0 +1,70 @@
+"""The emulator's knobs, one frozen value object with named defaults.
+
+Where the vendor docs are silent (preparation time, idle timeout, command spacing)
+the defaults are the documented or most plausible values, and every one can be changed
+so a test can pin the behaviour it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivhsuite.config import DEFAULT_PROJECT_ID, MODES
+from ivhsuite.emulator.faults import FAULTS
+from ivhsuite.errors import ConfigError
+
+DEFAULT_QUOTA = 10
+DEFAULT_PREPARE_SECONDS = 1.0
+DEFAULT_IDLE_SECONDS = 600.0  # "10 minutes without driving" (page 100391)
+DEFAULT_COMMAND_INTERVAL = 1.0  # "texts at least 1 s apart"
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """How the emulator behaves.
+
+    >>> EmulatorSettings(quota=2, prepare_seconds=0).signed
+    False
+    """
+
+    project_ids: tuple[str, ...] = (DEFAULT_PROJECT_ID,)
+    appkey: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    quota: int = DEFAULT_QUOTA
+    prepare_seconds: float = DEFAULT_PREPARE_SECONDS
+    mode: str = "saas"
+    idle_seconds: float = DEFAULT_IDLE_SECONDS
+    command_interval: float = DEFAULT_COMMAND_INTERVAL
+    cold_start: bool = True
+    faults: frozenset[str] = frozenset()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    def __post_init__(self) -> None:
+        # Accept any iterable for the collections, store them immutable.
+        object.__setattr__(self, "project_ids", tuple(self.project_ids))
+        object.__setattr__(self, "faults", frozenset(self.faults))
+        if not self.project_ids or not all(isinstance(p, str) and p for p in self.project_ids):
+            raise ConfigError("the emulator needs at least one non-empty project id")
+        if bool(self.appkey) != bool(self.access_token):
+            raise ConfigError("emulator credentials are incomplete: give both appkey and access token")
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.quota < 0:
+            raise ConfigError(f"quota must be 0 or more, not {self.quota}")
+        for name in ("prepare_seconds", "command_interval"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, not {getattr(self, name)}")
+        if self.idle_seconds <= 0:
+            raise ConfigError(f"idle_seconds must be more than 0, not {self.idle_seconds}")
+        if self.max_body_bytes <= 0:
+            raise ConfigError(f"max_body_bytes must be more than 0, not {self.max_body_bytes}")
+        unknown = sorted(self.faults - FAULTS.keys())
+        if unknown:
+            known = ", ".join(sorted(FAULTS))
+            raise ConfigError(f"unknown emulator fault(s): {', '.join(unknown)} (known: {known})")
+
+    @property
+    def signed(self) -> bool:
+        """Whether requests must carry a valid signature."""
+        return bool(self.appkey and self.access_token)

@@ -1,0 +1,104 @@
+"""Preemption and quota stay atomic when creates race: one live session per UserId, never over quota."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from ivhsuite.emulator import EmulatorSettings, Store, StoreError, create_app
+
+from .conftest import PROJECT, SPEC, new_req_id
+
+QUOTA, USERS, CREATES = 5, 10, 240
+
+
+def invariant_breaks(store: Store, quota: int = QUOTA) -> list[str]:
+    """What is wrong with the project's live sessions right now (empty when all is well)."""
+    live = store.sessions(PROJECT)
+    shared = [user for user, n in Counter(s.user_id for s in live).items() if n > 1]
+    problems = [f"UserId {user} has two live sessions" for user in shared]
+    if len(live) > quota:
+        problems.append(f"{len(live)} live sessions over a quota of {quota}")
+    return problems
+
+
+async def _race(settings: EmulatorSettings) -> tuple[list[int], list[str], list[dict[str, Any]]]:
+    """Fire CREATES concurrent creates (and some closes), checking the store after each answer."""
+    app = create_app(settings)
+    store: Store = app.state.store
+    problems: list[str] = []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+
+        async def create(i: int) -> int:
+            payload = {
+                "ReqId": new_req_id(),
+                "VirtualmanProjectId": PROJECT,
+                "UserId": f"user-{i % USERS}",
+                "Protocol": "webrtc",
+                "DriverType": 1,
+            }
+            answer = (await client.post(SPEC.operation("createsession").path, json={"Payload": payload})).json()
+            problems.extend(invariant_breaks(store, settings.quota))
+            if answer["Header"]["Code"] == 0 and i % 7 == 0:  # some closes race with the creates
+                sid = answer["Payload"]["SessionId"]
+                await client.post(
+                    SPEC.operation("closesession").path, json={"Payload": {"ReqId": new_req_id(), "SessionId": sid}}
+                )
+                problems.extend(invariant_breaks(store, settings.quota))
+            return answer["Header"]["Code"]
+
+        codes = await asyncio.gather(*(create(i) for i in range(CREATES)))
+        listed = await client.post(
+            SPEC.operation("listsessionofprojectid").path,
+            json={"Payload": {"ReqId": new_req_id(), "VirtualmanProjectId": PROJECT}},
+        )
+    return list(codes), problems, listed.json()["Payload"]["Sessions"]
+
+
+def test_concurrent_creates_keep_preemption_and_quota() -> None:
+    codes, problems, sessions = asyncio.run(_race(EmulatorSettings(quota=QUOTA)))
+    assert problems == []
+    assert set(codes) <= {0, 100008} and codes.count(0) >= QUOTA
+    assert len(sessions) <= QUOTA
+    assert len({s["UserId"] for s in sessions}) == len(sessions)
+
+
+# Without preemption a full project refuses the repeat create, so give it room to show.
+@pytest.mark.parametrize(("fault", "quota"), [("no-preemption", 4 * USERS), ("no-quota", QUOTA)])
+def test_the_race_check_catches_a_broken_store(fault: str, quota: int) -> None:
+    _, problems, _ = asyncio.run(_race(EmulatorSettings(quota=quota, faults=frozenset({fault}))))
+    assert problems
+
+
+def test_threads_racing_on_the_store() -> None:
+    store = Store(EmulatorSettings(quota=QUOTA, prepare_seconds=0))
+    problems: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        for i in range(50):
+            try:
+                info = store.create(PROJECT, f"user-{(n + i) % USERS}", 1)
+                if i % 5 == 0:
+                    store.close(info.session_id)
+                problems.extend(invariant_breaks(store))
+            except StoreError as exc:
+                if exc.code != 100008:
+                    problems.append(str(exc))
+            except Exception as exc:  # a crash in a thread must fail the test, not vanish
+                problems.append(repr(exc))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    assert len(store.sessions(PROJECT)) <= QUOTA

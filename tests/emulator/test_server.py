@@ -1,0 +1,136 @@
+"""The emulator on real sockets: background thread, foreground CLI, and the start-up line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from ivhsuite.emulator import EmulatorSettings, serve_in_thread
+from ivhsuite.emulator.cli import ENV_FAULTS, add_emulate_parser, settings_from_args, startup_line
+from ivhsuite.emulator.server import bind_socket
+from ivhsuite.errors import ConfigError
+from ivhsuite.signing import signed_query
+
+from .conftest import PROJECT, SPEC, new_req_id
+
+LIST = SPEC.operation("listsessionofprojectid").path
+CREATE_BODY = {
+    "Payload": {"ReqId": "0" * 32, "VirtualmanProjectId": PROJECT, "UserId": "u", "Protocol": "rtmp", "DriverType": 1}
+}
+
+
+def test_serves_on_a_free_loopback_port() -> None:
+    with serve_in_thread(EmulatorSettings(prepare_seconds=0)) as running:
+        assert running.base_url.startswith("http://127.0.0.1:")
+        assert not running.base_url.endswith(":0")
+        response = httpx.post(running.base_url + SPEC.operation("createsession").path, json=CREATE_BODY)
+        assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+        assert response.json()["Header"]["Code"] == 0
+        assert len(running.app.state.store.sessions(PROJECT)) == 1
+
+
+def test_stop_is_prompt_with_a_keep_alive_client_and_frees_the_port() -> None:
+    running = serve_in_thread()
+    with httpx.Client(base_url=running.base_url) as client:
+        body = {"Payload": {"ReqId": new_req_id(), "VirtualmanProjectId": PROJECT}}
+        assert client.post(LIST, json=body).json()["Header"]["Code"] == 0
+        started = time.monotonic()
+        running.stop()
+        assert time.monotonic() - started < 3.0
+    running.stop()  # twice is harmless
+    with pytest.raises(httpx.TransportError):
+        httpx.post(running.base_url + LIST, json={}, timeout=1.0)
+
+
+def test_two_emulators_side_by_side() -> None:
+    with serve_in_thread() as one, serve_in_thread() as two:
+        assert one.base_url != two.base_url
+
+
+def test_a_busy_port_is_a_config_error() -> None:
+    with serve_in_thread() as running:
+        port = int(running.base_url.rsplit(":", 1)[1])
+        with pytest.raises(ConfigError, match="cannot listen"):
+            bind_socket("127.0.0.1", port).close()
+
+
+# --- the CLI ---------------------------------------------------------------------------
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_emulate_parser(parser.add_subparsers())
+    return parser.parse_args(["emulate", *argv])
+
+
+def test_cli_defaults() -> None:
+    args = _parse()
+    assert (args.host, args.port) == ("127.0.0.1", 8000)
+    settings = settings_from_args(args, environ={})
+    assert settings == EmulatorSettings()
+
+
+def test_cli_flags() -> None:
+    flags = "--project-id p1 --project-id p2 --quota 3 --prepare-seconds 0 --mode private --idle-seconds 30"
+    args = _parse(*flags.split(), "--appkey", "k", "--access-token", "t")
+    settings = settings_from_args(args, environ={"IVH_APPKEY": "ignored"})
+    assert settings.project_ids == ("p1", "p2") and settings.quota == 3 and settings.mode == "private"
+    assert (settings.prepare_seconds, settings.idle_seconds, settings.appkey) == (0, 30, "k")
+
+
+def test_cli_credentials_come_only_from_flags() -> None:
+    environ = {"IVH_APPKEY": "k", "IVH_ACCESS_TOKEN": "t"}
+    assert not settings_from_args(_parse(), environ=environ).signed
+
+
+def test_cli_faults_from_the_environment_only_when_set() -> None:
+    settings = settings_from_args(_parse(), environ={ENV_FAULTS: "no-quota, no-preemption"})
+    assert settings.faults == {"no-quota", "no-preemption"}
+    with pytest.raises(ConfigError, match="unknown emulator fault"):
+        settings_from_args(_parse(), environ={ENV_FAULTS: "typo"})
+
+
+def test_startup_line_says_where_and_how_and_never_the_token() -> None:
+    signed = EmulatorSettings(appkey="the-appkey", access_token="the-secret-token", quota=4)
+    line = startup_line(signed, "http://127.0.0.1:8000")
+    assert "http://127.0.0.1:8000" in line and PROJECT in line and "signed" in line and "quota 4" in line
+    assert "the-secret-token" not in line
+    assert "open" in startup_line(EmulatorSettings(), "http://x")
+
+
+SCRIPT = """
+import argparse, sys
+from ivhsuite.emulator.cli import add_emulate_parser
+parser = argparse.ArgumentParser()
+add_emulate_parser(parser.add_subparsers())
+args = parser.parse_args(sys.argv[1:])
+sys.exit(args.handler(args))
+"""
+
+
+@pytest.mark.slow
+def test_foreground_emulator_prints_its_url_serves_signed_and_stops_on_sigint() -> None:
+    argv = [sys.executable, "-c", SCRIPT, "emulate", "--port", "0", "--appkey", "k", "--access-token", "tok-secret"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop(ENV_FAULTS, None)
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        try:
+            line = proc.stdout.readline() if proc.stdout else ""
+            assert "tok-secret" not in line and "signed" in line
+            url = line.split(" on ", 1)[1].split(" ", 1)[0]
+            body = {"Payload": {"ReqId": new_req_id(), "VirtualmanProjectId": PROJECT}}
+            assert httpx.post(f"{url}{LIST}", json=body).json()["Header"]["Code"] == 100005
+            signed = httpx.post(f"{url}{LIST}?{signed_query('k', 'tok-secret')}", json=body)
+            assert signed.json()["Header"]["Code"] == 0
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()

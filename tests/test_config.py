@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from ivhsuite.config import DEFAULT_PROJECT_ID, Target
+from ivhsuite.errors import ConfigError
+
+
+def test_flags_win_over_environment() -> None:
+    env = {"IVH_BASE_URL": "http://env", "IVH_PROJECT_ID": "envp", "IVH_APPKEY": "a", "IVH_ACCESS_TOKEN": "t"}
+    target = Target.from_env(base_url="http://flag", environ=env)
+    assert (target.base_url, target.project_id, target.signed) == ("http://flag", "envp", True)
+
+
+def test_defaults_are_open_and_local() -> None:
+    target = Target.from_env(environ={})
+    assert (target.base_url, target.project_id, target.signed, target.mode) == (None, DEFAULT_PROJECT_ID, False, "saas")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"IVH_APPKEY": "a"}, "IVH_ACCESS_TOKEN is not set"),
+        ({"IVH_ACCESS_TOKEN": "t"}, "IVH_APPKEY is not set"),
+        ({"IVH_BASE_URL": "ftp://x"}, "must start with http"),
+        ({"IVH_MODE": "cloud"}, "mode must be one of"),
+    ],
+)
+def test_bad_settings_are_one_line_config_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Target.from_env(environ=env)
+
+
+def test_repr_hides_the_access_token() -> None:
+    assert "s3cret" not in repr(Target(appkey="a", access_token="s3cret"))
