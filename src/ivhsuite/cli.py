@@ -40,8 +40,9 @@ def _add_sign(subparsers: argparse._SubParsersAction) -> None:
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Each subcommand's parser, imported lazily so `ivhsuite sign` stays fast."""
     from ivhsuite.emulator.cli import add_emulate_parser
+    from ivhsuite.load.cli import add_load_parser
 
-    return [_add_sign, add_emulate_parser]
+    return [_add_sign, add_emulate_parser, add_load_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

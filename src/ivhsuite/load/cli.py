@@ -1,0 +1,110 @@
+"""``ivhsuite load``: a thin wrapper running one scenario headless with locust, reports in one folder.
+
+    ivhsuite load --scenario preemption -u 10 -r 5 -t 30s [--base-url URL] [-- more locust args]
+
+Writes locust's HTML report and CSVs and the threshold JUnit/JSON under
+``reports/<UTC stamp>-load-<scenario>/`` (or ``--report-dir``). The exit code is locust's:
+0 all thresholds green, 1 a threshold or a violation failed, 2 a usage problem.
+Locust runs in a child process (it patches the interpreter with gevent); this module
+never imports locust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ivhsuite.config import ENV_BASE_URL
+from ivhsuite.errors import ConfigError
+from ivhsuite.load import thresholds
+from ivhsuite.load.options import SHAPES
+from ivhsuite.runs import run_dir
+
+SCENARIOS = {"create": "CreateSessionUser", "preemption": "PreemptionUser", "lifecycle": "LifecycleUser"}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def default_locustfile() -> Path:
+    """``loadtests/locustfile.py`` of the repository this package is installed from (editable)."""
+    return Path(__file__).resolve().parents[3] / "loadtests" / "locustfile.py"
+
+
+def add_load_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "load",
+        help="run a load scenario headless (locust), with HTML, CSV and threshold reports",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), required=True)
+    parser.add_argument("-u", "--users", type=int, default=5, help="peak number of users (default: 5)")
+    parser.add_argument("-r", "--spawn-rate", type=float, default=5.0, help="users started per second")
+    parser.add_argument("-t", "--run-time", default="30s", help="e.g. 30s, 5m (default: 30s)")
+    parser.add_argument("--base-url", help=f"endpoint (default: ${ENV_BASE_URL}; neither: an embedded emulator)")
+    parser.add_argument("--project-id", help="VirtualmanProjectId (default: $IVH_PROJECT_ID)")
+    parser.add_argument("--shape", choices=SHAPES, default="constant", help="load shape (default: constant)")
+    parser.add_argument("--processes", type=int, help="locust worker processes (distributed on this host)")
+    parser.add_argument("--userid-pool", type=int, help="UserIds the preemption users contend for")
+    parser.add_argument("--hold-seconds", type=float, help="how long a ready session is held")
+    parser.add_argument("--thresholds", help="thresholds file (default: loadtests/thresholds.toml)")
+    parser.add_argument("--thresholds-abort", action="store_true", help="stop at the first failing threshold")
+    parser.add_argument("--report-dir", help="folder for the reports (default: reports/<stamp>-load-<scenario>)")
+    parser.add_argument("--locustfile", help="locustfile (default: loadtests/locustfile.py of this repository)")
+    parser.add_argument("locust_args", nargs=argparse.REMAINDER, help="after --: passed to locust unchanged")
+    parser.set_defaults(handler=run_load_command)
+
+
+def locust_command(args: argparse.Namespace, locustfile: Path, folder: Path) -> list[str]:
+    """The locust command line for ``args``, reports going to ``folder``."""
+    command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless"]
+    command += ["-u", str(args.users), "-r", f"{args.spawn_rate:g}", "-t", args.run_time]
+    command += ["--html", str(folder / "report.html"), "--csv", str(folder / "locust")]
+    command += ["--ivh-report-dir", str(folder), "--load-shape", args.shape, "--only-summary"]
+    optional = {
+        "--host": args.base_url,
+        "--project-id": args.project_id,
+        "--processes": args.processes,
+        "--userid-pool": args.userid_pool,
+        "--hold-seconds": args.hold_seconds,
+        "--thresholds": args.thresholds,
+    }
+    for flag, value in optional.items():
+        if value is not None:
+            command += [flag, str(value)]
+    if args.thresholds_abort:
+        command.append("--thresholds-abort")
+    extra = list(args.locust_args or [])
+    command += extra[1:] if extra[:1] == ["--"] else extra
+    command.append(SCENARIOS[args.scenario])
+    return command
+
+
+def run_load_command(args: argparse.Namespace) -> int:
+    locustfile = Path(args.locustfile) if args.locustfile else default_locustfile()
+    if not locustfile.is_file():
+        raise ConfigError(f"no locustfile at {locustfile}: pass --locustfile")
+    if args.users < 1 or args.spawn_rate <= 0:
+        raise ConfigError("-u must be at least 1 and -r more than 0")
+    # A broken thresholds file is a usage error before any load is generated.
+    thresholds.load(args.thresholds or locustfile.with_name("thresholds.toml"))
+    folder = run_dir(args.report_dir, f"load-{args.scenario}")
+    command = locust_command(args, locustfile, folder)
+    print(f"ivhsuite load: {SCENARIOS[args.scenario]}, reports in {folder}", file=sys.stderr, flush=True)
+    process = subprocess.Popen(command, env=os.environ.copy())
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        # locust got the Ctrl-C too: let it close its sessions and write its reports
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            process.kill()
+            process.wait()
+        return EXIT_INTERRUPTED
+    if code in (EXIT_OK, EXIT_FAILED):
+        print(f"ivhsuite load: {'passed' if code == EXIT_OK else 'FAILED'}, reports in {folder}", file=sys.stderr)
+        return code
+    print(f"ivhsuite: error: locust exited with code {code} (see its output above)", file=sys.stderr)
+    return EXIT_USAGE

@@ -1,0 +1,167 @@
+"""The scenario options: added to locust's parser, shown in its web UI, read back as one value object.
+
+Every option has a named default here, so a user built outside a locust run (a unit
+test, ``run_single_user``) behaves like one started with no flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ivhsuite.config import DEFAULT_PROJECT_ID, ENV_PROJECT_ID
+
+SHAPES = ("constant", "ramp", "step", "spike")
+
+DEFAULT_USERID_POOL = 10
+DEFAULT_HOLD_SECONDS = 5.0
+DEFAULT_READY_TIMEOUT = 150.0  # "usually under 1 minute, at most 2 minutes" (page 100388)
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_PREEMPTION_GRACE = 5.0
+DEFAULT_LIST_INTERVAL = 5.0
+DEFAULT_TEXTS = 3
+DEFAULT_TEXT_INTERVAL = 1.2  # the docs ask for 1 s between texts; keep a margin for jitter
+DEFAULT_SHAPE_DURATION = 60.0
+DEFAULT_SHAPE_STEPS = 4
+DEFAULT_EMULATOR_QUOTA = 200
+DEFAULT_EMULATOR_PREPARE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class ScenarioOptions:
+    """What the scenarios read; built from locust's parsed options (or defaults)."""
+
+    project_id: str = DEFAULT_PROJECT_ID
+    userid_pool: int = DEFAULT_USERID_POOL
+    hold_seconds: float = DEFAULT_HOLD_SECONDS
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    preemption_grace: float = DEFAULT_PREEMPTION_GRACE
+    list_interval: float = DEFAULT_LIST_INTERVAL
+    texts: int = DEFAULT_TEXTS
+    text_interval: float = DEFAULT_TEXT_INTERVAL
+    thresholds: str = ""
+    thresholds_abort: bool = False
+    ivh_report_dir: str = ""
+    load_shape: str = "constant"
+    shape_duration: float = DEFAULT_SHAPE_DURATION
+    shape_steps: int = DEFAULT_SHAPE_STEPS
+    emulator_quota: int = DEFAULT_EMULATOR_QUOTA
+    emulator_prepare_seconds: float = DEFAULT_EMULATOR_PREPARE_SECONDS
+    ivh_run_id: str = ""
+
+    @classmethod
+    def from_namespace(cls, namespace: argparse.Namespace | None) -> ScenarioOptions:
+        """Pick our fields out of locust's options; missing ones keep their defaults.
+
+        The web UI hands values back as strings of the default's type, so each is coerced.
+        """
+        values: dict[str, Any] = {}
+        given = vars(namespace) if namespace is not None else {}
+        for field in fields(cls):
+            if given.get(field.name) is None:
+                continue
+            raw = given[field.name]
+            kind = type(field.default)
+            if kind is bool and isinstance(raw, str):
+                values[field.name] = raw.lower() in ("1", "true", "yes", "on")
+            else:
+                values[field.name] = kind(raw)
+        return cls(**values)
+
+    @property
+    def userid_prefix(self) -> str:
+        """Every UserId of this run starts with it, so cleanup can tell our sessions apart."""
+        return f"ivhload-{self.ivh_run_id or 'local'}-"
+
+
+def add_arguments(parser: Any, **_: Any) -> None:
+    """Listener for ``events.init_command_line_parser``: the scenario options, most shown in the UI."""
+    # locust's own add_argument takes include_in_web_ui; argument groups do not
+    group = parser
+    group.add_argument(
+        "--project-id",
+        default=os.environ.get(ENV_PROJECT_ID) or DEFAULT_PROJECT_ID,
+        help=f"VirtualmanProjectId (default: ${ENV_PROJECT_ID} or {DEFAULT_PROJECT_ID})",
+    )
+    group.add_argument(
+        "--userid-pool",
+        type=int,
+        default=DEFAULT_USERID_POOL,
+        help="PreemptionUser: how many UserIds the users contend for",
+    )
+    group.add_argument(
+        "--hold-seconds", type=float, default=DEFAULT_HOLD_SECONDS, help="how long a ready session is held"
+    )
+    group.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=DEFAULT_READY_TIMEOUT,
+        help="seconds a session may take to reach status 1",
+    )
+    group.add_argument(
+        "--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL, help="seconds between statsession polls"
+    )
+    group.add_argument(
+        "--preemption-grace",
+        type=float,
+        default=DEFAULT_PREEMPTION_GRACE,
+        help="seconds a superseded session may stay live before it counts as a violation",
+    )
+    group.add_argument(
+        "--list-interval",
+        type=float,
+        default=DEFAULT_LIST_INTERVAL,
+        help="seconds between listsessionofprojectid checks for a UserId with two live sessions",
+    )
+    group.add_argument("--texts", type=int, default=DEFAULT_TEXTS, help="LifecycleUser: text commands per session")
+    group.add_argument(
+        "--text-interval",
+        type=float,
+        default=DEFAULT_TEXT_INTERVAL,
+        help="LifecycleUser: seconds between text commands (at least 1)",
+    )
+    group.add_argument(
+        "--thresholds", default="", help="thresholds file (default: thresholds.toml beside the locustfile)"
+    )
+    group.add_argument(
+        "--thresholds-abort", action="store_true", default=False, help="stop the run as soon as a threshold fails"
+    )
+    group.add_argument(
+        "--ivh-report-dir",
+        default="",
+        include_in_web_ui=False,
+        help="where the threshold JUnit/JSON go (default: reports/<UTC stamp>-load)",
+    )
+    group.add_argument(
+        "--load-shape",
+        choices=SHAPES,
+        default="constant",
+        help="constant (-u/-r), ramp, step or spike up to -u users over -t (or --shape-duration)",
+    )
+    group.add_argument(
+        "--shape-duration",
+        type=float,
+        default=DEFAULT_SHAPE_DURATION,
+        help="seconds a ramp/step/spike shape lasts when -t is not given",
+    )
+    group.add_argument(
+        "--shape-steps", type=int, default=DEFAULT_SHAPE_STEPS, help="number of steps of --load-shape step"
+    )
+    group.add_argument(
+        "--emulator-quota",
+        type=int,
+        default=DEFAULT_EMULATOR_QUOTA,
+        include_in_web_ui=False,
+        help="quota of the embedded emulator (started when neither --host nor IVH_BASE_URL is set)",
+    )
+    group.add_argument(
+        "--emulator-prepare-seconds",
+        type=float,
+        default=DEFAULT_EMULATOR_PREPARE_SECONDS,
+        include_in_web_ui=False,
+        help="how long a cold session of the embedded emulator prepares",
+    )
+    group.add_argument("--ivh-run-id", default="", include_in_web_ui=False, help=argparse.SUPPRESS)

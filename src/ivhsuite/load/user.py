@@ -1,0 +1,220 @@
+"""The signed, validating FastHttpUser every scenario builds on, and its session steps.
+
+Each call: a fresh ReqId, the body serialised once, the query signed for the current
+second (``sign_params`` + ``encode_query``; the signature only changes with the
+timestamp, so it is computed once per second, never logged), the answer judged by
+:class:`~ivhsuite.load.validation.ResponseChecker`, and findings fired as locust events:
+``contract violation: <op>`` (failure), ``environmental <code>`` (a count, not a failure).
+Every session a user opens is closed in ``on_stop``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Collection
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, constant
+
+from ivhsuite.client import new_reqid
+from ivhsuite.config import Target
+from ivhsuite.load.options import ScenarioOptions
+from ivhsuite.load.preemption import GONE_CODES, STATUS_READY, PreemptionTracker, is_gone, live_sessions
+from ivhsuite.load.thresholds import CONTRACT_PREFIX, ENVIRONMENTAL_PREFIX, IVH_METHOD, TIME_TO_READY
+from ivhsuite.load.validation import NO_CODES, Outcome, ResponseChecker
+from ivhsuite.signing import encode_query, sign_params
+from ivhsuite.spec import load_spec
+
+log = logging.getLogger("ivhsuite")
+
+HEADERS = {"Content-Type": "application/json;charset=utf-8", "Accept": "application/json"}
+
+
+class Finding(Exception):
+    """A finding about the API, reported to locust as a failure; the message is what the UI shows."""
+
+
+class ContractViolation(Finding):
+    pass
+
+
+class PreemptionViolation(Finding):
+    pass
+
+
+class NotReady(Finding):
+    pass
+
+
+class QuerySigner:
+    """``?appkey=…&timestamp=…&signature=…`` for now, or "" without credentials."""
+
+    def __init__(self, appkey: str | None, access_token: str | None) -> None:
+        self._appkey = appkey
+        self._token = access_token
+        self._second = -1
+        self._query = ""
+
+    def __repr__(self) -> str:
+        return f"QuerySigner(appkey={self._appkey!r})"
+
+    def query(self) -> str:
+        if not (self._appkey and self._token):
+            return ""
+        now = int(time.time())
+        if now != self._second:
+            self._query = "?" + encode_query(sign_params(self._appkey, self._token, now))
+            self._second = now
+        return self._query
+
+
+@functools.cache
+def shared_checker() -> ResponseChecker:
+    return ResponseChecker()
+
+
+@functools.cache
+def shared_tracker() -> PreemptionTracker:
+    return PreemptionTracker()
+
+
+def report(environment: Any, name: str, response_time: float = 0.0, failure: Exception | None = None) -> None:
+    """An ``IVH`` entry in locust's stats: a count, a duration, or (with ``failure``) a finding."""
+    environment.events.request.fire(
+        request_type=IVH_METHOD,
+        name=name,
+        response_time=response_time,
+        response_length=0,
+        exception=failure,
+        context={},
+    )
+
+
+class IvhUser(FastHttpUser):
+    """Base of the scenarios: signed calls, judged answers, and its own sessions closed on stop."""
+
+    abstract = True
+    network_timeout = 15.0
+    connection_timeout = 10.0
+    wait_time = constant(0)
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.options = ScenarioOptions.from_namespace(environment.parsed_options)
+        target = Target.from_env(project_id=self.options.project_id)
+        self.signer = QuerySigner(target.appkey, target.access_token)
+        self.checker = shared_checker()
+        self.paths = {op.operation_id: op.path for op in load_spec()}
+        self.sessions: dict[str, str] = {}  # SessionId -> UserId: open sessions this user created
+        self._creating: str | None = None  # a create in flight: the stop may cut it short
+
+    # --- one call -----------------------------------------------------------------
+
+    def call(self, operation: str, payload: dict[str, Any], expected: Collection[int] = NO_CODES) -> Outcome:
+        """POST one operation; the request's own entry fails only on a real failure."""
+        reqid = new_reqid()
+        body = json.dumps({"Header": {}, "Payload": {"ReqId": reqid, **payload}}).encode()
+        url = self.paths[operation] + self.signer.query()
+        with self.client.request(
+            "POST", url, name=operation, data=body, headers=HEADERS, catch_response=True
+        ) as response:
+            error = getattr(response, "error", None) if response.status_code == 0 else None
+            outcome = self.checker.check(
+                operation, response.status_code, response.content, reqid, expected, _describe(error)
+            )
+            if outcome.failure:
+                response.failure(outcome.failure)
+            else:
+                response.success()
+        for violation in outcome.violations:
+            report(
+                self.environment, CONTRACT_PREFIX + operation, failure=ContractViolation(f"{operation}: {violation}")
+            )
+        if outcome.environmental is not None:
+            report(self.environment, f"{ENVIRONMENTAL_PREFIX}{outcome.environmental}")
+        return outcome
+
+    # --- session steps --------------------------------------------------------------
+
+    def create(self, user_id: str) -> tuple[Outcome, float]:
+        """createsession for ``user_id``; returns the outcome and when it was sent (perf_counter)."""
+        self._creating = user_id
+        sent = time.perf_counter()
+        outcome = self.call(
+            "createsession",
+            {"VirtualmanProjectId": self.options.project_id, "UserId": user_id, "Protocol": "rtmp", "DriverType": 1},
+        )
+        if outcome.ok and isinstance(outcome.payload, dict) and outcome.payload.get("SessionId"):
+            self.sessions[str(outcome.payload["SessionId"])] = user_id
+        self._creating = None
+        return outcome, sent
+
+    def wait_ready(self, session_id: str, created: Outcome, sent: float, *, preemptible: bool = False) -> str:
+        """Poll statsession until status 1: 'ready', 'gone' (closed or preempted) or 'timeout'.
+
+        Reports "time to ready" (create sent → status 1 seen). A session another user's
+        create closed is only expected when ``preemptible``; otherwise it fails the entry.
+        """
+        opts = self.options
+        deadline = sent + opts.ready_timeout
+        status = (created.payload or {}).get("SessionStatus")
+        while status != STATUS_READY:
+            gevent.sleep(opts.poll_interval)
+            outcome = self.call("statsession", {"SessionId": session_id}, GONE_CODES if preemptible else NO_CODES)
+            status = (outcome.payload or {}).get("SessionStatus")
+            if is_gone(outcome.code, outcome.payload):
+                self.sessions.pop(session_id, None)
+                if not preemptible:
+                    why = _ended(outcome)
+                    failure = NotReady(f"session {session_id} ended before it was ready ({why})")
+                    report(self.environment, TIME_TO_READY, _ms_since(sent), failure)
+                return "gone"
+            if status != STATUS_READY and time.perf_counter() + opts.poll_interval > deadline:
+                failure = NotReady(f"session {session_id} not ready within {opts.ready_timeout:g} s")
+                report(self.environment, TIME_TO_READY, _ms_since(sent), failure)
+                return "timeout"
+        report(self.environment, TIME_TO_READY, _ms_since(sent))
+        return "ready"
+
+    def close(self, session_id: str) -> None:
+        """closesession; a session already gone (preempted, expired) is fine."""
+        outcome = self.call("closesession", {"SessionId": session_id}, GONE_CODES)
+        if outcome.code is not None:
+            self.sessions.pop(session_id, None)
+
+    def list_sessions(self) -> list[dict[str, Any]] | None:
+        outcome = self.call("listsessionofprojectid", {"VirtualmanProjectId": self.options.project_id})
+        sessions = (outcome.payload or {}).get("Sessions") if outcome.ok else None
+        return sessions if isinstance(sessions, list) else None
+
+    def on_stop(self) -> None:
+        """Close every session this user opened, and any a create cut short by the stop opened."""
+        for session_id in list(self.sessions):
+            self.close(session_id)
+        if self._creating is not None:
+            user_id, self._creating = self._creating, None
+            for session in live_sessions(self.list_sessions() or [], user_id):
+                if session.get("UserId") == user_id:
+                    self.close(str(session["SessionId"]))
+
+    def hold(self, seconds: float) -> None:
+        gevent.sleep(seconds)
+
+
+def _describe(error: Any) -> str | None:
+    return None if error is None else f"{type(error).__name__}: {error}"
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _ended(outcome: Outcome) -> str:
+    if outcome.code:
+        return f"code {outcome.code}"
+    payload = outcome.payload or {}
+    return f"status {payload.get('SessionStatus')}, ErrorCode {payload.get('ErrorCode', '-')}"
