@@ -40,9 +40,11 @@ def _add_sign(subparsers: argparse._SubParsersAction) -> None:
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Each subcommand's parser, imported lazily so `ivhsuite sign` stays fast."""
     from ivhsuite.emulator.cli import add_emulate_parser
+    from ivhsuite.gate.cli import add_gate_parser
     from ivhsuite.load.cli import add_load_parser
+    from ivhsuite.verify import add_verify_parser
 
-    return [_add_sign, add_emulate_parser, add_load_parser]
+    return [_add_sign, add_emulate_parser, add_gate_parser, add_load_parser, add_verify_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,7 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     by the kernel until uvicorn accepts, instead of being refused.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -47,7 +47,7 @@ def url_of(sock: socket.socket) -> str:
 
 
 def _config(app: Starlette) -> uvicorn.Config:
-    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+    return uvicorn.Config(app, log_level="error", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
 
 
 class RunningEmulator:

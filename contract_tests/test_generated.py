@@ -1,0 +1,25 @@
+"""The schemathesis half: every phase, both modes, the ivh_* checks (ivhsuite.gate.checks).
+
+``ivhsuite gate`` runs this half itself and deselects this test; ``pytest contract_tests``
+alone runs it here, writing schemathesis's reports under ``reports/<stamp>-contract-tests/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ivhsuite.gate.context import RunContext
+from ivhsuite.gate.generated import run_generated
+from ivhsuite.gate.report import format_failures
+from ivhsuite.runs import run_dir
+
+
+@pytest.mark.generated
+def test_generated_requests_keep_the_contract(run: RunContext) -> None:
+    folder = run_dir(None, "contract-tests") / "schemathesis"
+    before = len(run.findings)
+    code = run_generated(run, folder)
+    run.guard.make_room()
+    found = run.findings[before:]
+    assert not found, format_failures(found)
+    assert code == 0, f"schemathesis ended with exit code {code} without a finding: see its output ({folder})"

@@ -1,0 +1,58 @@
+"""The concurrency quota (page 100406): refused past it with 100008/100014, and closing frees a slot.
+
+When the gate started the emulator itself it knows the quota exactly, fills it and asks
+for one more. Against any other endpoint it creates sessions until refused, at most
+QUOTA_CEILING (or --quota + 1 when larger): a --quota given to the gate is the gate's own
+limit, not proof of the server's. Every session it opened is closed before the test ends.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ivhsuite.gate.context import LIVE_STATUSES
+from ivhsuite.gate.probe import Probe
+
+QUOTA_CEILING = 20
+FREED_WITHIN = 10.0
+
+
+def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
+    options = probe.run.options
+    quota = options.quota if options.quota_exact else max(QUOTA_CEILING, options.quota + 1)
+    live_before = sum(1 for s in probe.sessions() if s.get("SessionStatus") in LIVE_STATUSES)
+    ours: list[str] = []
+    refused = None
+    for _ in range(max(1, quota - live_before + 1)):
+        answer = probe.create(retry_busy=False)
+        if answer.busy:
+            refused = answer
+            break
+        probe.expect(answer.ok, "positive-accepted", f"createsession got {answer}")
+        ours.append(str(answer.payload.get("SessionId")))
+    hint = "" if options.quota_exact else " (is the project's quota larger still?)"
+    probe.expect(
+        refused is not None,
+        "quota",
+        f"{len(ours)} sessions accepted on top of {live_before} live ones, with a quota of {quota}{hint}",
+    )
+    if not ours:
+        probe.expect_no_zombies(f"the first createsession answered {refused.code if refused else None}")
+        pytest.skip("the quota was already full with other callers' sessions: cannot check that closing frees one")
+
+    closed = probe.close(ours.pop())
+    probe.expect(closed.ok, "lifecycle", f"closesession of a live session got {closed}")
+    deadline = time.monotonic() + FREED_WITHIN
+    while True:
+        again = probe.create(retry_busy=False)
+        if again.ok:
+            return
+        probe.expect(again.busy, "positive-accepted", f"createsession got {again}")
+        probe.expect(
+            time.monotonic() < deadline,
+            "close-frees-slot",
+            f"createsession still answers {again.code} {FREED_WITHIN:g} s after one of the sessions was closed",
+        )
+        time.sleep(1.0)

@@ -1,0 +1,120 @@
+"""``ivhsuite gate``: parse the flags, run the gate, return its exit code. Nothing else.
+
+Wired into ``ivhsuite`` by :func:`add_gate_parser`; ``python -m ivhsuite.gate`` runs the
+same command on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ivhsuite.config import Target
+from ivhsuite.errors import IvhsuiteError
+from ivhsuite.gate.options import (
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_QUOTA,
+    DEFAULT_READY_TIMEOUT,
+    DEFAULT_USER_ID_MAX_LENGTH,
+    DEFAULT_WORKERS,
+    ENV_QUOTA,
+    ENV_READY_TIMEOUT,
+    PHASES,
+    GateOptions,
+)
+
+EXIT_USAGE = 2
+DESCRIPTION = (
+    "Check an IVH endpoint against its contract: schemathesis from the spec (examples, coverage, fuzzing,"
+    " stateful) plus scenarios, against --base-url / IVH_BASE_URL, or the embedded emulator when none is set."
+    " Credentials from IVH_APPKEY / IVH_ACCESS_TOKEN, project from IVH_PROJECT_ID."
+)
+EPILOG = "exit codes: 0 the contract holds, 1 a broken promise, 2 a usage or configuration problem, 130 interrupted"
+
+
+def add_gate_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "gate",
+        help="check an IVH endpoint against its contract (exit 0 holds, 1 broken, 2 usage)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+    )
+    add_gate_arguments(parser)
+    parser.set_defaults(handler=run_gate_command)
+    return parser
+
+
+def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="the endpoint (default: IVH_BASE_URL; none: the embedded emulator)")
+    parser.add_argument(
+        "--report-dir", type=Path, help="where to write the reports (default: reports/<UTC stamp>-gate)"
+    )
+    parser.add_argument(
+        "--max-examples", type=int, help=f"generated cases per operation and phase (default {DEFAULT_MAX_EXAMPLES})"
+    )
+    parser.add_argument("--seed", type=int, help="seed for a reproducible run")
+    parser.add_argument("--workers", type=int, help=f"schemathesis workers (default {DEFAULT_WORKERS})")
+    parser.add_argument(
+        "--quota",
+        type=int,
+        help=f"the project's concurrent-session quota; the gate keeps below it (default: {ENV_QUOTA} or {DEFAULT_QUOTA})",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        help=f"seconds a new session may take to become ready (default: {ENV_READY_TIMEOUT} or {DEFAULT_READY_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--user-id-max-length",
+        type=int,
+        help=f"longest UserId generated (undocumented limit; default {DEFAULT_USER_ID_MAX_LENGTH})",
+    )
+    parser.add_argument("--phases", help=f"schemathesis phases, comma-separated (default: {','.join(PHASES)})")
+    parser.add_argument(
+        "--only", choices=("schemathesis", "scenarios"), help="run one half of the gate (for debugging)"
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> GateOptions:
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip()) if args.phases else None
+    return GateOptions.from_env(
+        target=Target.from_env(base_url=args.base_url),
+        report_dir=args.report_dir,
+        max_examples=args.max_examples,
+        seed=args.seed,
+        workers=args.workers,
+        quota=args.quota,
+        ready_timeout=args.ready_timeout,
+        user_id_max_length=args.user_id_max_length,
+        phases=phases,
+        run_schemathesis=None if args.only != "scenarios" else False,
+        run_scenarios=None if args.only != "schemathesis" else False,
+    )
+
+
+def run_gate_command(args: argparse.Namespace) -> int:
+    from ivhsuite.gate.runner import run_gate  # schemathesis and pytest load only when the gate runs
+
+    return run_gate(options_from_args(args)).exit_code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ivhsuite.gate``: the same command without the ``ivhsuite`` front end."""
+    parser = _Parser(prog="ivhsuite gate", description=DESCRIPTION, epilog=EPILOG)
+    add_gate_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_gate_command(args)
+    except IvhsuiteError as exc:
+        print(f"ivhsuite gate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ivhsuite gate: interrupted", file=sys.stderr)
+        return 130

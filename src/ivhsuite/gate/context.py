@@ -1,0 +1,179 @@
+"""The state one gate run shares between schemathesis hooks, checks and the scenarios.
+
+Schemathesis loads hooks by module, so the run's settings cannot be passed as
+arguments: :func:`activate` installs a :class:`RunContext` and :func:`current` hands it
+out (building one from ``IVH_*`` variables when ``schemathesis run`` is used directly
+with the repository's ``schemathesis.toml``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from ivhsuite.client import IvhClient
+from ivhsuite.config import ENV_BASE_URL, Target
+from ivhsuite.errors import ApiError, ConfigError
+from ivhsuite.gate.options import GateOptions
+from ivhsuite.gate.report import Finding
+from ivhsuite.gate.sessions import SessionGuard
+from ivhsuite.gate.shaping import Shaper
+from ivhsuite.spec import Spec, load_spec
+
+log = logging.getLogger("ivhsuite")
+
+LIVE_STATUSES = (1, 3)
+
+
+@dataclass
+class Counters:
+    """What the run did, for the summary and the benchmark."""
+
+    generated: int = 0  # requests schemathesis sent
+    scenario: int = 0  # requests the scenarios sent
+    created: int = 0
+    quota_busy: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self.lock:
+            setattr(self, name, getattr(self, name) + n)
+
+
+class RunContext:
+    """One run: its options and target, the spec, the session guard and the UserId prefix."""
+
+    def __init__(self, options: GateOptions, spec: Spec | None = None, tag: str | None = None) -> None:
+        if not options.target.base_url:
+            raise ConfigError("no endpoint: pass --base-url or set IVH_BASE_URL")
+        self.options = options
+        self.target: Target = options.target
+        self.spec = spec or load_spec()
+        self.tag = tag or secrets.token_hex(3)
+        self.prefix = f"gate{self.tag}_"
+        self.counters = Counters()
+        self.known_sessions: set[str] = set()
+        self.findings: list[Finding] = []
+        self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
+        self._known_lock = threading.Lock()
+        self.closer = IvhClient(self.target, spec=self.spec)
+        self.guard = SessionGuard(self._close, options.session_limit)
+        self.shaper = Shaper(
+            self.spec,
+            self.target.project_id,
+            self.prefix,
+            mode=self.target.mode,
+            user_id_max_length=options.user_id_max_length,
+            is_known_session=self.is_known,
+        )
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        """Literal values never to print: the access token."""
+        return (self.target.access_token,)
+
+    def remember(self, session_id: str) -> None:
+        with self._known_lock:
+            self.known_sessions.add(session_id)
+
+    def is_known(self, session_id: str) -> bool:
+        with self._known_lock:
+            return session_id in self.known_sessions
+
+    def closed(self, session_id: str) -> None:
+        """A closesession of this run answered Code 0."""
+        with self._known_lock:
+            self.closed_at.setdefault(session_id, time.monotonic())
+
+    def zombies(self, grace: float) -> list[str]:
+        """Sessions this run closed (Code 0) over ``grace`` seconds ago that the project still lists live."""
+        now = time.monotonic()
+        with self._known_lock:
+            closed = {sid for sid, at in self.closed_at.items() if now - at >= grace}
+        if not closed:
+            return []
+        try:
+            sessions = self.closer.list_sessions()
+        except Exception:  # noqa: BLE001 - no list, no verdict
+            return []
+        return [
+            str(s.get("SessionId"))
+            for s in sessions
+            if s.get("SessionId") in closed and s.get("SessionStatus") in LIVE_STATUSES
+        ]
+
+    def _close(self, session_id: str) -> None:
+        # Already gone (110013/110018/110022) or refused: nothing more to do either way.
+        with contextlib.suppress(ApiError):
+            self.closer.close_session(session_id)
+            self.closed(session_id)
+        self.closer.forget(session_id)
+
+    def sweep(self) -> list[str]:
+        """Close every live session of the project whose UserId carries this run's prefix.
+
+        Catches what the guard never saw: a create whose answer was lost to Ctrl-C.
+        """
+        closed: list[str] = []
+        try:
+            sessions = self.closer.list_sessions()
+        except Exception as exc:  # noqa: BLE001 - a failed sweep must not hide the run's result
+            log.warning("could not list the project's sessions to sweep them: %s", exc)
+            return closed
+        for item in sessions:
+            user_id, session_id = str(item.get("UserId", "")), str(item.get("SessionId", ""))
+            if user_id.startswith(self.prefix) and item.get("SessionStatus") in LIVE_STATUSES and session_id:
+                self._close(session_id)
+                closed.append(session_id)
+        return closed
+
+    def finish(self) -> list[str]:
+        """Close everything this run opened; safe to call twice."""
+        closed = self.guard.close_all()
+        closed += [sid for sid in self.sweep() if sid not in closed]
+        return closed
+
+    def shutdown(self) -> None:
+        self.closer.http.close()
+
+
+_active: RunContext | None = None
+_active_lock = threading.Lock()
+
+
+def activate(ctx: RunContext | None) -> None:
+    global _active
+    with _active_lock:
+        _active = ctx
+
+
+def current() -> RunContext | None:
+    """The active run; outside the gate, one built from ``IVH_*`` when IVH_BASE_URL is set, else None.
+
+    A run built here (``schemathesis run`` with this repository's ``schemathesis.toml``)
+    closes its sessions when the process exits.
+    """
+    global _active
+    with _active_lock:
+        if _active is None and os.environ.get(ENV_BASE_URL):
+            _active = RunContext(GateOptions.from_env())
+            atexit.register(_active.finish)
+        return _active
+
+
+@contextmanager
+def active(ctx: RunContext) -> Iterator[RunContext]:
+    previous = _active
+    activate(ctx)
+    try:
+        yield ctx
+    finally:
+        activate(previous)

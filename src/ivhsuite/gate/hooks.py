@@ -1,0 +1,162 @@
+"""What schemathesis loads (``hooks = "ivhsuite.gate.hooks"`` in ``schemathesis.toml``).
+
+- :class:`IvhSignature`, the auth provider: the documented query signature on every case;
+- ``before_call``: shapes the body (:mod:`ivhsuite.gate.shaping`) and, before a
+  createsession, makes room within the quota (:class:`~ivhsuite.gate.sessions.SessionGuard`);
+- ``after_call``: remembers every SessionId a createsession returns, forgets closed
+  ones, and on 100008/100014 ("quota busy") closes the run's sessions and waits;
+- :class:`FindingCollector`, a CLI event handler that hands every failure, with its
+  request, to the gate's report.
+
+Importing this module registers the checks of :mod:`ivhsuite.gate.checks`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import schemathesis
+from schemathesis.cli import handler
+from schemathesis.cli.commands.run.handlers.base import EventHandler
+
+from ivhsuite.gate import astlock, checks
+from ivhsuite.gate.checks import BrokenPromise, answer, body_positive, code_of, operation_of
+from ivhsuite.gate.context import current
+from ivhsuite.gate.curl import curl_line
+from ivhsuite.gate.promises import broken, promise_of_check
+from ivhsuite.gate.report import Finding
+from ivhsuite.redact import redact
+from ivhsuite.signing import sign_params
+
+if TYPE_CHECKING:
+    from schemathesis import AuthContext, Case, HookContext, Response
+
+astlock.install()  # the workers are threads; see ivhsuite.gate.astlock
+QUOTA_BUSY = frozenset({100008, 100014})
+QUOTA_BACKOFF = 1.0
+__all__ = ["IvhSignature", "FindingCollector", "checks"]
+
+
+@schemathesis.auth(refresh_interval=None)
+class IvhSignature:
+    """Signs each case with a fresh timestamp; does nothing when no credentials are set."""
+
+    def get(self, case: Case, ctx: AuthContext) -> tuple[str, str] | None:
+        run = current()
+        target = run.target if run is not None else None
+        if target is not None and target.appkey and target.access_token:
+            return target.appkey, target.access_token
+        return None
+
+    def set(self, case: Case, data: tuple[str, str], ctx: AuthContext) -> None:
+        appkey, access_token = data
+        case.query = {**(case.query or {}), **sign_params(appkey, access_token)}
+
+
+@schemathesis.hook
+def before_call(context: HookContext, case: Case, **kwargs: Any) -> None:
+    run = current()
+    op = operation_of(case)
+    if run is None or op is None:
+        return
+    case.body = run.shaper.shape(op.operation_id, case.body, positive=body_positive(case))
+    if op.operation_id == "createsession":
+        run.guard.before_create()
+
+
+@schemathesis.hook
+def after_call(context: HookContext, case: Case, response: Response) -> None:
+    run = current()
+    op = operation_of(case)
+    if run is None or op is None:
+        return
+    run.counters.add("generated")
+    body = answer(response)
+    code = code_of(body)
+    payload = body.get("Payload") if body else None
+    if op.operation_id == "createsession":
+        session_id = payload.get("SessionId") if code == 0 and isinstance(payload, dict) else None
+        session_id = session_id if isinstance(session_id, str) and session_id else None
+        run.guard.created(session_id)
+        if session_id:
+            run.remember(session_id)
+            run.counters.add("created")
+        if code in QUOTA_BUSY:
+            run.counters.add("quota_busy")
+            run.guard.make_room()
+            time.sleep(QUOTA_BACKOFF)
+    elif op.operation_id == "closesession" and code == 0 and isinstance(case.body, dict):
+        sent = case.body.get("Payload")
+        if isinstance(sent, dict) and isinstance(sent.get("SessionId"), str):
+            run.guard.forget(sent["SessionId"])
+            run.closed(sent["SessionId"])
+
+
+@schemathesis.hook
+def after_network_error(context: HookContext, case: Case, request: Any) -> None:
+    run = current()
+    op = operation_of(case)
+    if run is not None and op is not None and op.operation_id == "createsession":
+        run.guard.request_lost()
+
+
+@handler()
+class FindingCollector(EventHandler):
+    """Hands each failure schemathesis settled on to the gate's report, with a curl line."""
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        pass
+
+    def handle_event(self, ctx: Any, event: Any) -> None:
+        pass
+
+    def shutdown(self, ctx: Any) -> None:
+        run = current()
+        if run is None:
+            return
+        for label, groups in ctx.statistic.failures.items():
+            for group in groups.values():
+                curl = _curl(group, run.secrets)
+                for failure in group.failures:
+                    key = _promise(failure)
+                    status = getattr(group.response, "status_code", None)
+                    text = (
+                        failure.message if isinstance(failure, BrokenPromise) else _stock_message(key, failure, status)
+                    )
+                    run.findings.append(
+                        Finding(
+                            promise=key,
+                            source="schemathesis",
+                            where=label,
+                            message=redact(str(text), run.secrets),
+                            curl=(curl,) if curl else (),
+                        )
+                    )
+
+
+def _stock_message(key: str, failure: Any, status: int | None) -> str:
+    """A stock check's failure, led by the promise it breaks."""
+    detail = " ".join(str(failure.message or "").split())[:300]
+    title = f"{failure.title} (HTTP {status})" if status else str(failure.title)
+    return broken(key, f"{title}: {detail}" if detail else title)
+
+
+def _promise(failure: Any) -> str:
+    key = getattr(failure, "promise", None)
+    if key:
+        return str(key)
+    for name in getattr(failure, "checks", ()) or ():
+        found = promise_of_check(name)
+        if found:
+            return found
+    return "response-schema" if "schema" in str(failure.title).lower() else "no-server-error"
+
+
+def _curl(group: Any, secrets: tuple[str | None, ...]) -> str | None:
+    request = getattr(group.response, "request", None) if group.response is not None else None
+    if request is not None and request.url:
+        body = request.body if isinstance(request.body, (bytes, str)) else None
+        content_type = request.headers.get("Content-Type")
+        return curl_line(str(request.method), str(request.url), body, content_type, secrets)
+    return redact(group.code_sample, secrets) if group.code_sample else None

@@ -1,0 +1,98 @@
+"""What a gate run is asked to do: flags first, then ``IVH_*`` variables, then these defaults.
+
+The defaults are chosen for a real endpoint, where every session is a paid stream: a
+quota of 5 (the smallest real projects have), generated requests of realistic size,
+and the documented two minutes for a session to become ready (plus a margin).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ivhsuite.config import Target
+from ivhsuite.errors import ConfigError
+
+ENV_QUOTA = "IVH_QUOTA"
+ENV_READY_TIMEOUT = "IVH_READY_TIMEOUT"
+ENV_USER_ID_MAX_LENGTH = "IVH_USER_ID_MAX_LENGTH"
+
+DEFAULT_MAX_EXAMPLES = 80
+DEFAULT_WORKERS = 2
+DEFAULT_QUOTA = 5
+DEFAULT_READY_TIMEOUT = 150.0
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_USER_ID_MAX_LENGTH = 32
+MIN_USER_ID_LENGTH = 16  # room for the run's prefix, which the final clean-up sweep matches
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """One gate run's settings.
+
+    >>> GateOptions(Target(base_url="http://127.0.0.1:8000"), quota=3).session_limit
+    2
+    """
+
+    target: Target = field(default_factory=Target)
+    report_dir: Path | None = None
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    seed: int | None = None
+    workers: int = DEFAULT_WORKERS
+    quota: int = DEFAULT_QUOTA
+    quota_exact: bool = False  # the gate started the emulator with this quota, so it is the server's
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    user_id_max_length: int = DEFAULT_USER_ID_MAX_LENGTH
+    phases: tuple[str, ...] = PHASES
+    run_schemathesis: bool = True
+    run_scenarios: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_examples < 1:
+            raise ConfigError(f"--max-examples must be at least 1, not {self.max_examples}")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError(f"--workers must be between 1 and 64, not {self.workers}")
+        if self.quota < 1:
+            raise ConfigError(f"--quota must be at least 1, not {self.quota}")
+        if self.ready_timeout <= 0 or self.poll_interval <= 0:
+            raise ConfigError("--ready-timeout and the poll interval must be more than 0")
+        if self.user_id_max_length < MIN_USER_ID_LENGTH:
+            raise ConfigError(f"--user-id-max-length must be at least {MIN_USER_ID_LENGTH}")
+        unknown = sorted(set(self.phases) - set(PHASES))
+        if unknown:
+            raise ConfigError(f"unknown phase(s) {', '.join(unknown)}; known: {', '.join(PHASES)}")
+
+    @property
+    def session_limit(self) -> int:
+        """How many of its own sessions the gate keeps open at once: one slot stays free."""
+        return max(1, self.quota - 1)
+
+    def with_target(self, target: Target, *, quota_exact: bool | None = None) -> GateOptions:
+        exact = self.quota_exact if quota_exact is None else quota_exact
+        return replace(self, target=target, quota_exact=exact)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **given: object) -> GateOptions:
+        """Fill what ``given`` leaves as None from ``IVH_*`` variables, then the defaults."""
+        env = os.environ if environ is None else environ
+        values = {k: v for k, v in given.items() if v is not None}
+        if "quota" not in values and env.get(ENV_QUOTA):
+            values["quota"] = _number(env[ENV_QUOTA], ENV_QUOTA, int)
+        if "ready_timeout" not in values and env.get(ENV_READY_TIMEOUT):
+            values["ready_timeout"] = _number(env[ENV_READY_TIMEOUT], ENV_READY_TIMEOUT, float)
+        if "user_id_max_length" not in values and env.get(ENV_USER_ID_MAX_LENGTH):
+            values["user_id_max_length"] = _number(env[ENV_USER_ID_MAX_LENGTH], ENV_USER_ID_MAX_LENGTH, int)
+        if "target" not in values:
+            values["target"] = Target.from_env(environ=dict(env))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _number(text: str, name: str, kind: type[int] | type[float]) -> int | float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {text!r}") from None

@@ -1,0 +1,93 @@
+"""How ``contract_tests`` get their run: from ``ivhsuite gate``, or on their own from ``IVH_*``.
+
+``ivhsuite gate`` runs pytest in its own process with a :class:`GatePlugin`, which hands
+over the gate's :class:`~ivhsuite.gate.context.RunContext`, deselects the schemathesis
+test (the gate has just run that half itself) and turns each failed scenario into a
+:class:`~ivhsuite.gate.report.Finding`. ``pytest contract_tests`` alone builds its own
+run with :func:`standalone_run`, the embedded emulator included when no URL is set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from ivhsuite.embedded import endpoint
+from ivhsuite.gate.context import RunContext, active
+from ivhsuite.gate.options import GateOptions
+from ivhsuite.gate.promises import PROMISES, keys_in
+from ivhsuite.gate.report import Finding
+from ivhsuite.redact import redact
+
+GENERATED_MARKER = "generated"
+_REPRODUCE = re.compile(r"reproduce: (curl .*)$", re.MULTILINE)
+
+
+class GatePlugin:
+    """Handed to ``pytest.main(plugins=[...])`` by the gate."""
+
+    def __init__(self, run: RunContext, *, skip_generated: bool = True) -> None:
+        self.run = run
+        self.skip_generated = skip_generated
+        self.outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
+        self.errors: list[str] = []  # failed tests that name no promise: errors, not findings
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not self.skip_generated:
+            return
+        deselected = [item for item in items if item.get_closest_marker(GENERATED_MARKER)]
+        if deselected:
+            items[:] = [item for item in items if item not in deselected]
+            config.hook.pytest_deselected(items=deselected)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        counted = report.when == "call" or (report.when == "setup" and not report.passed) or report.failed
+        if counted and report.outcome in self.outcomes:
+            self.outcomes[report.outcome] += 1
+        if report.failed:
+            found = findings_of(report.nodeid, report.longreprtext, self.run.secrets)
+            self.run.findings.extend(found)
+            if not found:
+                self.errors.append(report.nodeid)
+
+
+def findings_of(nodeid: str, text: str, secrets: tuple[str | None, ...] = ()) -> list[Finding]:
+    """The broken promise a failed test names (the first: the one it stopped on), with its curl lines.
+
+    A failure naming none (a lost connection, a bug) is no finding: the caller counts it as an error.
+    """
+    text = redact(text, secrets)
+    keys = keys_in(text)
+    if not keys:
+        return []
+    key = keys[0]
+    line = next((ln.strip() for ln in text.splitlines() if f"broken promise [{key}]" in ln), PROMISES[key])
+    line = line.removeprefix("E").strip().removeprefix("AssertionError:").strip()
+    curls = tuple(dict.fromkeys(_REPRODUCE.findall(text)))
+    return [Finding(promise=key, source="scenario", where=nodeid, message=line, curl=curls)]
+
+
+def gate_run(config: pytest.Config) -> RunContext | None:
+    """The gate's run when ``ivhsuite gate`` started this pytest, else None."""
+    plugins: list[Any] = list(config.pluginmanager.get_plugins())
+    found = next((p for p in plugins if isinstance(p, GatePlugin)), None)
+    return found.run if found is not None else None
+
+
+@contextmanager
+def standalone_run() -> Iterator[RunContext]:
+    """A run for ``pytest contract_tests`` alone: ``IVH_*`` settings, or the embedded emulator."""
+    options = GateOptions.from_env()
+    embedded = not options.target.base_url
+    with endpoint(options.target, quota=options.quota) as target:
+        run = RunContext(options.with_target(target, quota_exact=embedded))
+        try:
+            with active(run):
+                yield run
+        finally:
+            run.finish()
+            run.shutdown()

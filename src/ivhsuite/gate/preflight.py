@@ -1,0 +1,38 @@
+"""One request before the run, so a wrong setting ends it at once with one line (exit code 2).
+
+Caught here: an endpoint that cannot be reached, a base URL with no IVH API behind it,
+a signed endpoint and no credentials, credentials the endpoint refuses. Anything else
+the endpoint answers is for the checks to judge.
+"""
+
+from __future__ import annotations
+
+from ivhsuite.client import new_reqid
+from ivhsuite.config import ENV_ACCESS_TOKEN, ENV_APPKEY
+from ivhsuite.errors import ConfigError, TransportError
+from ivhsuite.gate.context import RunContext
+from ivhsuite.gate.probe import Answer
+
+NOT_AUTHORIZED = 100005
+
+
+def preflight(run: RunContext) -> None:
+    """Raise :class:`ConfigError` when the run could not mean anything."""
+    target = run.target
+    payload = {"ReqId": new_reqid(), "VirtualmanProjectId": target.project_id}
+    try:
+        response = run.closer.send("listsessionofprojectid", payload)
+    except TransportError as exc:
+        raise ConfigError(str(exc)) from None
+    answer = Answer.of(response)
+    if response.status_code == 404 and answer.code is None:
+        raise ConfigError(f"no IVH session manager at {target.base_url} (HTTP 404): check --base-url")
+    if answer.code == NOT_AUTHORIZED and not target.signed:
+        raise ConfigError(
+            f"{target.base_url} requires a signature (Code {NOT_AUTHORIZED}): set {ENV_APPKEY} and {ENV_ACCESS_TOKEN}"
+        )
+    if answer.code == NOT_AUTHORIZED:
+        raise ConfigError(
+            f"{target.base_url} refused the configured credentials (Code {NOT_AUTHORIZED}):"
+            f" check {ENV_APPKEY} and {ENV_ACCESS_TOKEN}"
+        )

@@ -1,0 +1,244 @@
+"""The scenarios' client: records each exchange, closes what it creates, waits out a busy quota.
+
+A failed expectation raises ``AssertionError`` whose message starts with the broken
+promise (:func:`ivhsuite.gate.promises.broken`) and ends with one curl line per request
+the scenario sent, so the failure can be replayed by hand.
+
+>>> with Probe(run) as probe:  # doctest: +SKIP
+...     created = probe.create()
+...     probe.expect(created.ok, "lifecycle", f"createsession got {created}")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from ivhsuite.client import IvhClient, envelope
+from ivhsuite.errors import IvhsuiteError
+from ivhsuite.gate.context import RunContext
+from ivhsuite.gate.curl import curl_line
+from ivhsuite.gate.promises import broken
+
+QUOTA_BUSY = frozenset({100008, 100014, -101001})  # no slot, or no compute: wait and retry
+TOO_FREQUENT = 100012
+BUSY_RETRIES = 6
+BUSY_WAIT = 5.0
+CLOSE_GRACE = 10.0  # seconds a closed session may still be listed live before it counts as not closed
+TEXT_GAP = 1.1  # "texts at least 1 s apart", with a margin
+MAX_CURLS = 8
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One response, read the way this API means it."""
+
+    status: int
+    code: int | None
+    message: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Answer:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        header = body.get("Header") if isinstance(body, dict) else None
+        code = header.get("Code") if isinstance(header, dict) else None
+        payload = body.get("Payload") if isinstance(body, dict) else None
+        return cls(
+            status=response.status_code,
+            code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+            message=str(header.get("Message", "")) if isinstance(header, dict) else response.text[:200],
+            payload=payload if isinstance(payload, dict) else {},
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.code == 0
+
+    @property
+    def rejected(self) -> bool:
+        """Refused the documented way: a non-zero Code, or a 4xx."""
+        return 400 <= self.status < 500 or (self.status < 500 and self.code not in (None, 0))
+
+    @property
+    def busy(self) -> bool:
+        return self.code in QUOTA_BUSY
+
+    @property
+    def too_frequent(self) -> bool:
+        return self.code == TOO_FREQUENT or self.status == 429
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status}, Code {self.code} ({self.message[:120]})"
+
+
+class Probe:
+    """One scenario's view of the endpoint; use it as a context manager."""
+
+    def __init__(self, run: RunContext) -> None:
+        self.run = run
+        self.client = IvhClient(run.target, spec=run.spec, timeout=30.0)
+        self.client.http.event_hooks["response"].append(self._record)
+        self.sent: list[tuple[httpx.Request, bool]] = []  # (request, re-sign it in the curl line)
+
+    def __enter__(self) -> Probe:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close what the scenario opened; a close that fails stays with the guard for the run's clean-up."""
+        try:
+            for session_id in self.client.open_sessions():
+                with contextlib.suppress(IvhsuiteError, httpx.HTTPError):
+                    self.close(session_id)
+        finally:
+            self.client.http.close()
+
+    def _record(self, response: httpx.Response) -> None:
+        self.sent.append((response.request, True))
+
+    def _record_as_sent(self, response: httpx.Response) -> None:
+        self.sent.append((response.request, False))
+
+    # --- requests ---------------------------------------------------------------------
+
+    def user_id(self, hint: str = "") -> str:
+        """A fresh UserId with the run's prefix (so the final sweep can find its sessions)."""
+        return (self.run.prefix + hint[:6] + secrets.token_hex(8))[: self.run.options.user_id_max_length]
+
+    def send(self, operation_id: str, payload: dict[str, Any], *, retry_frequent: bool = True) -> Answer:
+        """POST (a fresh ReqId added when missing); waits out 100012; tracks sessions created and closed."""
+        for _ in range(3 if retry_frequent else 1):
+            answer = self._send_once(operation_id, payload)
+            if not (retry_frequent and answer.too_frequent):
+                break
+            time.sleep(TEXT_GAP)
+        return answer
+
+    def _send_once(self, operation_id: str, payload: dict[str, Any]) -> Answer:
+        payload = {"ReqId": uuid.uuid4().hex, **payload}
+        answer = Answer.of(self.client.send(operation_id, payload))
+        self.run.counters.add("scenario")
+        session_id = answer.payload.get("SessionId")
+        if operation_id == "createsession" and answer.ok and isinstance(session_id, str):
+            self.client.created[session_id] = str(payload.get("UserId", ""))
+            self.run.guard.track(session_id)
+            self.run.remember(session_id)
+            self.run.counters.add("created")
+        elif operation_id == "closesession" and answer.ok:
+            self.client.forget(str(payload.get("SessionId")))
+            self.run.guard.forget(str(payload.get("SessionId")))
+            self.run.closed(str(payload.get("SessionId")))
+        return answer
+
+    def create(self, user_id: str | None = None, *, retry_busy: bool = True, **fields: Any) -> Answer:
+        """createsession (rtmp, text driving by default); waits and retries while the quota is busy."""
+        payload = self.client.create_payload(user_id or self.user_id(), **fields)
+        for attempt in range(BUSY_RETRIES if retry_busy else 1):
+            answer = self.send("createsession", payload)
+            if not (retry_busy and answer.busy):
+                return answer
+            self.run.counters.add("quota_busy")
+            self.expect_no_zombies(f"createsession answered {answer.code} (quota busy)")
+            time.sleep(BUSY_WAIT * (attempt + 1) / BUSY_RETRIES)
+        if retry_busy:
+            pytest.skip(f"quota busy: createsession kept answering {answer.code} (another user holds the slots)")
+        return answer
+
+    def stat(self, session_id: str) -> Answer:
+        return self.send("statsession", {"SessionId": session_id})
+
+    def start(self, session_id: str) -> Answer:
+        return self.send("startsession", {"SessionId": session_id})
+
+    def close(self, session_id: str) -> Answer:
+        return self.send("closesession", {"SessionId": session_id})
+
+    def text(self, session_id: str, text: str, *, retry_frequent: bool = True, **data: Any) -> Answer:
+        payload = self.client.text_payload(session_id, text, **data)
+        return self.send("command", payload, retry_frequent=retry_frequent)
+
+    def sessions(self) -> list[dict[str, Any]]:
+        answer = self.send("listsessionofprojectid", {"VirtualmanProjectId": self.run.target.project_id})
+        self.expect(answer.ok, "listed", f"listsessionofprojectid got {answer}")
+        items = answer.payload.get("Sessions")
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def wait_ready(self, session_id: str, promise: str = "lifecycle") -> Answer:
+        """Poll statsession until SessionStatus is 1, within the configured deadline."""
+        options = self.run.options
+        deadline = time.monotonic() + options.ready_timeout
+        while True:
+            answer = self.stat(session_id)
+            status = answer.payload.get("SessionStatus")
+            if answer.ok and status == 1:
+                return answer
+            self.expect(
+                answer.ok or answer.code in self.run.spec.environmental_codes,
+                promise,
+                f"statsession of a new session got {answer}",
+            )
+            self.expect(status not in (2, 4), promise, f"the new session ended with status {status} instead of 1")
+            self.expect(
+                time.monotonic() < deadline,
+                promise,
+                f"session {session_id} not ready (status {status}) within {options.ready_timeout:g} s",
+            )
+            time.sleep(options.poll_interval)
+
+    # --- verdicts ---------------------------------------------------------------------
+
+    def expect_no_zombies(self, why: str) -> None:
+        """Sessions we closed must not keep their slots: the quota is busy, so look at who holds it."""
+        zombies = self.run.zombies(CLOSE_GRACE)
+        self.expect(
+            not zombies,
+            "close-frees-slot",
+            f"{why}, and {len(zombies)} session(s) whose closesession answered Code 0 over"
+            f" {CLOSE_GRACE:g} s ago are still listed live: {', '.join(zombies[:5])}",
+        )
+
+    def expect(self, condition: object, promise: str, detail: str) -> None:
+        if not condition:
+            raise AssertionError(self.explain(promise, detail))
+
+    def expect_rejected(self, answer: Answer, promise: str, what: str) -> None:
+        self.expect(answer.status < 500, "no-server-error", f"{what}: got {answer}")
+        self.expect(answer.rejected, promise, f"{what} was accepted ({answer})")
+
+    def explain(self, promise: str, detail: str) -> str:
+        lines = [broken(promise, detail)]
+        for request, resign in self.sent[-MAX_CURLS:]:
+            lines.append("reproduce: " + self.curl(request, resign=resign))
+        return "\n".join(lines)
+
+    def curl(self, request: httpx.Request, *, resign: bool = True) -> str:
+        return curl_line(
+            request.method,
+            str(request.url),
+            request.content,
+            request.headers.get("content-type"),
+            self.run.secrets,
+            resign=resign,
+        )
+
+    def raw(self, operation_id: str, payload: dict[str, Any], query: str, *, resign: bool) -> Answer:
+        """POST with a hand-made query string, unsigned by the client: for the auth scenarios.
+
+        ``resign`` says whether the curl line may re-sign the request (a wrong signature must stay wrong).
+        """
+        url = f"{self.run.target.base_url}{self.run.spec.operation(operation_id).path}?{query}"
+        hook = self._record if resign else self._record_as_sent
+        with httpx.Client(timeout=30.0, event_hooks={"response": [hook]}) as http:
+            response = http.post(url, json=envelope({"ReqId": uuid.uuid4().hex, **payload}))
+        self.run.counters.add("scenario")
+        return Answer.of(response)

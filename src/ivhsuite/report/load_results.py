@@ -1,0 +1,98 @@
+"""Read what one ``ivhsuite load`` run left on disk into the report's plain data.
+
+Inputs: ``thresholds.json`` (the verdicts) and locust's ``locust_stats.csv`` and
+``locust_stats_history.csv`` (written with ``--csv-full-history``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from ivhsuite.load.thresholds import IVH_METHOD, PREEMPTION_CHECK, PREEMPTION_VIOLATION, TIME_TO_READY
+
+AGGREGATED = "Aggregated"
+LATENCY_COLUMNS = {"p50": "50%", "p95": "95%", "p99": "99%"}
+READY_PERCENTILES = ("50%", "66%", "75%", "90%", "95%", "99%", "100%")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    except OSError:
+        return []
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "", "N/A") else None
+    except ValueError:
+        return None
+
+
+def thresholds(folder: Path) -> list[dict[str, Any]]:
+    """The threshold rows: name, limit, actual, passed (a skipped threshold counts as passed)."""
+    try:
+        document = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return []
+    rows = []
+    for item in document.get("thresholds", []):
+        actual = item.get("actual")
+        rows.append(
+            {
+                "name": item.get("name") or item.get("metric"),
+                "limit": f"{item.get('comparison', '')} {item.get('limit')}".strip(),
+                "actual": "no data" if actual is None else round(actual, 3) if isinstance(actual, float) else actual,
+                "passed": item.get("status") != "fail",
+            }
+        )
+    return rows
+
+
+def series(folder: Path) -> dict[str, Any]:
+    """Time series for the charts, x in seconds since the first sample."""
+    history = _rows(folder / "locust_stats_history.csv")
+    start = min((_number(row["Timestamp"]) or 0 for row in history), default=0)
+    latency: dict[str, list[tuple[float, float]]] = {name: [] for name in LATENCY_COLUMNS}
+    rps: dict[str, list[tuple[float, float]]] = {"requests/s": [], "failures/s": []}
+    preemption: dict[str, list[tuple[float, float]]] = {"checks": [], "violations": []}
+    for row in history:
+        t = (_number(row["Timestamp"]) or 0) - start
+        name = row.get("Name")
+        if name == AGGREGATED:
+            for label, column in LATENCY_COLUMNS.items():
+                value = _number(row.get(column))
+                if value is not None:
+                    latency[label].append((t, value))
+            rps["requests/s"].append((t, _number(row.get("Requests/s")) or 0))
+            rps["failures/s"].append((t, _number(row.get("Failures/s")) or 0))
+        elif row.get("Type") == IVH_METHOD and name == PREEMPTION_CHECK:
+            preemption["checks"].append((t, _number(row.get("Total Request Count")) or 0))
+        elif row.get("Type") == IVH_METHOD and name == PREEMPTION_VIOLATION:
+            preemption["violations"].append((t, _number(row.get("Total Request Count")) or 0))
+    ready = next(
+        (row for row in _rows(folder / "locust_stats.csv") if row.get("Name") == TIME_TO_READY), None
+    )
+    ready_bars = [
+        (column, _number(ready.get(column)) or 0) for column in READY_PERCENTILES if ready and ready.get(column)
+    ]
+    return {
+        "latency": {k: v for k, v in latency.items() if v},
+        "rps": {k: v for k, v in rps.items() if v},
+        "time_to_ready": ready_bars,
+        "preemption": {k: v for k, v in preemption.items() if v},
+    }
+
+
+def summarize(scenario: str, folder: Path, exit_code: int) -> dict[str, Any]:
+    return {
+        "scenario": scenario,
+        "exit_code": exit_code,
+        "folder": folder.name,
+        "thresholds": thresholds(folder),
+        "series": series(folder),
+    }

@@ -1,0 +1,116 @@
+"""The ivh_* checks on hand-made cases and answers: what counts as accepted, refused, echoed."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from schemathesis.core.transport import Response
+
+from ivhsuite.gate import checks
+from ivhsuite.gate.checks import BrokenPromise, expectation
+from ivhsuite.gate.context import RunContext
+from ivhsuite.spec import default_spec_path, load_spec
+
+SPEC = load_spec()
+SCHEMA = schemathesis.openapi.from_path(default_spec_path())
+REQ_ID = "0123456789abcdef0123456789abcdef"
+CREATE = {"ReqId": REQ_ID, "VirtualmanProjectId": "p", "UserId": "u1", "Protocol": "rtmp", "DriverType": 1}
+
+
+def case_of(operation: str, payload: Any) -> Any:
+    op = SCHEMA[SPEC.operation(operation).path]["POST"]
+    return op.Case(body={"Header": {}, "Payload": payload}, media_type="application/json")
+
+
+def answer(status: int = 200, code: int = 0, payload: Any = None, content_type: str = "application/json") -> Response:
+    header = {"Code": code, "Message": "m", "RequestID": "r"}
+    body = {"Header": header, "Payload": {"ReqId": REQ_ID} if payload is None else payload}
+    request = httpx.Request("POST", "http://h/x")
+    raw = httpx.Response(status, json=body, request=request, headers={"content-type": content_type})
+    raw.elapsed = datetime.timedelta(milliseconds=1)
+    return Response.from_any(raw)
+
+
+def promise_of(check: Any, response: Response, case: Any) -> str | None:
+    try:
+        check(None, response, case)
+    except BrokenPromise as exc:
+        return exc.promise
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _run(run: RunContext) -> None:
+    """Every check reads the spec of the active run."""
+
+
+def test_expectations_follow_the_body_actually_sent() -> None:
+    assert expectation(case_of("createsession", CREATE)) == "accept"
+    assert expectation(case_of("createsession", {**CREATE, "StreamMaxInterval": 6001})) == "reject"
+    case = case_of("createsession", CREATE)
+    case.method = "GET"
+    assert expectation(case) == "any"
+
+
+@pytest.mark.parametrize(
+    ("operation", "payload", "status", "code", "broken"),
+    [
+        ("createsession", CREATE, 200, 0, None),
+        ("createsession", CREATE, 200, 100008, None),  # quota busy is environmental
+        ("createsession", CREATE, 200, 100001, "positive-accepted"),
+        ("createsession", CREATE, 422, 100001, "positive-accepted"),
+        ("statsession", {"ReqId": REQ_ID, "SessionId": "s"}, 200, 110018, None),  # unknown: session state
+        ("statsession", {"ReqId": REQ_ID, "SessionId": "s"}, 404, 110018, None),  # as a 4xx: still fine
+        ("listsessionofprojectid", {"ReqId": REQ_ID, "VirtualmanProjectId": "p"}, 200, 110018, "positive-accepted"),
+    ],
+    ids=["ok", "busy", "refused", "refused-4xx", "unknown-session", "unknown-session-4xx", "session-code-on-list"],
+)
+def test_positive_accepted(operation: str, payload: Any, status: int, code: int, broken: str | None) -> None:
+    assert promise_of(checks.ivh_positive_accepted, answer(status, code), case_of(operation, payload)) == broken
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "broken"),
+    [(200, 0, "negative-rejected"), (200, 100001, None), (400, 0, None), (500, 0, None)],
+    ids=["accepted", "code", "http-400", "5xx-is-another-check"],
+)
+def test_negative_rejected(status: int, code: int, broken: str | None) -> None:
+    case = case_of("createsession", {**CREATE, "Protocol": "RTMP"})
+    assert promise_of(checks.ivh_negative_rejected, answer(status, code), case) == broken
+
+
+def test_reqid_must_be_echoed_on_success_only() -> None:
+    case = case_of("closesession", {"ReqId": REQ_ID, "SessionId": "s"})
+    assert promise_of(checks.ivh_reqid_echoed, answer(payload={"ReqId": "f" * 32}), case) == "reqid-echoed"
+    assert promise_of(checks.ivh_reqid_echoed, answer(code=110018, payload={}), case) is None
+
+
+def test_response_schema_and_content_type() -> None:
+    case = case_of("createsession", CREATE)
+    no_status = answer(payload={"ReqId": REQ_ID, "SessionId": "s"})
+    assert promise_of(checks.ivh_response_schema, no_status, case) == "response-schema"
+    good = answer(payload={"ReqId": REQ_ID, "SessionId": "s", "SessionStatus": 3})
+    assert promise_of(checks.ivh_response_schema, good, case) is None
+    html = answer(payload={}, content_type="text/html")
+    assert promise_of(checks.ivh_json_content_type, html, case) == "json-content-type"
+
+
+def test_css_push_withholds_play_addr() -> None:
+    case = case_of("createsession", {**CREATE, "ProtocolOption": {"CssCustomPushUrl": "rtmp://a/b"}})
+    with_addr = answer(payload={"ReqId": REQ_ID, "SessionId": "s", "SessionStatus": 1, "PlayStreamAddr": "rtmp://x"})
+    assert promise_of(checks.ivh_css_withholds_play_addr, with_addr, case) == "css-withholds-play-addr"
+
+
+def test_undocumented_methods_are_held_to_no_promise_but_no_5xx() -> None:
+    case = case_of("statsession", {"ReqId": REQ_ID, "SessionId": "s"})
+    case.method = "OPTIONS"
+    cors = answer(status=204, payload={}, content_type="text/plain")
+    for check in (checks.ivh_status_documented, checks.ivh_json_content_type, checks.ivh_response_schema):
+        assert promise_of(check, cors, case) is None
+    case.method = "POST"
+    assert promise_of(checks.ivh_status_documented, answer(status=201), case) == "status-documented"
+    assert promise_of(checks.ivh_status_documented, answer(status=404, code=110018), case) is None

@@ -1,0 +1,36 @@
+"""The gate as CI runs it: ``ivhsuite gate`` with no URL starts the embedded emulator and must pass.
+
+Once with the default budget (open), once signed with --quota 5 and a smaller budget.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import ACCESS_TOKEN, run_gate_process
+
+pytestmark = pytest.mark.slow
+MIN_GENERATED = 1000
+
+
+def test_default_gate_passes_the_embedded_emulator(tmp_path: Path) -> None:
+    done = run_gate_process("--report-dir", str(tmp_path / "open"), "--seed", "7")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "embedded emulator" in done.stdout
+    assert ", 0 left open" in done.stdout
+    generated = int(re.search(r"requests: (\d+) generated", done.stdout).group(1))  # type: ignore[union-attr]
+    assert generated >= MIN_GENERATED
+
+
+def test_signed_gate_with_quota_5_passes_and_never_shows_a_secret(tmp_path: Path) -> None:
+    reports = tmp_path / "signed"
+    done = run_gate_process("--quota", "5", "--max-examples", "10", "--report-dir", str(reports), signed=True)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "signed" in done.stdout and "skipped" not in done.stdout.split("ivhsuite gate: PASS")[1]
+    texts = [done.stdout, done.stderr, *(p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file())]
+    for text in texts:
+        assert ACCESS_TOKEN not in text
+        assert not re.search(r"signature=(?!\*\*\*)[A-Za-z0-9%+/=]{8,}", text)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from ivhsuite.config import Target
+from ivhsuite.errors import ConfigError
+from ivhsuite.gate.options import DEFAULT_QUOTA, GateOptions
+
+
+def test_defaults_are_safe_for_a_real_endpoint() -> None:
+    options = GateOptions.from_env(environ={})
+    assert options.quota == DEFAULT_QUOTA
+    assert options.session_limit == DEFAULT_QUOTA - 1
+    assert not options.quota_exact
+    assert options.target.base_url is None
+
+
+def test_flags_win_over_the_environment() -> None:
+    env = {"IVH_QUOTA": "3", "IVH_READY_TIMEOUT": "20", "IVH_BASE_URL": "http://e:1"}
+    options = GateOptions.from_env(environ=env, quota=7)
+    assert options.quota == 7
+    assert options.ready_timeout == 20.0
+    assert options.target.base_url == "http://e:1"
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"max_examples": 0}, "--max-examples"),
+        ({"workers": 0}, "--workers"),
+        ({"quota": 0}, "--quota"),
+        ({"user_id_max_length": 8}, "--user-id-max-length"),
+        ({"phases": ("fuzzing", "chaos")}, "chaos"),
+    ],
+)
+def test_bad_values_are_config_errors(given: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        GateOptions(Target(), **given)  # type: ignore[arg-type]
+
+
+def test_a_non_number_in_the_environment_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="IVH_QUOTA"):
+        GateOptions.from_env(environ={"IVH_QUOTA": "five"})

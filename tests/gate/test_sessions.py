@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import threading
+import time
+
+from ivhsuite.gate.sessions import SessionGuard
+
+
+def test_closes_the_oldest_to_stay_within_the_limit() -> None:
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=2)
+    for sid in ("a", "b", "c", "d"):
+        guard.before_create()
+        guard.created(sid)
+    assert closed == ["a", "b"]
+    assert guard.open_sessions() == ["c", "d"]
+    assert guard.peak == 2
+
+
+def test_a_failed_create_frees_its_reservation() -> None:
+    guard = SessionGuard(lambda _: None, limit=1)
+    guard.before_create()
+    guard.created(None)
+    guard.before_create()  # would block if the first reservation were still held
+    guard.request_lost()
+    assert guard.open_sessions() == []
+
+
+def test_concurrent_creates_never_exceed_the_limit() -> None:
+    lock = threading.Lock()
+    live: set[str] = set()
+    peak = 0
+
+    def close(sid: str) -> None:
+        with lock:
+            live.discard(sid)
+
+    guard = SessionGuard(close, limit=3)
+
+    def worker(n: int) -> None:
+        nonlocal peak
+        for i in range(20):
+            guard.before_create()
+            with lock:
+                live.add(f"{n}-{i}")
+                peak = max(peak, len(live))
+            time.sleep(0.001)
+            guard.created(f"{n}-{i}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak <= 3
+    guard.close_all()
+    assert not live
+
+
+def test_after_stop_late_sessions_are_closed_at_once() -> None:
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=5)
+    guard.created("early")
+    assert guard.close_all() == ["early"]
+    guard.created("late")
+    assert closed == ["early", "late"]
+    assert guard.open_sessions() == []
+
+
+def test_make_room_closes_everything_but_keeps_accepting() -> None:
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=5)
+    guard.track("x")
+    guard.track("y")
+    assert guard.make_room() == 2
+    guard.track("z")
+    assert guard.open_sessions() == ["z"]
+    assert closed == ["x", "y"]
+
+
+def test_a_failing_close_does_not_stop_the_clean_up() -> None:
+    closed: list[str] = []
+
+    def close(sid: str) -> None:
+        if sid == "bad":
+            raise RuntimeError("boom")
+        closed.append(sid)
+
+    guard = SessionGuard(close, limit=5)
+    for sid in ("bad", "good"):
+        guard.track(sid)
+    guard.close_all()
+    assert closed == ["good"]
+
+
+def test_ast_parse_is_serialized_across_threads() -> None:
+    import ast
+
+    from ivhsuite.gate import astlock
+
+    astlock.install()
+    locked = ast.parse
+    astlock.install()
+    assert ast.parse is locked and getattr(locked, "_ivhsuite_locked", False)
+    errors: list[BaseException] = []
+
+    def parse_many() -> None:
+        try:
+            for _ in range(200):
+                ast.parse("lambda x: [y for y in range(x) if y % 2]")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=parse_many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
