@@ -123,7 +123,9 @@ def reasons(summary: dict[str, Any]) -> list[str]:
         found.append(f"gate: exit code {gate['exit_code']}, see gate/gate.log")
     for run in summary["load"]:
         failed = [t for t in run["thresholds"] if not t["passed"]]
-        found += [f"load {run['scenario']}: threshold {t['name']} failed ({t['actual']} vs {t['limit']})" for t in failed]
+        found += [
+            f"load {run['scenario']}: threshold {t['name']} failed ({t['actual']} vs {t['limit']})" for t in failed
+        ]
         if run["exit_code"] != 0 and not failed:
             found.append(f"load {run['scenario']}: exit code {run['exit_code']}, see {run['folder']}/locust.log")
     return found

@@ -67,7 +67,7 @@ def _gate(gate: dict[str, Any]) -> str:
             _cell(row["check"]),
             f'<span class="num">{row["passed"]}</span>',
             f'<span class="num">{row["failed"]}</span>',
-            _outcome(row["failed"] == 0),
+            _outcome(None if row.get("skipped") else row["failed"] == 0),
         ]
         for row in gate.get("checks", [])
     ]

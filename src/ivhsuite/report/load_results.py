@@ -74,9 +74,7 @@ def series(folder: Path) -> dict[str, Any]:
             preemption["checks"].append((t, _number(row.get("Total Request Count")) or 0))
         elif row.get("Type") == IVH_METHOD and name == PREEMPTION_VIOLATION:
             preemption["violations"].append((t, _number(row.get("Total Request Count")) or 0))
-    ready = next(
-        (row for row in _rows(folder / "locust_stats.csv") if row.get("Name") == TIME_TO_READY), None
-    )
+    ready = next((row for row in _rows(folder / "locust_stats.csv") if row.get("Name") == TIME_TO_READY), None)
     ready_bars = [
         (column, _number(ready.get(column)) or 0) for column in READY_PERCENTILES if ready and ready.get(column)
     ]
