@@ -24,6 +24,7 @@ from typing import Any
 from ivhsuite.config import ENV_BASE_URL, Target
 from ivhsuite.embedded import endpoint
 from ivhsuite.errors import ConfigError
+from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES
 from ivhsuite.progress import Progress, for_terminal
 from ivhsuite.redact import redact
 from ivhsuite.report import html, junit, load_results, markdown
@@ -44,7 +45,7 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile(max_examples=5, users=4, spawn_rate=4, run_time_s=8),
-    "standard": Profile(max_examples=25, users=10, spawn_rate=5, run_time_s=20),
+    "standard": Profile(max_examples=DEFAULT_MAX_EXAMPLES, users=10, spawn_rate=5, run_time_s=20),
 }
 SCENARIOS = ("create", "preemption", "lifecycle")
 

@@ -47,7 +47,14 @@ def url_of(sock: socket.socket) -> str:
 
 
 def _config(app: Starlette) -> uvicorn.Config:
-    return uvicorn.Config(app, log_level="error", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+    return uvicorn.Config(
+        app,
+        log_level="error",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=75,  # load users hold sessions idle for longer than uvicorn's 5 s default
+    )
 
 
 class RunningEmulator:
