@@ -25,3 +25,8 @@ def test_escaped_json_inside_a_string_is_masked() -> None:
 
 def test_literal_secrets_are_masked_wherever_they_are() -> None:
     assert redact("token=tok-123456 in a message", ["tok-123456"]) == f"token={MASK} in a message"
+
+
+def test_har_name_value_pairs_are_masked() -> None:
+    har = '[{"name": "signature", "value": "c2ln+bmF0="}, {"name": "appkey", "value": "ak"}]'
+    assert redact(har) == f'[{{"name": "signature", "value": "{MASK}"}}, {{"name": "appkey", "value": "ak"}}]'

@@ -25,11 +25,17 @@ _JSON_FIELD = re.compile(
     r"(?P<quote>\\?[\"'])(?P<value>.*?)(?P=quote)"
 )
 
+# HAR keeps query parameters as {"name": "signature", "value": "..."} pairs.
+_NAME_VALUE = re.compile(
+    r'("name":\s*"(?:' + "|".join(SECRET_QUERY + SECRET_FIELDS) + r')",\s*"value":\s*)"[^"]*"', re.IGNORECASE
+)
+
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Mask secret query values, secret JSON fields and any literal secret given."""
     text = _QUERY.sub(lambda m: f"{m['key']}={MASK}", text)
     text = _JSON_FIELD.sub(lambda m: f"{m['key']}{m['quote']}{MASK}{m['quote']}", text)
+    text = _NAME_VALUE.sub(lambda m: f'{m[1]}"{MASK}"', text)
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, MASK)

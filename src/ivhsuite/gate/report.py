@@ -8,19 +8,13 @@
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivhsuite.gate.promises import PROMISES
-from ivhsuite.redact import MASK, redact
+from ivhsuite.redact import redact
 
-# HAR keeps query parameters as {"name": "signature", "value": "..."} pairs.
-_HAR_PAIR = re.compile(
-    r'("name":\s*"(?:signature|txSecret|TrtcUserSig|TrtcPrivateMapKey)",\s*"value":\s*)"[^"]*"', re.IGNORECASE
-)
 TEXT_SUFFIXES = {".xml", ".json", ".yaml", ".yml", ".txt", ".ndjson", ".har", ".html", ".log", ".py"}
 
 
@@ -67,31 +61,12 @@ def write_failures(path: Path, findings: Sequence[Finding], secrets: Iterable[st
     return path
 
 
-def merge_junit(sources: Iterable[Path], out: Path) -> Path:
-    """One ``<testsuites>`` holding every suite of every JUnit file that exists."""
-    merged = ET.Element("testsuites", name="ivhsuite gate")
-    for source in sources:
-        if not source.is_file():
-            continue
-        try:
-            root = ET.parse(source).getroot()
-        except ET.ParseError:
-            continue
-        suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-        for suite in suites:
-            merged.append(suite)
-    for attr in ("tests", "failures", "errors", "skipped"):
-        merged.set(attr, str(sum(int(s.get(attr, "0") or 0) for s in merged)))
-    ET.ElementTree(merged).write(out, encoding="utf-8", xml_declaration=True)
-    return out
-
-
 def redact_file(path: Path, secrets: Iterable[str | None] = ()) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError):
         return
-    cleaned = _HAR_PAIR.sub(lambda m: f'{m[1]}"{MASK}"', redact(text, secrets))
+    cleaned = redact(text, secrets)
     if cleaned != text:
         path.write_text(cleaned, encoding="utf-8")
 

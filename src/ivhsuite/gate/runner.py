@@ -26,8 +26,9 @@ from ivhsuite.gate.generated import EXIT_INTERRUPTED, redacted_stdout, run_gener
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.plugin import GatePlugin
 from ivhsuite.gate.preflight import preflight
-from ivhsuite.gate.report import Finding, merge_junit, redact_tree, write_failures
+from ivhsuite.gate.report import Finding, redact_tree, write_failures
 from ivhsuite.gate.summary import summarize
+from ivhsuite.report import junit
 from ivhsuite.runs import run_dir
 from ivhsuite.spec import default_spec_path
 
@@ -160,7 +161,7 @@ def _left_open(run: RunContext) -> int:
 
 def _write_reports(folder: Path, result: GateResult, secrets: tuple[str | None, ...]) -> None:
     write_failures(folder / "failures.txt", result.findings, secrets)
-    merge_junit([folder / "schemathesis" / "junit.xml", folder / "scenarios-junit.xml"], folder / "junit.xml")
+    junit.merge([folder / "schemathesis" / "junit.xml", folder / "scenarios-junit.xml"], folder / "junit.xml", secrets)
     redact_tree(folder, secrets)
 
 
