@@ -200,7 +200,10 @@ class IvhClient(_Base):
         """Close every session this client created and has not closed; returns their ids."""
         closed = self.open_sessions()
         for session_id in closed:
-            _close_quietly(lambda sid=session_id: self.close_session(sid), session_id)
+            try:
+                self.close_session(session_id)
+            except (ApiError, TransportError) as exc:
+                _report_close_failure(session_id, exc)
             self.forget(session_id)
         return closed
 
@@ -286,11 +289,8 @@ class AsyncIvhClient(_Base):
         for session_id in closed:
             try:
                 await self.close_session(session_id)
-            except ApiError as exc:
-                if exc.code not in GONE_CODES:
-                    log.warning("could not close session %s: %s", session_id, exc)
-            except (TransportError, asyncio.CancelledError) as exc:
-                log.warning("could not close session %s: %s", session_id, exc)
+            except (ApiError, TransportError, asyncio.CancelledError) as exc:
+                _report_close_failure(session_id, exc)
             self.forget(session_id)
         return closed
 
@@ -311,11 +311,7 @@ def _readiness(session_id: str, status: dict[str, Any]) -> str:
     return "waiting"
 
 
-def _close_quietly(close: Any, session_id: str) -> None:
-    try:
-        close()
-    except ApiError as exc:
-        if exc.code not in GONE_CODES:
-            log.warning("could not close session %s: %s", session_id, exc)
-    except TransportError as exc:
+def _report_close_failure(session_id: str, exc: BaseException) -> None:
+    """A session already gone is not a failed cleanup; anything else is worth a warning."""
+    if not (isinstance(exc, ApiError) and exc.code in GONE_CODES):
         log.warning("could not close session %s: %s", session_id, exc)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ivhsuite.config import Target
-from ivhsuite.errors import IvhsuiteError
 from ivhsuite.gate.options import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_QUOTA,
@@ -25,7 +24,6 @@ from ivhsuite.gate.options import (
     GateOptions,
 )
 
-EXIT_USAGE = 2
 DESCRIPTION = (
     "Check an IVH endpoint against its contract: schemathesis from the spec (examples, coverage, fuzzing,"
     " stateful) plus scenarios, against --base-url / IVH_BASE_URL, or the embedded emulator when none is set."
@@ -100,21 +98,8 @@ def run_gate_command(args: argparse.Namespace) -> int:
     return run_gate(options_from_args(args)).exit_code
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ivhsuite.gate``: the same command without the ``ivhsuite`` front end."""
-    parser = _Parser(prog="ivhsuite gate", description=DESCRIPTION, epilog=EPILOG)
-    add_gate_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_gate_command(args)
-    except IvhsuiteError as exc:
-        print(f"ivhsuite gate: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("ivhsuite gate: interrupted", file=sys.stderr)
-        return 130
+    """``python -m ivhsuite.gate``: the same command, through the one ``ivhsuite`` front end."""
+    from ivhsuite.cli import main as ivhsuite_main
+
+    return ivhsuite_main(["gate", *(sys.argv[1:] if argv is None else argv)])
