@@ -4,7 +4,7 @@
 
 The issue's budget: the default gate (no flags, embedded emulator) takes at most 120 s
 on 2 cores and sends at least 1,000 generated requests. Each round runs it as CI would
-(``python -m ivhsuite.gate``, pinned to 2 CPUs), then, as the baseline beside it, a
+(the library's ``run_gate`` with default options, in a fresh process pinned to 2 CPUs), then, as the baseline beside it, a
 bare ``schemathesis run`` of the same spec with the same budget (no hooks, no ivh_*
 checks, no scenarios) against an emulator, so the ratio shows what the gate's shaping,
 checks, session guard and scenarios cost per generated request. Exit code 1 when a
@@ -14,6 +14,7 @@ round misses the budget.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -30,7 +31,14 @@ from ivhsuite.spec import default_spec_path
 BUDGET_SECONDS = 120.0
 MIN_GENERATED = 1000
 CPUS = 2
-_SUMMARY = re.compile(r"requests: (?P<generated>\d+) generated \+ (?P<scenario>\d+) by scenarios")
+# A fresh interpreter per round, as CI would start one; the gate through the library, not the CLI.
+_GATE_ROUND = """
+import json, sys
+from pathlib import Path
+from ivhsuite.gate import GateOptions, run_gate
+result = run_gate(GateOptions.from_env(seed=int(sys.argv[1]), report_dir=Path(sys.argv[2])), out=sys.stderr)
+print(json.dumps({"exit": result.exit_code, "generated": result.generated_requests, "scenario": result.scenario_requests}))
+"""
 _CASES = re.compile(r"(?P<cases>\d+) generated")
 
 
@@ -47,16 +55,14 @@ def gate_round(seed: int, folder: Path) -> tuple[float, int, int, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVH_")}
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "ivhsuite.gate", "--seed", str(seed), "--report-dir", str(folder)],
-        env=env,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-c", _GATE_ROUND, str(seed), str(folder)], env=env, capture_output=True, text=True
     )
     elapsed = time.monotonic() - started
-    found = _SUMMARY.search(done.stdout)
-    if found is None:
-        sys.exit(f"the gate printed no summary (exit {done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return elapsed, int(found["generated"]), int(found["scenario"]), done.returncode
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        sys.exit(f"the gate round failed (exit {done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return elapsed, int(found["generated"]), int(found["scenario"]), int(found["exit"])
 
 
 def bare_round(seed: int, folder: Path) -> tuple[float, int]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from ivhsuite.gate.context import RunContext
+from ivhsuite.gate.findings import format_failures
 from ivhsuite.gate.generated import run_generated
-from ivhsuite.gate.report import format_failures
 from ivhsuite.runs import run_dir
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from ivhsuite.gate.context import LIVE_STATUSES
 from ivhsuite.gate.probe import Probe
+from ivhsuite.protocol import LIVE_STATUSES, Code, SessionStatus
 
 STARTED_WITHIN = 30.0
-CLOSED_CODES = frozenset({110013, 110018})  # "session closed", "session does not exist"
+CLOSED_CODES = frozenset({Code.SESSION_CLOSED, Code.SESSION_NOT_FOUND})
 TEXT = "Hello from the ivhsuite contract gate."
 
 
@@ -41,7 +41,7 @@ def test_create_ready_start_text_close(probe: Probe) -> None:
     closed = probe.close(session_id)
     probe.expect(closed.ok, "lifecycle", f"closesession of a live session got {closed}")
     after = probe.stat(session_id)
-    ended = (after.ok and after.payload.get("SessionStatus") == 2) or after.code in CLOSED_CODES
+    ended = (after.ok and after.payload.get("SessionStatus") == SessionStatus.CLOSED) or after.code in CLOSED_CODES
     probe.expect(
         ended, "lifecycle", f"statsession after closesession got {after}, status {after.payload.get('SessionStatus')}"
     )

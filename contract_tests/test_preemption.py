@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from ivhsuite.gate.context import LIVE_STATUSES
 from ivhsuite.gate.probe import Probe
+from ivhsuite.protocol import GONE_CODES, LIVE_STATUSES, SessionStatus
 
-PREEMPTED_CODES = frozenset({110022, 110013, 110018})
+PREEMPTED_CODES = GONE_CODES
 GRACE = 10.0  # seconds the first session may take to report closed
 
 
@@ -23,7 +23,7 @@ def test_same_user_id_closes_the_previous_session(probe: Probe) -> None:
     deadline = time.monotonic() + GRACE
     while True:
         state = probe.stat(first_id)
-        if (state.ok and state.payload.get("SessionStatus") == 2) or state.code in PREEMPTED_CODES:
+        if (state.ok and state.payload.get("SessionStatus") == SessionStatus.CLOSED) or state.code in PREEMPTED_CODES:
             break
         probe.expect(
             time.monotonic() < deadline,

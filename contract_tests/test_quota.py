@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from ivhsuite.gate.context import LIVE_STATUSES
 from ivhsuite.gate.probe import Probe
+from ivhsuite.protocol import LIVE_STATUSES
 
 QUOTA_CEILING = 20
 FREED_WITHIN = 10.0

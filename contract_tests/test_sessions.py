@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from ivhsuite.gate.probe import Probe
+from ivhsuite.protocol import SessionStatus
 
 ATTEMPTS = 3
 
@@ -28,7 +29,7 @@ def test_start_refused_while_preparing(probe: Probe) -> None:
         probe.expect(created.ok, "positive-accepted", f"createsession got {created}")
         session_id = str(created.payload.get("SessionId"))
         before = probe.stat(session_id)
-        if before.payload.get("SessionStatus") != 3:
+        if before.payload.get("SessionStatus") != SessionStatus.PREPARING:
             probe.close(session_id)
             continue
         started = probe.start(session_id)
@@ -37,7 +38,7 @@ def test_start_refused_while_preparing(probe: Probe) -> None:
         probe.expect(started.status < 500, "no-server-error", f"startsession on a preparing session got {started}")
         after = probe.stat(session_id)
         probe.expect(
-            after.payload.get("SessionStatus") != 3,
+            after.payload.get("SessionStatus") != SessionStatus.PREPARING,
             "start-after-ready",
             f"startsession was accepted ({started}) while statsession said status 3 before and after",
         )

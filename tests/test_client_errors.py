@@ -11,7 +11,7 @@ import pytest
 from ivhsuite.client import IvhClient, new_reqid
 from ivhsuite.config import Target
 from ivhsuite.errors import ApiError, ConfigError, RequestTimeout, TransportError
-from ivhsuite.signing import verify
+from ivhsuite.signing import verify_signature
 
 
 def scripted(handler) -> IvhClient:  # type: ignore[no-untyped-def]
@@ -65,7 +65,7 @@ def test_every_call_is_signed_when_credentials_are_set() -> None:
     target = Target(base_url="http://ivh.test", appkey="ak", access_token="tok")
     with IvhClient(target, transport=httpx.MockTransport(handler)) as client:
         client.start_session("s1")
-    assert verify(queries[0], "ak", "tok") is None
+    assert verify_signature(queries[0], "ak", "tok") is None
 
 
 def test_timeouts_and_refused_connections_are_transport_errors() -> None:

@@ -72,11 +72,11 @@ def test_every_reserved_character_is_encoded_once() -> None:
 
 def test_verify_accepts_good_and_names_what_is_wrong() -> None:
     good = signing.sign_params("ak", "tok", timestamp=1000)
-    assert signing.verify(good, "ak", "tok", now=1000) is None
-    assert signing.verify(good, "ak", "tok", now=1000 + 301) == "timestamp is more than 5 minutes away from server time"
-    assert signing.verify({**good, "signature": "AAAA"}, "ak", "tok", now=1000) == "signature does not match"
-    assert signing.verify({k: v for k, v in good.items() if k != "appkey"}, "ak", "tok", now=1000) == "missing appkey"
-    assert signing.verify(good, "other", "tok", now=1000) == "unknown appkey"
+    assert signing.verify_signature(good, "ak", "tok", now=1000) is None
+    assert signing.verify_signature(good, "ak", "tok", now=1000 + 301) == "timestamp is more than 5 minutes away from server time"
+    assert signing.verify_signature({**good, "signature": "AAAA"}, "ak", "tok", now=1000) == "signature does not match"
+    assert signing.verify_signature({k: v for k, v in good.items() if k != "appkey"}, "ak", "tok", now=1000) == "missing appkey"
+    assert signing.verify_signature(good, "other", "tok", now=1000) == "unknown appkey"
 
 
 def test_verify_accepts_a_plus_sent_unencoded() -> None:
@@ -85,7 +85,7 @@ def test_verify_accepts_a_plus_sent_unencoded() -> None:
         params = signing.sign_params("ak", "tok", timestamp=int(params["timestamp"]) + 1)
     now = int(params["timestamp"])
     as_received = dict(parse_qsl(f"signature={params['signature']}"))  # '+' arrives as a space
-    assert signing.verify({**params, **as_received}, "ak", "tok", now=now) is None
+    assert signing.verify_signature({**params, **as_received}, "ak", "tok", now=now) is None
 
 
 def test_signature_auth_signs_each_request_with_fresh_params() -> None:
@@ -98,6 +98,6 @@ def test_signature_auth_signs_each_request_with_fresh_params() -> None:
     with httpx.Client(transport=httpx.MockTransport(handler), auth=signing.SignatureAuth("ak", "tok")) as client:
         client.post("http://ivh.test/x", params={"signature": "stale"})
     params = dict(parse_qsl(seen[0].query.decode()))
-    assert signing.verify(params, "ak", "tok") is None
+    assert signing.verify_signature(params, "ak", "tok") is None
     assert quote(params["signature"], safe="") in seen[0].query.decode()
     assert "tok" not in repr(signing.SignatureAuth("ak", "tok"))

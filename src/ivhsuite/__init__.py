@@ -1,12 +1,14 @@
 """ivhsuite: contract and load testing for Tencent Cloud's IVH session manager API."""
 
+from importlib.metadata import version
+
 from ivhsuite.client import AsyncIvhClient, IvhClient, new_reqid
 from ivhsuite.config import Target
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError, RequestTimeout, TransportError
 from ivhsuite.signing import SignatureAuth, signature, signed_query
 from ivhsuite.spec import Spec, load_spec
 
-__version__ = "0.1.0"
+__version__ = version("ivhsuite")
 
 __all__ = [
     "ApiError",

@@ -1,7 +1,8 @@
 """The ``ivhsuite`` command: parses arguments and maps outcomes to exit codes, nothing more.
 
-Exit codes: 0 success, 1 the endpoint broke its contract or a threshold, 2 a usage or
-configuration problem, said in one line on stderr, never a traceback.
+Exit codes (:class:`ivhsuite.protocol.ExitCode`): 0 success, 1 the endpoint broke its
+contract or a threshold, 2 a usage or configuration problem, said in one line on stderr,
+never a traceback; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,22 +11,21 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ivhsuite.errors import ConfigError, IvhsuiteError
+from ivhsuite.errors import IvhsuiteError
+from ivhsuite.protocol import ExitCode
 from ivhsuite.signing import signed_query
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"ivhsuite: error: {message}\n")
+        self.exit(ExitCode.USAGE, f"ivhsuite: error: {message}\n")
 
 
 def _sign(args: argparse.Namespace) -> int:
     print(signed_query(args.appkey, args.access_token, args.timestamp, args.requestid))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _add_sign(subparsers: argparse._SubParsersAction) -> None:
@@ -59,15 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except ConfigError as exc:
-        print(f"ivhsuite: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except IvhsuiteError as exc:
         print(f"ivhsuite: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("ivhsuite: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -14,30 +14,23 @@ is a paid stream holding a concurrency slot.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
-from ivhsuite.config import Target
+from ivhsuite.config import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, Target, env_name
 from ivhsuite.errors import ApiError, ConfigError, RequestTimeout, TransportError
+from ivhsuite.protocol import ENDED_STATUSES, Answer, Code, SessionStatus
+from ivhsuite.run_sessions import RunSessions, close_failed, close_ignoring_gone
 from ivhsuite.signing import SignatureAuth
 from ivhsuite.spec import Spec, load_spec
 
 log = logging.getLogger("ivhsuite")
 
 DEFAULT_TIMEOUT = 15.0
-READY_TIMEOUT = 150.0
-POLL_INTERVAL = 2.0
-STATUS_READY, STATUS_CLOSED, STATUS_PREPARING, STATUS_FAILED = 1, 2, 3, 4
-# Closing a session that is already gone is not a failure of the cleanup.
-GONE_CODES = frozenset({110013, 110018, 110022})
 
 
 def new_reqid() -> str:
@@ -59,10 +52,9 @@ class _Base:
     def __init__(self, target: Target | None, spec: Spec | None) -> None:
         self.target = target or Target.from_env()
         if not self.target.base_url:
-            raise ConfigError("no endpoint: pass a base URL or set IVH_BASE_URL")
+            raise ConfigError(f"no endpoint: pass a base URL or set {env_name('base_url')}")
         self.spec = spec or load_spec()
-        self.created: dict[str, str] = {}  # SessionId -> UserId, open sessions this client made
-        self._lock = threading.Lock()
+        self.sessions = RunSessions()  # the sessions this client created and has not closed
 
     def _auth(self) -> httpx.Auth | None:
         t = self.target
@@ -88,35 +80,27 @@ class _Base:
 
     def parse(self, operation_id: str, response: httpx.Response) -> dict[str, Any]:
         """The Payload of a successful answer; ApiError for a non-zero Code."""
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ApiError(-1, f"HTTP {response.status_code}, body is not JSON", "", operation_id) from None
-        header = body.get("Header") if isinstance(body, dict) else None
-        if not isinstance(header, dict) or not isinstance(header.get("Code"), int):
+        answer = Answer.read(response.status_code, response.content)
+        if answer.body is None:
+            raise ApiError(-1, f"HTTP {response.status_code}, body is not JSON", "", operation_id)
+        if answer.code is None:
             raise ApiError(-1, f"HTTP {response.status_code}, no Header.Code in the answer", "", operation_id)
-        if header["Code"] != 0:
-            raise ApiError(
-                header["Code"], str(header.get("Message", "")), str(header.get("RequestID", "")), operation_id
-            )
-        payload = body.get("Payload")
-        return payload if isinstance(payload, dict) else {}
+        if answer.code != Code.OK:
+            raise ApiError(answer.code, answer.message, answer.request_id, operation_id)
+        return answer.payload
 
     def remember(self, operation_id: str, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Track sessions created and forget closed ones, so cleanup knows what is open."""
-        with self._lock:
-            if operation_id == "createsession" and "SessionId" in result:
-                self.created[result["SessionId"]] = payload.get("UserId", "")
-            elif operation_id == "closesession":
-                self.created.pop(payload.get("SessionId", ""), None)
+        if operation_id == "createsession" and "SessionId" in result:
+            self.sessions.track(str(result["SessionId"]), str(payload.get("UserId", "")))
+        elif operation_id == "closesession":
+            self.sessions.forget(str(payload.get("SessionId", "")))
 
     def forget(self, session_id: str) -> None:
-        with self._lock:
-            self.created.pop(session_id, None)
+        self.sessions.forget(session_id)
 
     def open_sessions(self) -> list[str]:
-        with self._lock:
-            return list(self.created)
+        return self.sessions.open_ids()
 
 
 def _translate(exc: httpx.HTTPError, url: str) -> TransportError:
@@ -183,7 +167,7 @@ class IvhClient(_Base):
         return self.call("listsessionofprojectid", payload).get("Sessions", [])
 
     def wait_until_ready(
-        self, session_id: str, timeout: float = READY_TIMEOUT, interval: float = POLL_INTERVAL
+        self, session_id: str, timeout: float = DEFAULT_READY_TIMEOUT, interval: float = DEFAULT_POLL_INTERVAL
     ) -> dict[str, Any]:
         """Poll statsession until SessionStatus is 1; ApiError if it closes or fails, TimeoutError late."""
         deadline = time.monotonic() + timeout
@@ -200,20 +184,9 @@ class IvhClient(_Base):
         """Close every session this client created and has not closed; returns their ids."""
         closed = self.open_sessions()
         for session_id in closed:
-            try:
-                self.close_session(session_id)
-            except (ApiError, TransportError) as exc:
-                _report_close_failure(session_id, exc)
+            close_ignoring_gone(self.close_session, session_id)
             self.forget(session_id)
         return closed
-
-    @contextmanager
-    def tracked(self) -> Iterator[IvhClient]:
-        """Close what is created inside the block, on any exit."""
-        try:
-            yield self
-        finally:
-            self.close_all()
 
 
 class AsyncIvhClient(_Base):
@@ -273,7 +246,7 @@ class AsyncIvhClient(_Base):
         return (await self.call("listsessionofprojectid", payload)).get("Sessions", [])
 
     async def wait_until_ready(
-        self, session_id: str, timeout: float = READY_TIMEOUT, interval: float = POLL_INTERVAL
+        self, session_id: str, timeout: float = DEFAULT_READY_TIMEOUT, interval: float = DEFAULT_POLL_INTERVAL
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -290,7 +263,7 @@ class AsyncIvhClient(_Base):
             try:
                 await self.close_session(session_id)
             except (ApiError, TransportError, asyncio.CancelledError) as exc:
-                _report_close_failure(session_id, exc)
+                close_failed(session_id, exc)
             self.forget(session_id)
         return closed
 
@@ -298,10 +271,11 @@ class AsyncIvhClient(_Base):
 def _readiness(session_id: str, status: dict[str, Any]) -> str:
     """'ready', 'waiting', or ApiError when the session closed or failed while we waited."""
     state = status.get("SessionStatus")
-    if state == STATUS_READY:
+    if state == SessionStatus.READY:
         return "ready"
-    if state in (STATUS_CLOSED, STATUS_FAILED):
-        code = status.get("ErrorCode") or (110013 if state == STATUS_CLOSED else -111003)
+    if state in ENDED_STATUSES:
+        closed = state == SessionStatus.CLOSED
+        code = status.get("ErrorCode") or (Code.SESSION_CLOSED if closed else Code.MODEL_LOAD_ERROR)
         raise ApiError(
             int(code),
             f"session {session_id} ended with status {state} while waiting for it",
@@ -309,9 +283,3 @@ def _readiness(session_id: str, status: dict[str, Any]) -> str:
             "statsession",
         )
     return "waiting"
-
-
-def _report_close_failure(session_id: str, exc: BaseException) -> None:
-    """A session already gone is not a failed cleanup; anything else is worth a warning."""
-    if not (isinstance(exc, ApiError) and exc.code in GONE_CODES):
-        log.warning("could not close session %s: %s", session_id, exc)

@@ -1,4 +1,10 @@
-"""Where to send requests and with which credentials: flags first, then the environment.
+"""Every setting the suite reads from outside, once: its ``IVH_*`` variable, its default, its parsing.
+
+A value comes from a command-line flag first, then the environment, then the project's
+config file (``ivhsuite.toml``, or ``[tool.ivhsuite]`` in ``pyproject.toml``, in the current
+directory), then the default here. No other module reads ``os.environ`` for a setting:
+they ask :func:`setting`. The README's configuration table lists :data:`SETTINGS` (a test
+keeps the two equal).
 
 Secrets (the access token) come only from the environment or an explicit argument,
 and ``Target.__repr__`` never shows them.
@@ -6,19 +12,154 @@ and ``Target.__repr__`` never shows them.
 
 from __future__ import annotations
 
+import functools
 import os
+import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from ivhsuite.errors import ConfigError
 
-ENV_BASE_URL = "IVH_BASE_URL"
-ENV_APPKEY = "IVH_APPKEY"
-ENV_ACCESS_TOKEN = "IVH_ACCESS_TOKEN"
-ENV_PROJECT_ID = "IVH_PROJECT_ID"
-ENV_MODE = "IVH_MODE"
-
-DEFAULT_PROJECT_ID = "ivhsuite-demo-project"
 MODES = ("saas", "private")
+DEFAULT_PROJECT_ID = "ivhsuite-demo-project"
+# "Usually under 1 minute, at most 2 minutes" (page 100388), plus a margin.
+DEFAULT_READY_TIMEOUT = 150.0
+DEFAULT_POLL_INTERVAL = 1.0
+# The quota the gate assumes of a real project it is told nothing about: the smallest real projects have 5.
+DEFAULT_GATE_QUOTA = 5
+# The quota of an emulator started by hand (`ivhsuite emulate`) and of one started for a load run.
+DEFAULT_EMULATOR_QUOTA = 10
+DEFAULT_LOAD_EMULATOR_QUOTA = 200
+DEFAULT_USER_ID_MAX_LENGTH = 32
+CONFIG_FILE = "ivhsuite.toml"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One outside setting: its key in the config file, its variable, its default and meaning."""
+
+    key: str
+    env: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+    in_file: bool = True  # whether the config file may set it (never a secret)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("base_url", "IVH_BASE_URL", None, "the endpoint, e.g. `https://gw.tvs.qq.com`; unset: the embedded emulator"),
+    Setting("appkey", "IVH_APPKEY", None, "credentials, with IVH_ACCESS_TOKEN; every call is signed when both are set"),
+    Setting(
+        "access_token", "IVH_ACCESS_TOKEN", None, "the secret half of the credentials", secret=True, in_file=False
+    ),
+    Setting("project_id", "IVH_PROJECT_ID", DEFAULT_PROJECT_ID, "the VirtualmanProjectId sessions are created in"),
+    Setting("mode", "IVH_MODE", "saas", "`saas` (SessionId is never sent) or `private` (a private deployment)", str.lower),
+    Setting("quota", "IVH_QUOTA", None, "the project's concurrent-session quota, as you bought it", _positive_int),
+    Setting(
+        "ready_timeout", "IVH_READY_TIMEOUT", DEFAULT_READY_TIMEOUT, "seconds a new session may take", _positive_float
+    ),
+    Setting(
+        "user_id_max_length",
+        "IVH_USER_ID_MAX_LENGTH",
+        DEFAULT_USER_ID_MAX_LENGTH,
+        "longest UserId the gate generates (the docs give no limit)",
+        int,
+    ),
+    Setting("spec", "IVH_SPEC", None, "an OpenAPI file to use instead of the packaged spec"),
+    Setting(
+        "schemathesis_config",
+        "IVH_SCHEMATHESIS_CONFIG",
+        None,
+        "a `schemathesis.toml` to use instead of the packaged one",
+    ),
+    Setting(
+        "emulator_faults",
+        "IVHSUITE_EMULATOR_FAULTS",
+        "",
+        "test only: comma-separated broken-emulator variants (`ivhsuite.emulator.faults`)",
+        in_file=False,
+    ),
+)
+_BY_KEY = {s.key: s for s in SETTINGS}
+ENV_BASE_URL, ENV_APPKEY, ENV_ACCESS_TOKEN, ENV_PROJECT_ID = (s.env for s in SETTINGS[:4])
+# Variables that belong to the platform the suite runs on, read where they matter.
+ENV_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+ENV_CI = "CI"
+
+
+def env_name(key: str) -> str:
+    return _BY_KEY[key].env
+
+
+@functools.cache
+def _file_values(folder: Path) -> Mapping[str, Any]:
+    """``ivhsuite.toml``, else ``[tool.ivhsuite]`` of ``pyproject.toml``, in ``folder``; {} when neither."""
+    for name, section in ((CONFIG_FILE, ()), ("pyproject.toml", ("tool", "ivhsuite"))):
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from None
+        for part in section:
+            data = data.get(part, {}) if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: [{'.'.join(section)}] must be a table")
+        if data or name == CONFIG_FILE:
+            unknown = sorted(k.replace("-", "_") for k in data if k.replace("-", "_") not in _BY_KEY)
+            refused = sorted(k for k in data if k.replace("-", "_") in _BY_KEY and not _BY_KEY[k.replace("-", "_")].in_file)
+            if refused:
+                raise ConfigError(f"{path}: {', '.join(refused)} may not be kept in a file; use the environment")
+            values = {k.replace("-", "_"): v for k, v in data.items() if k.replace("-", "_") in _BY_KEY}
+            values["__unknown__"] = unknown
+            values["__path__"] = str(path)
+            return values
+    return {}
+
+
+def file_values(folder: Path | None = None) -> Mapping[str, Any]:
+    """What the project's config file says (cached per folder)."""
+    return _file_values((folder or Path.cwd()).resolve())
+
+
+def setting(key: str, given: Any = None, environ: Mapping[str, str] | None = None, folder: Path | None = None) -> Any:
+    """The value of one setting: ``given`` (a flag) if not None, else the environment, the file, the default."""
+    spec = _BY_KEY[key]
+    if given is not None:
+        return given
+    env = os.environ if environ is None else environ
+    raw = env.get(spec.env)
+    source = spec.env
+    if not raw and spec.in_file:
+        values = file_values(folder) if environ is None or folder is not None else {}
+        if key in values:
+            raw, source = values[key], f"{values['__path__']} ({key})"
+            if not isinstance(raw, str):
+                raw = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    if not raw:
+        return spec.default
+    try:
+        return spec.parse(raw)
+    except ValueError:
+        raise ConfigError(f"{source} is not valid: {raw!r} ({spec.help})") from None
 
 
 @dataclass(frozen=True)
@@ -37,7 +178,7 @@ class Target:
 
     def __post_init__(self) -> None:
         if bool(self.appkey) != bool(self.access_token):
-            missing = ENV_ACCESS_TOKEN if self.appkey else ENV_APPKEY
+            missing = env_name("access_token") if self.appkey else env_name("appkey")
             raise ConfigError(f"credentials are incomplete: {missing} is not set")
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
@@ -56,16 +197,15 @@ class Target:
         access_token: str | None = None,
         project_id: str | None = None,
         mode: str | None = None,
-        environ: dict[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Target:
-        """Build a target from explicit values, falling back to ``IVH_*`` variables."""
-        env = os.environ if environ is None else environ
+        """Build a target from explicit values, falling back to ``IVH_*`` variables and the config file."""
         return cls(
-            base_url=(base_url or env.get(ENV_BASE_URL) or None),
-            appkey=appkey or env.get(ENV_APPKEY) or None,
-            access_token=access_token or env.get(ENV_ACCESS_TOKEN) or None,
-            project_id=project_id or env.get(ENV_PROJECT_ID) or DEFAULT_PROJECT_ID,
-            mode=(mode or env.get(ENV_MODE) or "saas").lower(),
+            base_url=setting("base_url", base_url or None, environ),
+            appkey=setting("appkey", appkey or None, environ),
+            access_token=setting("access_token", access_token or None, environ),
+            project_id=setting("project_id", project_id or None, environ),
+            mode=setting("mode", mode.lower() if mode else None, environ),
         )
 
     def with_base_url(self, base_url: str) -> Target:

@@ -10,6 +10,8 @@ from typing import IO, Protocol
 from rich.console import Console
 from rich.status import Status
 
+from ivhsuite.config import ENV_CI
+
 
 class Progress(Protocol):
     def start(self, step: str) -> None: ...
@@ -69,6 +71,6 @@ class LiveProgress(PlainProgress):
 def for_terminal(stream: IO[str] | None = None) -> Progress:
     """Live on an interactive terminal, plain when CI is set or output is redirected."""
     stream = stream or sys.stderr
-    if os.environ.get("CI") or not stream.isatty():
+    if os.environ.get(ENV_CI) or not stream.isatty():
         return PlainProgress(stream)
     return LiveProgress(Console(file=stream))

@@ -59,7 +59,7 @@ def signed_query(appkey: str, access_token: str, timestamp: int | None = None, r
     return encode_query(sign_params(appkey, access_token, timestamp, requestid))
 
 
-def verify(params: Mapping[str, str], appkey: str, access_token: str, now: float | None = None) -> str | None:
+def verify_signature(params: Mapping[str, str], appkey: str, access_token: str, now: float | None = None) -> str | None:
     """Check a decoded query against the credentials: None when good, else what is wrong.
 
     A signature whose ``+`` arrived as a space (sent without URL-encoding) is accepted

@@ -11,7 +11,6 @@ scenarios) asks this module; no field list is restated anywhere else.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,17 +22,18 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from ivhsuite.config import setting
 from ivhsuite.errors import ConfigError
 
-ENV_SPEC = "IVH_SPEC"
 SPEC_URI = "urn:ivhsuite:openapi"
 SPEC_FILENAME = "ivh-sessionmanager.yaml"
 
 
 def default_spec_path() -> Path:
     """The repository's ``openapi/`` file, or ``$IVH_SPEC`` when set."""
-    if os.environ.get(ENV_SPEC):
-        return Path(os.environ[ENV_SPEC])
+    given = setting("spec")
+    if given:
+        return Path(given)
     return Path(__file__).resolve().parents[2] / "openapi" / SPEC_FILENAME
 
 

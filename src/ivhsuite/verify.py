@@ -5,32 +5,31 @@
 Everything goes to ``reports/<UTC stamp>/`` (or ``--report-dir``): ``index.html``
 (self-contained), ``summary.json``, one merged ``junit.xml``, and the raw schemathesis
 (``gate/``) and locust (``load-<scenario>/``) artifacts. With no base URL, one embedded
-emulator serves the whole run. Exit 0 green, 1 red, 2 a usage or configuration problem.
+emulator serves the whole run. Exit 0 green, 1 red, 2 a usage or configuration problem, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ivhsuite import junit
 from ivhsuite.config import ENV_BASE_URL, Target
 from ivhsuite.embedded import endpoint
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES
+from ivhsuite.load.results import read_load_summary
 from ivhsuite.progress import Progress, for_terminal
+from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
-from ivhsuite.report import html, junit, load_results, markdown
+from ivhsuite.report import markdown, page
 from ivhsuite.runs import run_dir
-
-EXIT_GREEN, EXIT_RED, EXIT_USAGE = 0, 1, 2
+from ivhsuite.summaries import GateSummary, LoadSummary, TargetInfo, VerifySummary
 
 
 @dataclass(frozen=True)
@@ -78,64 +77,60 @@ def run_verify_command(args: argparse.Namespace) -> int:
         summary = verify(target, folder, args.profile, profile, progress)
     finally:
         progress.close()
-    print(f"ivhsuite verify: {summary['verdict'].upper()}: report {folder / 'index.html'}")
-    for reason in summary["reasons"]:
+    print(f"ivhsuite verify: {summary.verdict.upper()}: report {folder / 'index.html'}")
+    for reason in summary.reasons:
         print(f"  - {reason}")
-    return EXIT_GREEN if summary["verdict"] == "green" else EXIT_RED
+    return ExitCode.OK if summary.green else ExitCode.FAILED
 
 
-def verify(target: Target, folder: Path, profile_name: str, profile: Profile, progress: Progress) -> dict[str, Any]:
+def verify(target: Target, folder: Path, profile_name: str, profile: Profile, progress: Progress) -> VerifySummary:
     """Run everything against one endpoint and write the reports; returns the summary."""
     began, started = time.monotonic(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     secrets = (target.access_token,)
     with endpoint(target) as live:
         gate = _run_gate(live, folder / "gate", profile, progress, secrets)
-        if gate["exit_code"] == EXIT_USAGE:
-            raise ConfigError(gate.get("error") or "the gate could not run: see gate/gate.log")
+        if gate.exit_code == ExitCode.USAGE and gate.error:
+            raise ConfigError(gate.error)
         load = [_run_load(live, scenario, folder / f"load-{scenario}", profile, progress) for scenario in SCENARIOS]
-    summary = {
-        "started": started,
-        "duration_s": round(time.monotonic() - began, 1),
-        "profile": profile_name,
-        "target": {
-            "base_url": target.base_url or "",
-            "embedded": target.base_url is None,
-            "signed": target.signed,
-            "project_id": target.project_id,
-        },
-        "gate": gate,
-        "load": load,
-    }
-    summary["reasons"] = reasons(summary)
-    summary["verdict"] = "red" if summary["reasons"] else "green"
+    summary = VerifySummary(
+        started=started,
+        duration_s=round(time.monotonic() - began, 1),
+        profile=profile_name,
+        target=TargetInfo(
+            base_url=target.base_url or "",
+            embedded=target.base_url is None,
+            signed=target.signed,
+            project_id=target.project_id,
+        ),
+        gate=gate,
+        load=load,
+    )
+    summary.reasons = reasons(gate, load)
     _write(folder, summary, secrets)
     return summary
 
 
-def reasons(summary: dict[str, Any]) -> list[str]:
+def reasons(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
     """Why the verdict is red, one line each, naming the broken promise or threshold."""
     found = []
-    gate = summary["gate"]
-    for failure in gate.get("failures", []):
-        line = f"gate: broken promise: {failure['promise']}"
+    for failure in gate.failures:
+        line = f"gate: broken promise: {failure.title}"
         if line not in found:
             found.append(line)
-    if gate.get("exit_code") not in (0, None) and not gate.get("failures"):
-        found.append(f"gate: exit code {gate['exit_code']}, see gate/gate.log")
-    for run in summary["load"]:
-        failed = [t for t in run["thresholds"] if not t["passed"]]
-        found += [
-            f"load {run['scenario']}: threshold {t['name']} failed ({t['actual']} vs {t['limit']})" for t in failed
-        ]
-        if run["exit_code"] != 0 and not failed:
-            found.append(f"load {run['scenario']}: exit code {run['exit_code']}, see {run['folder']}/locust.log")
+    if gate.exit_code != ExitCode.OK and not gate.failures:
+        found.append(f"gate: exit code {gate.exit_code}, see gate/gate.log")
+    for run in load:
+        failed = run.failed_thresholds
+        found += [f"load {run.scenario}: threshold {t.name} failed ({t.actual} vs {t.limit})" for t in failed]
+        if run.exit_code != ExitCode.OK and not failed:
+            found.append(f"load {run.scenario}: exit code {run.exit_code}, see {run.folder}/locust.log")
     return found
 
 
 def _run_gate(
     live: Target, folder: Path, profile: Profile, progress: Progress, secrets: tuple[str | None, ...]
-) -> dict[str, Any]:
-    from ivhsuite.gate import GateOptions, run_gate
+) -> GateSummary:
+    from ivhsuite.gate import GateOptions, gate_summary, run_gate
 
     progress.start("contract gate")
     folder.mkdir(parents=True, exist_ok=True)
@@ -144,52 +139,12 @@ def _run_gate(
             result = run_gate(GateOptions(target=live, report_dir=folder, max_examples=profile.max_examples), out=log)
         except ConfigError as exc:
             progress.done("contract gate", f"error: {exc}")
-            return {"exit_code": EXIT_USAGE, "error": str(exc)}
-    gate = {
-        "exit_code": result.exit_code,
-        "requests": result.generated_requests,
-        "scenario_requests": result.scenario_requests,
-        "duration_s": round(result.elapsed, 1),
-        "failures": [
-            {
-                "promise": finding.title,
-                "check": finding.promise,
-                "operation": finding.where,
-                "message": redact(finding.message, secrets),
-                "reproduce": redact("\n".join(finding.curl), secrets),
-            }
-            for finding in result.findings
-        ],
-        "checks": junit_rows(folder / "junit.xml"),
-    }
+            return GateSummary(exit_code=ExitCode.USAGE, error=str(exc))
     progress.done("contract gate", "passed" if result.exit_code == 0 else f"FAILED (exit {result.exit_code})")
-    return gate
+    return gate_summary(result, secrets)
 
 
-def junit_rows(path: Path) -> list[dict[str, Any]]:
-    """Per operation (suite and test case) and check: how many passed and failed."""
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError):
-        return []
-    rows = []
-    for suite in root.iter("testsuite"):
-        for case in suite.iter("testcase"):
-            failed = case.find("failure") is not None or case.find("error") is not None
-            skipped = case.find("skipped") is not None
-            rows.append(
-                {
-                    "operation": case.get("classname") or suite.get("name", ""),
-                    "check": case.get("name", ""),
-                    "passed": 0 if failed or skipped else 1,
-                    "failed": 1 if failed else 0,
-                    "skipped": skipped,
-                }
-            )
-    return rows
-
-
-def _run_load(live: Target, scenario: str, folder: Path, profile: Profile, progress: Progress) -> dict[str, Any]:
+def _run_load(live: Target, scenario: str, folder: Path, profile: Profile, progress: Progress) -> LoadSummary:
     step = f"load: {scenario}"
     progress.start(step)
     folder.mkdir(parents=True, exist_ok=True)
@@ -198,14 +153,14 @@ def _run_load(live: Target, scenario: str, folder: Path, profile: Profile, progr
     command += ["--project-id", live.project_id, "--report-dir", str(folder), "--", "--csv-full-history"]
     with (folder / "locust.log").open("w", encoding="utf-8") as log:
         code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
-    result = load_results.summarize(scenario, folder, code)
+    result = read_load_summary(scenario, folder, code)
     progress.done(step, "passed" if code == 0 else f"FAILED (exit {code})")
     return result
 
 
-def _write(folder: Path, summary: dict[str, Any], secrets: tuple[str | None, ...]) -> None:
-    (folder / "summary.json").write_text(redact(json.dumps(summary, indent=2), secrets), encoding="utf-8")
-    (folder / "index.html").write_text(redact(html.render(summary), secrets), encoding="utf-8")
+def _write(folder: Path, summary: VerifySummary, secrets: tuple[str | None, ...]) -> None:
+    (folder / "summary.json").write_text(redact(summary.to_json(), secrets), encoding="utf-8")
+    (folder / "index.html").write_text(redact(page.render(summary), secrets), encoding="utf-8")
     sources = [folder / "gate" / "junit.xml"] + [folder / f"load-{s}" / "thresholds.xml" for s in SCENARIOS]
     junit.merge(sources, folder / "junit.xml", secrets)
     markdown.append_step_summary(summary)

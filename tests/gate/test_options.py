@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from ivhsuite.config import DEFAULT_GATE_QUOTA as DEFAULT_QUOTA
 from ivhsuite.config import Target
 from ivhsuite.errors import ConfigError
-from ivhsuite.gate.options import DEFAULT_QUOTA, GateOptions
+from ivhsuite.gate.options import GateOptions
 
 
 def test_defaults_are_safe_for_a_real_endpoint() -> None:

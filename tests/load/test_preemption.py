@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivhsuite.load.preemption import PreemptionTracker, duplicates, is_gone, live_sessions, persisting
+from ivhsuite.load.preemption import PreemptionTracker, duplicates, is_gone, persisting
+from ivhsuite.run_sessions import live_of_run
 
 PREFIX = "ivhload-run1-"
 
@@ -66,7 +67,7 @@ def test_duplicates_only_count_live_sessions_of_this_run() -> None:
         {"UserId": "someone-else", "SessionId": "x", "SessionStatus": 1},
         {"UserId": "someone-else", "SessionId": "y", "SessionStatus": 1},
     ]
-    assert len(live_sessions(listed, PREFIX)) == 3
+    assert len(live_of_run(listed, PREFIX)) == 3
     assert duplicates(listed, PREFIX) == {PREFIX + "p1": {"a", "b"}}
 
 

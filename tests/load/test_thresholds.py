@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ivhsuite.errors import ConfigError
-from ivhsuite.load import reports
+from ivhsuite.load import threshold_files
 from ivhsuite.load import thresholds as th
 from ivhsuite.load.thresholds import EntrySnapshot, StatsSnapshot
 
@@ -27,7 +27,7 @@ def verdicts_by_name(thresholds: th.Thresholds, snapshot: StatsSnapshot) -> dict
 
 
 def test_repository_file_parses_and_keeps_the_built_in_zero_limits() -> None:
-    loaded = th.load(REPO_FILE)
+    loaded = th.read_thresholds(REPO_FILE)
     names = {r.name: r.limit for r in loaded.rules}
     assert names["preemption.max_violations"] == 0
     assert names["contract.max_violations"] == 0
@@ -37,7 +37,7 @@ def test_repository_file_parses_and_keeps_the_built_in_zero_limits() -> None:
 
 
 def test_built_in_rules_apply_without_a_file() -> None:
-    names = {r.name for r in th.load(None).rules}
+    names = {r.name for r in th.read_thresholds(None).rules}
     assert names == {"preemption.max_violations", "contract.max_violations", "cleanup.max_live_sessions"}
 
 
@@ -61,11 +61,11 @@ def test_mistakes_in_the_file_are_config_errors(document: dict, message: str) ->
 
 def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
-        th.load(tmp_path / "missing.toml")
+        th.read_thresholds(tmp_path / "missing.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[run\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        th.load(bad)
+        th.read_thresholds(bad)
 
 
 def test_wildcard_expands_to_every_operation_and_specific_limits_override() -> None:
@@ -141,7 +141,7 @@ def test_abortable_rules_exclude_rates_and_cleanup() -> None:
 
 def test_table_lists_failures_first_with_a_summary() -> None:
     found = snap(entry(th.PREEMPTION_VIOLATION, requests=1, failures=1, method="IVH"))
-    text = reports.table(th.evaluate(th.parse({}), found), "x.toml")
+    text = threshold_files.table(th.evaluate(th.parse({}), found), "x.toml")
     lines = text.splitlines()
     assert lines[0] == "Thresholds (x.toml)"
     assert "FAIL" in lines[2] and "preemption.max_violations" in lines[2]

@@ -1,35 +1,77 @@
-"""The verdict and the summary writers, on a summary built by hand."""
+"""The verdict and the summary writers, on a typed summary built by hand."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
 
-from ivhsuite.report import html, markdown
+from ivhsuite.protocol import ExitCode
+from ivhsuite.report import markdown, page
+from ivhsuite.summaries import GateFailure, GateSummary, LoadSummary, TargetInfo, ThresholdRow, VerifySummary
 from ivhsuite.verify import reasons
 
+FAILED = ThresholdRow(name="preemption.max_violations", limit="<= 0", actual=2, passed=False)
+PASSED = ThresholdRow(name="create.p95_ms", limit="<= 100", actual=3, passed=True)
+REQID = GateFailure(
+    promise="reqid-echoed",
+    title="Payload.ReqId echoes the request's ReqId",
+    operation="POST /createsession",
+    message="m",
+    reproduce="curl 'x?signature=abc%2B'",
+)
 
-def summary(**gate: Any) -> dict[str, Any]:
-    thresholds = [{"name": "preemption.max_violations", "limit": "<= 0", "actual": 2, "passed": False}]
-    return {
-        "verdict": "red",
-        "gate": {"exit_code": 0, "failures": [], "checks": [], **gate},
-        "load": [{"scenario": "preemption", "exit_code": 1, "folder": "load-preemption", "thresholds": thresholds}],
-    }
+
+def summary(gate: GateSummary, *load: LoadSummary) -> VerifySummary:
+    found = VerifySummary(
+        started="now",
+        duration_s=1.0,
+        profile="smoke",
+        target=TargetInfo(base_url="", embedded=True, signed=False, project_id="p"),
+        gate=gate,
+        load=list(load),
+    )
+    found.reasons = reasons(gate, found.load)
+    return found
 
 
 def test_reasons_name_each_broken_promise_once_and_each_failed_threshold() -> None:
-    failure = {"promise": "Payload.ReqId echoes the request's", "check": "reqid"}
-    found = reasons(summary(exit_code=1, failures=[failure, failure]))
-    assert found == [
-        "gate: broken promise: Payload.ReqId echoes the request's",
+    gate = GateSummary(exit_code=ExitCode.FAILED, failures=[REQID, REQID])
+    load = LoadSummary("preemption", ExitCode.FAILED, "load-preemption", [FAILED, PASSED])
+    assert reasons(gate, [load]) == [
+        "gate: broken promise: Payload.ReqId echoes the request's ReqId",
         "load preemption: threshold preemption.max_violations failed (2 vs <= 0)",
     ]
 
 
+def test_a_gate_that_could_not_judge_or_was_interrupted_is_red_without_a_failure() -> None:
+    for code in (ExitCode.USAGE, ExitCode.INTERRUPTED):
+        found = reasons(GateSummary(exit_code=code), [])
+        assert found == [f"gate: exit code {int(code)}, see gate/gate.log"]
+
+
+def test_a_load_run_that_failed_with_every_threshold_passed_is_still_red() -> None:
+    load = LoadSummary("create", ExitCode.FAILED, "load-create", [PASSED])
+    assert reasons(GateSummary(exit_code=ExitCode.OK), [load]) == [
+        "load create: exit code 1, see load-create/locust.log"
+    ]
+
+
+def test_all_green_has_no_reason() -> None:
+    load = LoadSummary("create", ExitCode.OK, "load-create", [PASSED])
+    found = summary(GateSummary(exit_code=ExitCode.OK), load)
+    assert found.reasons == [] and found.verdict == "green"
+
+
+def test_json_has_the_verdict_and_the_promise_key_beside_its_title() -> None:
+    found = summary(GateSummary(exit_code=ExitCode.FAILED, failures=[REQID]))
+    data = json.loads(found.to_json())
+    assert data["verdict"] == "red"
+    assert data["gate"]["failures"][0]["promise"] == "reqid-echoed"
+    assert data["gate"]["failures"][0]["title"].startswith("Payload.ReqId")
+
+
 def test_step_summary_is_appended_only_under_github_actions(tmp_path: Path) -> None:
-    data = summary()
-    data["reasons"] = reasons(data)
+    data = summary(GateSummary(exit_code=ExitCode.OK), LoadSummary("preemption", 1, "load-preemption", [FAILED]))
     assert markdown.append_step_summary(data, environ={}) is None
     target = tmp_path / "step.md"
     target.write_text("earlier\n")
@@ -39,8 +81,6 @@ def test_step_summary_is_appended_only_under_github_actions(tmp_path: Path) -> N
 
 
 def test_html_is_self_contained_and_redacted() -> None:
-    data = summary(failures=[{"promise": "p", "operation": "o", "message": "m", "reproduce": "curl 'x?signature=abc%2B'"}])
-    data.update(reasons=reasons(data), started="now", duration_s=1.0, profile="smoke", target={"embedded": True})
-    page = html.render(data)
-    assert "RED" in page and "signature=***" in page and "abc%2B" not in page
-    assert "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    page_text = page.render(summary(GateSummary(exit_code=ExitCode.FAILED, failures=[REQID])))
+    assert "RED" in page_text and "signature=***" in page_text and "abc%2B" not in page_text
+    assert "<script" not in page_text and "http://" not in page_text.replace('xmlns="http://www.w3.org/2000/svg"', "")

@@ -32,10 +32,11 @@ from ivhsuite.emulator.auth import SignatureMiddleware
 from ivhsuite.emulator.faults import FaultMiddleware, request_check
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.store import BAD_PARAMETER, SessionInfo, Store, StoreError
+from ivhsuite.protocol import Code
 from ivhsuite.spec import Operation, Spec, load_spec
 
-NOT_AUTHORIZED = 100005
-INTERNAL_ERROR = -101000
+NOT_AUTHORIZED = Code.NOT_AUTHORIZED
+INTERNAL_ERROR = Code.INTERNAL_ERROR
 Handler = Callable[[Store, dict[str, Any]], dict[str, Any]]
 
 

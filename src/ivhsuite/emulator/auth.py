@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ivhsuite.signing import verify
+from ivhsuite.signing import verify_signature
 
 Reject = Callable[[str], Response]
 
@@ -36,7 +36,7 @@ class SignatureMiddleware:
             return
         query = scope.get("query_string", b"").decode("latin-1")
         params = dict(parse_qsl(query, keep_blank_values=True))
-        reason = verify(params, self._appkey, self._access_token)
+        reason = verify_signature(params, self._appkey, self._access_token)
         if reason is None:
             await self.app(scope, receive, send)
             return

@@ -11,12 +11,12 @@ import argparse
 import os
 from typing import Any
 
-from ivhsuite.config import DEFAULT_PROJECT_ID, MODES
+from ivhsuite.config import DEFAULT_PROJECT_ID, MODES, env_name
 from ivhsuite.emulator import settings as defaults
 from ivhsuite.emulator.server import bind_socket, run, url_of
 from ivhsuite.emulator.settings import EmulatorSettings
 
-ENV_FAULTS = "IVHSUITE_EMULATOR_FAULTS"
+ENV_FAULTS = env_name("emulator_faults")
 
 
 def add_emulate_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ivhsuite.protocol import Code
 from ivhsuite.spec import Operation, Spec, Violation
 
 FAULTS: dict[str, str] = {
@@ -161,7 +162,7 @@ class FaultMiddleware:
         header, payload = answer["Header"], answer.setdefault("Payload", {})
         op = self.spec.by_path(path)
         name = op.operation_id if op else ""
-        if "unknown-session-ok" in self.faults and header["Code"] == 110018:
+        if "unknown-session-ok" in self.faults and header["Code"] == Code.SESSION_NOT_FOUND:
             header.update(Code=0, Message="success")
             if name == "statsession":
                 payload.update(SessionStatus=1, SpeakStatus="TextOver", IsSessionStarted=False)
@@ -172,6 +173,6 @@ class FaultMiddleware:
                 payload.pop("SessionStatus", None)
             if "list-omits-sessions" in self.faults and name == "listsessionofprojectid":
                 payload["Sessions"] = [s for s in payload["Sessions"] if s["IsSessionStarted"]]
-        if "server-error-on-bad-input" in self.faults and (header["Code"] == 100001 or 400 <= status < 500):
+        if "server-error-on-bad-input" in self.faults and (header["Code"] == Code.BAD_PARAMETER or 400 <= status < 500):
             status = 500
         return status, json.dumps(answer).encode()

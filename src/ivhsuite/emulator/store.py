@@ -17,20 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivhsuite.emulator.settings import EmulatorSettings
+from ivhsuite.protocol import Code, SessionStatus
 
-READY, CLOSED, PREPARING = 1, 2, 3
+READY, CLOSED, PREPARING = SessionStatus.READY, SessionStatus.CLOSED, SessionStatus.PREPARING
 PLAY_URL = "rtmp://liveplay.ivh.qq.com/live/{session_id}"
 SPEAK_STATUS = "TextOver"  # the docs give no other value; the emulator never "speaks"
 CLOSED_KEPT = 10_000  # closed sessions remembered for statsession, oldest forgotten first
 
-BAD_PARAMETER = 100001
-OVER_QUOTA = 100008
-TOO_FREQUENT = 100012
-SESSION_CLOSED = 110013
-NOT_READY = 110014
-NOT_STARTED = 110016
-NO_SUCH_SESSION = 110018
-PREEMPTED = 110022
+BAD_PARAMETER = Code.BAD_PARAMETER
+OVER_QUOTA = Code.OVER_CONCURRENCY_LIMIT
+TOO_FREQUENT = Code.TOO_FREQUENT
+SESSION_CLOSED = Code.SESSION_CLOSED
+NOT_READY = Code.SESSION_NOT_READY
+NOT_STARTED = Code.SESSION_NOT_STARTED
+NO_SUCH_SESSION = Code.SESSION_NOT_FOUND
+PREEMPTED = Code.PREEMPTED
 
 # Messages name the request field, like the spec violations the app reports.
 _INVALID_SESSION_ID = "Invalid Payload.SessionId"

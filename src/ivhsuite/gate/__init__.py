@@ -3,10 +3,10 @@
     ivhsuite gate [--base-url URL] [--report-dir DIR] [--max-examples N] [--seed S] [--workers N]
 
 Modules, lowest first: ``promises`` (what is checked, by key), ``options``, ``shaping``
-(realistic positive cases), ``sessions`` (the quota guard), ``context`` (one run's shared
+(realistic positive cases), ``quota_guard``, ``context`` (one run's shared
 state), ``checks`` and ``hooks`` (what schemathesis loads), ``probe`` (the scenarios'
-client), ``generated`` (schemathesis in-process), ``plugin`` (pytest glue), ``report``
-and ``summary`` (writers), ``runner`` (the whole run), ``cli``.
+client), ``generated`` (schemathesis in-process), ``plugin`` (pytest glue), ``findings``
+(failures.txt) and ``summary`` (the result and its summaries), ``runner`` (the whole run), ``cli``.
 
 >>> from ivhsuite.gate import GateOptions, run_gate  # doctest: +SKIP
 >>> run_gate(GateOptions.from_env(max_examples=5)).exit_code  # doctest: +SKIP
@@ -17,20 +17,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.promises import PROMISES, broken
-from ivhsuite.gate.report import Finding
+from ivhsuite.gate.summary import GateResult, gate_summary
 
 if TYPE_CHECKING:
-    from ivhsuite.gate.runner import GateResult, run_gate
+    from ivhsuite.gate.runner import run_gate
 
-__all__ = ["Finding", "GateOptions", "GateResult", "PROMISES", "broken", "run_gate"]
+__all__ = ["Finding", "GateOptions", "GateResult", "PROMISES", "broken", "gate_summary", "run_gate"]
 
 
 def __getattr__(name: str) -> Any:
     # The runner pulls in schemathesis and pytest: load it only when a run is asked for.
-    if name in ("GateResult", "run_gate"):
-        from ivhsuite.gate import runner
+    if name == "run_gate":
+        from ivhsuite.gate.runner import run_gate
 
-        return getattr(runner, name)
+        return run_gate
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,10 +1,10 @@
-"""``python -m ivhsuite.gate``: the gate without the ``ivhsuite`` front end."""
+"""``python -m ivhsuite.gate``: the same command as ``ivhsuite gate``, through the one front end."""
 
 from __future__ import annotations
 
 import sys
 
-from ivhsuite.gate.cli import main
+from ivhsuite.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["gate", *sys.argv[1:]]))

@@ -15,7 +15,6 @@ Each check raises :class:`BrokenPromise`, whose message names the promise it gua
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import schemathesis
@@ -23,6 +22,7 @@ from schemathesis.core.failures import Failure, Severity
 
 from ivhsuite.gate.context import current
 from ivhsuite.gate.promises import broken
+from ivhsuite.protocol import Answer, Code
 from ivhsuite.spec import Operation, Spec, load_spec
 
 if TYPE_CHECKING:
@@ -88,19 +88,9 @@ def _body(case: Case) -> Any:
     return body if isinstance(body, (dict, list, str, int, float, bool)) or body is None else None
 
 
-def answer(response: Response) -> dict[str, Any] | None:
-    """The JSON object answered, or None when the body is not one."""
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def code_of(body: dict[str, Any] | None) -> int | None:
-    header = body.get("Header") if body else None
-    code = header.get("Code") if isinstance(header, dict) else None
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
+def answer(response: Response) -> Answer:
+    """The answer, read once the way the API means it (:class:`ivhsuite.protocol.Answer`)."""
+    return Answer.read(response.status_code, response.content)
 
 
 def documented_method(case: Case) -> bool:
@@ -125,14 +115,14 @@ def ivh_positive_accepted(ctx: CheckContext, response: Response, case: Case) -> 
     op = operation_of(case)
     if op is None or response.status_code >= 500 or expectation(case) != "accept":
         return True
-    body = answer(response)
-    code = code_of(body)
+    got = answer(response)
+    code = got.code
     refused_4xx = 400 <= response.status_code < 500
     # The HTTP status of a business error is undocumented: a 4xx carrying an allowed code is fine.
     if code is None and refused_4xx:
         raise _fail(case, "positive-accepted", f"a valid {op.operation_id} request got HTTP {response.status_code}")
-    if code is not None and (code not in _allowed_codes(op) or (refused_4xx and code == 0)):
-        message = str((body or {}).get("Header", {}).get("Message", ""))[:200]
+    if code is not None and (code not in _allowed_codes(op) or (refused_4xx and code == Code.OK)):
+        message = got.message[:200]
         raise _fail(
             case,
             "positive-accepted",
@@ -146,7 +136,7 @@ def ivh_negative_rejected(ctx: CheckContext, response: Response, case: Case) -> 
     op = operation_of(case)
     if op is None or not 200 <= response.status_code < 300 or expectation(case) != "reject":
         return True
-    if code_of(answer(response)) == 0:
+    if answer(response).code == Code.OK:
         violation = op.request.first_violation(_body(case))
         raise _fail(case, "negative-rejected", f"{op.operation_id} accepted a request breaking the spec ({violation})")
     return None
@@ -154,13 +144,12 @@ def ivh_negative_rejected(ctx: CheckContext, response: Response, case: Case) -> 
 
 @schemathesis.check
 def ivh_reqid_echoed(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    body = answer(response)
+    got = answer(response)
     sent = case.body.get("Payload") if isinstance(case.body, dict) else None
     req_id = sent.get("ReqId") if isinstance(sent, dict) else None
-    if not documented_method(case) or response.status_code != 200 or code_of(body) != 0 or not isinstance(req_id, str):
+    if not documented_method(case) or not got.ok or not isinstance(req_id, str):
         return True
-    payload = body.get("Payload") if body else None
-    echoed = payload.get("ReqId") if isinstance(payload, dict) else None
+    echoed = got.payload.get("ReqId")
     if echoed != req_id:
         raise _fail(case, "reqid-echoed", f"sent ReqId {req_id!r}, Payload.ReqId came back as {echoed!r}")
     return None
@@ -169,12 +158,12 @@ def ivh_reqid_echoed(ctx: CheckContext, response: Response, case: Case) -> bool 
 @schemathesis.check
 def ivh_response_schema(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     op = operation_of(case)
-    body = answer(response)
-    if op is None or not documented_method(case) or response.status_code != 200 or body is None:
+    got = answer(response)
+    if op is None or not documented_method(case) or response.status_code != 200 or not got.is_json_object:
         return True  # a 4xx body is undocumented; a non-JSON 200 is ivh_json_content_type's
-    violation = op.response.first_violation(body)
+    violation = op.response.first_violation(got.body)
     if violation is not None:
-        outcome = "success" if code_of(body) == 0 else "error"
+        outcome = "success" if got.code == Code.OK else "error"
         raise _fail(case, "response-schema", f"{op.operation_id} {outcome} answer: {violation}")
     return None
 
@@ -187,7 +176,7 @@ def ivh_json_content_type(ctx: CheckContext, response: Response, case: Case) -> 
     media = content_type.split(";")[0].strip().lower()
     if media not in JSON_TYPES and not media.endswith("+json"):
         raise _fail(case, "json-content-type", f"Content-Type {content_type or '(none)'!r}")
-    if answer(response) is None:
+    if not answer(response).is_json_object:
         raise _fail(case, "json-content-type", "the body is not a JSON object")
     return None
 
@@ -204,15 +193,14 @@ def ivh_status_documented(ctx: CheckContext, response: Response, case: Case) -> 
 @schemathesis.check
 def ivh_css_withholds_play_addr(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     op = operation_of(case)
-    body = answer(response)
-    if op is None or op.operation_id != "createsession" or code_of(body) != 0 or response.status_code != 200:
+    got = answer(response)
+    if op is None or op.operation_id != "createsession" or not got.ok:
         return True
     sent = case.body.get("Payload") if isinstance(case.body, dict) else None
     option = sent.get("ProtocolOption") if isinstance(sent, dict) else None
     if not (isinstance(option, dict) and isinstance(option.get("CssCustomPushUrl"), str)):
         return True
-    payload = (body or {}).get("Payload")
-    if isinstance(payload, dict) and "PlayStreamAddr" in payload:
+    if "PlayStreamAddr" in got.payload:
         raise _fail(case, "css-withholds-play-addr", "PlayStreamAddr came back although CssCustomPushUrl was sent")
     return None
 

@@ -1,28 +1,22 @@
 """``ivhsuite gate``: parse the flags, run the gate, return its exit code. Nothing else.
 
 Wired into ``ivhsuite`` by :func:`add_gate_parser`; ``python -m ivhsuite.gate`` runs the
-same command on its own.
+same command through the one front end (:mod:`ivhsuite.gate.__main__`).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from ivhsuite.config import Target
-from ivhsuite.gate.options import (
-    DEFAULT_MAX_EXAMPLES,
-    DEFAULT_QUOTA,
+from ivhsuite.config import (
+    DEFAULT_GATE_QUOTA,
     DEFAULT_READY_TIMEOUT,
     DEFAULT_USER_ID_MAX_LENGTH,
-    DEFAULT_WORKERS,
-    ENV_QUOTA,
-    ENV_READY_TIMEOUT,
-    PHASES,
-    GateOptions,
+    Target,
+    env_name,
 )
+from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES, DEFAULT_WORKERS, PHASES, GateOptions
 
 DESCRIPTION = (
     "Check an IVH endpoint against its contract: schemathesis from the spec (examples, coverage, fuzzing,"
@@ -57,12 +51,12 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quota",
         type=int,
-        help=f"the project's concurrent-session quota; the gate keeps below it (default: {ENV_QUOTA} or {DEFAULT_QUOTA})",
+        help=f"the project's concurrent-session quota; the gate keeps below it (default: {env_name('quota')} or {DEFAULT_GATE_QUOTA})",
     )
     parser.add_argument(
         "--ready-timeout",
         type=float,
-        help=f"seconds a new session may take to become ready (default: {ENV_READY_TIMEOUT} or {DEFAULT_READY_TIMEOUT:g})",
+        help=f"seconds a new session may take to become ready (default: {env_name('ready_timeout')} or {DEFAULT_READY_TIMEOUT:g})",
     )
     parser.add_argument(
         "--user-id-max-length",
@@ -96,10 +90,3 @@ def run_gate_command(args: argparse.Namespace) -> int:
     from ivhsuite.gate.runner import run_gate  # schemathesis and pytest load only when the gate runs
 
     return run_gate(options_from_args(args)).exit_code
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ivhsuite.gate``: the same command, through the one ``ivhsuite`` front end."""
-    from ivhsuite.cli import main as ivhsuite_main
-
-    return ivhsuite_main(["gate", *(sys.argv[1:] if argv is None else argv)])

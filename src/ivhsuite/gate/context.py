@@ -9,9 +9,7 @@ with the repository's ``schemathesis.toml``).
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
-import os
 import secrets
 import threading
 import time
@@ -20,17 +18,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ivhsuite.client import IvhClient
-from ivhsuite.config import ENV_BASE_URL, Target
-from ivhsuite.errors import ApiError, ConfigError
+from ivhsuite.config import Target, setting
+from ivhsuite.errors import ConfigError
+from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
-from ivhsuite.gate.report import Finding
-from ivhsuite.gate.sessions import SessionGuard
+from ivhsuite.gate.quota_guard import SessionGuard
 from ivhsuite.gate.shaping import Shaper
+from ivhsuite.run_sessions import RunSessions, close_ignoring_gone, is_live, sweep
 from ivhsuite.spec import Spec, load_spec
 
 log = logging.getLogger("ivhsuite")
-
-LIVE_STATUSES = (1, 3)
 
 
 @dataclass
@@ -60,7 +57,7 @@ class RunContext:
         self.tag = tag or secrets.token_hex(3)
         self.prefix = f"gate{self.tag}_"
         self.counters = Counters()
-        self.known_sessions: set[str] = set()
+        self.sessions = RunSessions()  # every session of this run, open and closed
         self.findings: list[Finding] = []
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
         self._known_lock = threading.Lock()
@@ -80,16 +77,25 @@ class RunContext:
         """Literal values never to print: the access token."""
         return (self.target.access_token,)
 
-    def remember(self, session_id: str) -> None:
-        with self._known_lock:
-            self.known_sessions.add(session_id)
+    def created(self, session_id: str, user_id: str = "", *, guarded: bool = False) -> None:
+        """A createsession of this run answered with ``session_id``: count it, and keep it for the clean-up.
+
+        ``guarded``: the create went through :meth:`SessionGuard.before_create`, which expects its answer.
+        """
+        self.sessions.track(session_id, user_id)
+        self.counters.add("created")
+        if guarded:
+            self.guard.created(session_id)
+        else:
+            self.guard.track(session_id)
 
     def is_known(self, session_id: str) -> bool:
-        with self._known_lock:
-            return session_id in self.known_sessions
+        return self.sessions.created(session_id)
 
     def closed(self, session_id: str) -> None:
         """A closesession of this run answered Code 0."""
+        self.sessions.forget(session_id)
+        self.guard.forget(session_id)
         with self._known_lock:
             self.closed_at.setdefault(session_id, time.monotonic())
 
@@ -104,41 +110,23 @@ class RunContext:
             sessions = self.closer.list_sessions()
         except Exception:  # noqa: BLE001 - no list, no verdict
             return []
-        return [
-            str(s.get("SessionId"))
-            for s in sessions
-            if s.get("SessionId") in closed and s.get("SessionStatus") in LIVE_STATUSES
-        ]
+        return [str(s.get("SessionId")) for s in sessions if s.get("SessionId") in closed and is_live(s)]
 
     def _close(self, session_id: str) -> None:
-        # Already gone (110013/110018/110022) or refused: nothing more to do either way.
-        with contextlib.suppress(ApiError):
-            self.closer.close_session(session_id)
+        if close_ignoring_gone(self.closer.close_session, session_id):
             self.closed(session_id)
         self.closer.forget(session_id)
 
-    def sweep(self) -> list[str]:
-        """Close every live session of the project whose UserId carries this run's prefix.
-
-        Catches what the guard never saw: a create whose answer was lost to Ctrl-C.
-        """
-        closed: list[str] = []
-        try:
-            sessions = self.closer.list_sessions()
-        except Exception as exc:  # noqa: BLE001 - a failed sweep must not hide the run's result
-            log.warning("could not list the project's sessions to sweep them: %s", exc)
-            return closed
-        for item in sessions:
-            user_id, session_id = str(item.get("UserId", "")), str(item.get("SessionId", ""))
-            if user_id.startswith(self.prefix) and item.get("SessionStatus") in LIVE_STATUSES and session_id:
-                self._close(session_id)
-                closed.append(session_id)
-        return closed
-
     def finish(self) -> list[str]:
-        """Close everything this run opened; safe to call twice."""
+        """Close everything this run opened, then sweep the project for the run's prefix; safe to call twice.
+
+        The sweep catches what the guard never saw: a create whose answer was lost to Ctrl-C.
+        """
         closed = self.guard.close_all()
-        closed += [sid for sid in self.sweep() if sid not in closed]
+        swept = sweep(self.closer, self.prefix)
+        if swept.error:
+            log.warning("could not list the project's sessions to sweep them: %s", swept.error)
+        closed += [sid for sid in swept.closed if sid not in closed]
         return closed
 
     def shutdown(self) -> None:
@@ -163,7 +151,7 @@ def current() -> RunContext | None:
     """
     global _active
     with _active_lock:
-        if _active is None and os.environ.get(ENV_BASE_URL):
+        if _active is None and setting("base_url"):
             _active = RunContext(GateOptions.from_env())
             atexit.register(_active.finish)
         return _active

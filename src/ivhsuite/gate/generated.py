@@ -9,28 +9,28 @@ from __future__ import annotations
 
 import importlib
 import io
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from ivhsuite.config import setting
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.context import RunContext, active
+from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
 from ivhsuite.spec import default_spec_path
 
-ENV_CONFIG = "IVH_SCHEMATHESIS_CONFIG"
 CONFIG_NAME = "schemathesis.toml"
 REPORTS = "junit,har,vcr"
-EXIT_INTERRUPTED = 130
 
 
 def config_path() -> Path:
     """``$IVH_SCHEMATHESIS_CONFIG``, else the repository's ``schemathesis.toml``, else the cwd's."""
-    if os.environ.get(ENV_CONFIG):
-        path = Path(os.environ[ENV_CONFIG])
+    given = setting("schemathesis_config")
+    if given:
+        path = Path(given)
     else:
         path = default_spec_path().resolve().parents[1] / CONFIG_NAME
         if not path.is_file():
@@ -87,7 +87,7 @@ def run_generated(run: RunContext, out_dir: Path) -> int:
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 1
         except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
+            return ExitCode.INTERRUPTED
         except Exception as exc:  # click's usage errors and aborts
             exit_code = getattr(exc, "exit_code", 2)
             print(f"schemathesis: {exc}", file=sys.stderr)

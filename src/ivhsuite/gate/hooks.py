@@ -2,9 +2,9 @@
 
 - :class:`IvhSignature`, the auth provider: the documented query signature on every case;
 - ``before_call``: shapes the body (:mod:`ivhsuite.gate.shaping`) and, before a
-  createsession, makes room within the quota (:class:`~ivhsuite.gate.sessions.SessionGuard`);
+  createsession, makes room within the quota (:class:`~ivhsuite.gate.quota_guard.SessionGuard`);
 - ``after_call``: remembers every SessionId a createsession returns, forgets closed
-  ones, and on 100008/100014 ("quota busy") closes the run's sessions and waits;
+  ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
 - :class:`FindingCollector`, a CLI event handler that hands every failure, with its
   request, to the gate's report.
 
@@ -21,11 +21,12 @@ from schemathesis.cli import handler
 from schemathesis.cli.commands.run.handlers.base import EventHandler
 
 from ivhsuite.gate import astlock, checks
-from ivhsuite.gate.checks import BrokenPromise, answer, body_positive, code_of, operation_of
+from ivhsuite.gate.checks import BrokenPromise, answer, body_positive, operation_of
 from ivhsuite.gate.context import current
 from ivhsuite.gate.curl import curl_line
+from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.promises import broken, promise_of_check
-from ivhsuite.gate.report import Finding
+from ivhsuite.protocol import Code
 from ivhsuite.redact import redact
 from ivhsuite.signing import sign_params
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from schemathesis import AuthContext, Case, HookContext, Response
 
 astlock.install()  # the workers are threads; see ivhsuite.gate.astlock
-QUOTA_BUSY = frozenset({100008, 100014})
 QUOTA_BACKOFF = 1.0
 __all__ = ["IvhSignature", "FindingCollector", "checks"]
 
@@ -72,25 +72,21 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
     if run is None or op is None:
         return
     run.counters.add("generated")
-    body = answer(response)
-    code = code_of(body)
-    payload = body.get("Payload") if body else None
+    got = answer(response)
+    sent = case.body.get("Payload") if isinstance(case.body, dict) else None
+    sent = sent if isinstance(sent, dict) else {}
     if op.operation_id == "createsession":
-        session_id = payload.get("SessionId") if code == 0 and isinstance(payload, dict) else None
-        session_id = session_id if isinstance(session_id, str) and session_id else None
-        run.guard.created(session_id)
-        if session_id:
-            run.remember(session_id)
-            run.counters.add("created")
-        if code in QUOTA_BUSY:
+        session_id = got.payload.get("SessionId") if got.code == Code.OK else None
+        if isinstance(session_id, str) and session_id:
+            run.created(session_id, str(sent.get("UserId", "")), guarded=True)
+        else:
+            run.guard.created(None)
+        if got.busy:
             run.counters.add("quota_busy")
             run.guard.make_room()
             time.sleep(QUOTA_BACKOFF)
-    elif op.operation_id == "closesession" and code == 0 and isinstance(case.body, dict):
-        sent = case.body.get("Payload")
-        if isinstance(sent, dict) and isinstance(sent.get("SessionId"), str):
-            run.guard.forget(sent["SessionId"])
-            run.closed(sent["SessionId"])
+    elif op.operation_id == "closesession" and got.code == Code.OK and isinstance(sent.get("SessionId"), str):
+        run.closed(sent["SessionId"])
 
 
 @schemathesis.hook

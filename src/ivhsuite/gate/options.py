@@ -7,24 +7,22 @@ and the documented two minutes for a session to become ready (plus a margin).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ivhsuite.config import Target
+from ivhsuite.config import (
+    DEFAULT_GATE_QUOTA,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_READY_TIMEOUT,
+    DEFAULT_USER_ID_MAX_LENGTH,
+    Target,
+    setting,
+)
 from ivhsuite.errors import ConfigError
-
-ENV_QUOTA = "IVH_QUOTA"
-ENV_READY_TIMEOUT = "IVH_READY_TIMEOUT"
-ENV_USER_ID_MAX_LENGTH = "IVH_USER_ID_MAX_LENGTH"
 
 DEFAULT_MAX_EXAMPLES = 80
 DEFAULT_WORKERS = 2
-DEFAULT_QUOTA = 5
-DEFAULT_READY_TIMEOUT = 150.0
-DEFAULT_POLL_INTERVAL = 1.0
-DEFAULT_USER_ID_MAX_LENGTH = 32
 MIN_USER_ID_LENGTH = 16  # room for the run's prefix, which the final clean-up sweep matches
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
@@ -42,7 +40,7 @@ class GateOptions:
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int | None = None
     workers: int = DEFAULT_WORKERS
-    quota: int = DEFAULT_QUOTA
+    quota: int = DEFAULT_GATE_QUOTA
     quota_exact: bool = False  # the gate started the emulator with this quota, so it is the server's
     ready_timeout: float = DEFAULT_READY_TIMEOUT
     poll_interval: float = DEFAULT_POLL_INTERVAL
@@ -78,21 +76,12 @@ class GateOptions:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **given: object) -> GateOptions:
         """Fill what ``given`` leaves as None from ``IVH_*`` variables, then the defaults."""
-        env = os.environ if environ is None else environ
         values = {k: v for k, v in given.items() if v is not None}
-        if "quota" not in values and env.get(ENV_QUOTA):
-            values["quota"] = _number(env[ENV_QUOTA], ENV_QUOTA, int)
-        if "ready_timeout" not in values and env.get(ENV_READY_TIMEOUT):
-            values["ready_timeout"] = _number(env[ENV_READY_TIMEOUT], ENV_READY_TIMEOUT, float)
-        if "user_id_max_length" not in values and env.get(ENV_USER_ID_MAX_LENGTH):
-            values["user_id_max_length"] = _number(env[ENV_USER_ID_MAX_LENGTH], ENV_USER_ID_MAX_LENGTH, int)
+        for key in ("quota", "ready_timeout", "user_id_max_length"):
+            if key not in values:
+                found = setting(key, environ=environ)
+                if found is not None:
+                    values[key] = found
         if "target" not in values:
-            values["target"] = Target.from_env(environ=dict(env))
+            values["target"] = Target.from_env(environ=environ)
         return cls(**values)  # type: ignore[arg-type]
-
-
-def _number(text: str, name: str, kind: type[int] | type[float]) -> int | float:
-    try:
-        return kind(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {text!r}") from None

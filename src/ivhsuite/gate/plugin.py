@@ -18,9 +18,9 @@ import pytest
 
 from ivhsuite.embedded import endpoint
 from ivhsuite.gate.context import RunContext, active
+from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.promises import PROMISES, keys_in
-from ivhsuite.gate.report import Finding
 from ivhsuite.redact import redact
 
 GENERATED_MARKER = "generated"
@@ -30,15 +30,12 @@ _REPRODUCE = re.compile(r"reproduce: (curl .*)$", re.MULTILINE)
 class GatePlugin:
     """Handed to ``pytest.main(plugins=[...])`` by the gate."""
 
-    def __init__(self, run: RunContext, *, skip_generated: bool = True) -> None:
+    def __init__(self, run: RunContext) -> None:
         self.run = run
-        self.skip_generated = skip_generated
         self.outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
         self.errors: list[str] = []  # failed tests that name no promise: errors, not findings
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        if not self.skip_generated:
-            return
         deselected = [item for item in items if item.get_closest_marker(GENERATED_MARKER)]
         if deselected:
             items[:] = [item for item in items if item not in deselected]

@@ -11,9 +11,7 @@ from ivhsuite.client import new_reqid
 from ivhsuite.config import ENV_ACCESS_TOKEN, ENV_APPKEY
 from ivhsuite.errors import ConfigError, TransportError
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.probe import Answer
-
-NOT_AUTHORIZED = 100005
+from ivhsuite.protocol import Answer, Code
 
 
 def preflight(run: RunContext) -> None:
@@ -24,15 +22,15 @@ def preflight(run: RunContext) -> None:
         response = run.closer.send("listsessionofprojectid", payload)
     except TransportError as exc:
         raise ConfigError(str(exc)) from None
-    answer = Answer.of(response)
+    answer = Answer.read(response.status_code, response.content)
     if response.status_code == 404 and answer.code is None:
         raise ConfigError(f"no IVH session manager at {target.base_url} (HTTP 404): check --base-url")
-    if answer.code == NOT_AUTHORIZED and not target.signed:
+    if answer.code == Code.NOT_AUTHORIZED and not target.signed:
         raise ConfigError(
-            f"{target.base_url} requires a signature (Code {NOT_AUTHORIZED}): set {ENV_APPKEY} and {ENV_ACCESS_TOKEN}"
+            f"{target.base_url} requires a signature (Code {int(Code.NOT_AUTHORIZED)}): set {ENV_APPKEY} and {ENV_ACCESS_TOKEN}"
         )
-    if answer.code == NOT_AUTHORIZED:
+    if answer.code == Code.NOT_AUTHORIZED:
         raise ConfigError(
-            f"{target.base_url} refused the configured credentials (Code {NOT_AUTHORIZED}):"
+            f"{target.base_url} refused the configured credentials (Code {int(Code.NOT_AUTHORIZED)}):"
             f" check {ENV_APPKEY} and {ENV_ACCESS_TOKEN}"
         )

@@ -15,7 +15,6 @@ import contextlib
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -26,60 +25,13 @@ from ivhsuite.errors import IvhsuiteError
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.curl import curl_line
 from ivhsuite.gate.promises import broken
+from ivhsuite.protocol import ENDED_STATUSES, Answer, SessionStatus
 
-QUOTA_BUSY = frozenset({100008, 100014, -101001})  # no slot, or no compute: wait and retry
-TOO_FREQUENT = 100012
 BUSY_RETRIES = 6
 BUSY_WAIT = 5.0
 CLOSE_GRACE = 10.0  # seconds a closed session may still be listed live before it counts as not closed
 TEXT_GAP = 1.1  # "texts at least 1 s apart", with a margin
 MAX_CURLS = 8
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One response, read the way this API means it."""
-
-    status: int
-    code: int | None
-    message: str = ""
-    payload: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> Answer:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        header = body.get("Header") if isinstance(body, dict) else None
-        code = header.get("Code") if isinstance(header, dict) else None
-        payload = body.get("Payload") if isinstance(body, dict) else None
-        return cls(
-            status=response.status_code,
-            code=code if isinstance(code, int) and not isinstance(code, bool) else None,
-            message=str(header.get("Message", "")) if isinstance(header, dict) else response.text[:200],
-            payload=payload if isinstance(payload, dict) else {},
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200 and self.code == 0
-
-    @property
-    def rejected(self) -> bool:
-        """Refused the documented way: a non-zero Code, or a 4xx."""
-        return 400 <= self.status < 500 or (self.status < 500 and self.code not in (None, 0))
-
-    @property
-    def busy(self) -> bool:
-        return self.code in QUOTA_BUSY
-
-    @property
-    def too_frequent(self) -> bool:
-        return self.code == TOO_FREQUENT or self.status == 429
-
-    def __str__(self) -> str:
-        return f"HTTP {self.status}, Code {self.code} ({self.message[:120]})"
 
 
 class Probe:
@@ -90,6 +42,7 @@ class Probe:
         self.client = IvhClient(run.target, spec=run.spec, timeout=30.0)
         self.client.http.event_hooks["response"].append(self._record)
         self.sent: list[tuple[httpx.Request, bool]] = []  # (request, re-sign it in the curl line)
+        self.opened: list[str] = []  # sessions this scenario created, closed on exit
 
     def __enter__(self) -> Probe:
         return self
@@ -97,9 +50,10 @@ class Probe:
     def __exit__(self, *exc_info: object) -> None:
         """Close what the scenario opened; a close that fails stays with the guard for the run's clean-up."""
         try:
-            for session_id in self.client.open_sessions():
-                with contextlib.suppress(IvhsuiteError, httpx.HTTPError):
-                    self.close(session_id)
+            for session_id in self.opened:
+                if self.run.sessions.is_open(session_id):
+                    with contextlib.suppress(IvhsuiteError, httpx.HTTPError):
+                        self.close(session_id)
         finally:
             self.client.http.close()
 
@@ -126,17 +80,14 @@ class Probe:
 
     def _send_once(self, operation_id: str, payload: dict[str, Any]) -> Answer:
         payload = {"ReqId": uuid.uuid4().hex, **payload}
-        answer = Answer.of(self.client.send(operation_id, payload))
+        response = self.client.send(operation_id, payload)
+        answer = Answer.read(response.status_code, response.content)
         self.run.counters.add("scenario")
         session_id = answer.payload.get("SessionId")
         if operation_id == "createsession" and answer.ok and isinstance(session_id, str):
-            self.client.created[session_id] = str(payload.get("UserId", ""))
-            self.run.guard.track(session_id)
-            self.run.remember(session_id)
-            self.run.counters.add("created")
+            self.opened.append(session_id)
+            self.run.created(session_id, str(payload.get("UserId", "")))
         elif operation_id == "closesession" and answer.ok:
-            self.client.forget(str(payload.get("SessionId")))
-            self.run.guard.forget(str(payload.get("SessionId")))
             self.run.closed(str(payload.get("SessionId")))
         return answer
 
@@ -180,14 +131,14 @@ class Probe:
         while True:
             answer = self.stat(session_id)
             status = answer.payload.get("SessionStatus")
-            if answer.ok and status == 1:
+            if answer.ok and status == SessionStatus.READY:
                 return answer
             self.expect(
                 answer.ok or answer.code in self.run.spec.environmental_codes,
                 promise,
                 f"statsession of a new session got {answer}",
             )
-            self.expect(status not in (2, 4), promise, f"the new session ended with status {status} instead of 1")
+            self.expect(status not in ENDED_STATUSES, promise, f"the new session ended with status {status} instead of 1")
             self.expect(
                 time.monotonic() < deadline,
                 promise,
@@ -241,4 +192,4 @@ class Probe:
         with httpx.Client(timeout=30.0, event_hooks={"response": [hook]}) as http:
             response = http.post(url, json=envelope({"ReqId": uuid.uuid4().hex, **payload}))
         self.run.counters.add("scenario")
-        return Answer.of(response)
+        return Answer.read(response.status_code, response.content)

@@ -16,42 +16,24 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ivhsuite import junit
 from ivhsuite.embedded import endpoint
-from ivhsuite.gate.context import LIVE_STATUSES, RunContext, active
-from ivhsuite.gate.generated import EXIT_INTERRUPTED, redacted_stdout, run_generated
+from ivhsuite.gate.context import RunContext, active
+from ivhsuite.gate.findings import redact_tree, write_failures
+from ivhsuite.gate.generated import redacted_stdout, run_generated
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.plugin import GatePlugin
 from ivhsuite.gate.preflight import preflight
-from ivhsuite.gate.report import Finding, redact_tree, write_failures
-from ivhsuite.gate.summary import summarize
-from ivhsuite.report import junit
+from ivhsuite.gate.summary import GateResult, summary_text
+from ivhsuite.protocol import ExitCode
+from ivhsuite.run_sessions import live_of_run
 from ivhsuite.runs import run_dir
 from ivhsuite.spec import default_spec_path
 
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
 PYTEST_INTERRUPTED = 2
-
-
-@dataclass
-class GateResult:
-    """What a run found and where it wrote it."""
-
-    exit_code: int
-    report_dir: Path
-    findings: list[Finding] = field(default_factory=list)
-    generated_requests: int = 0
-    scenario_requests: int = 0
-    sessions_created: int = 0
-    left_open: int = 0
-    elapsed: float = 0.0
-    halves: dict[str, int] = field(default_factory=dict)  # each half's own exit code
-    scenario_outcomes: dict[str, int] = field(default_factory=dict)
-    scenario_errors: list[str] = field(default_factory=list)  # failed without naming a promise
-    base_url: str = ""
 
 
 def contract_tests_dir() -> Path:
@@ -74,12 +56,12 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
         how = f"embedded emulator, quota {options.quota}" if embedded else f"quota {options.quota}"
         print(f"ivhsuite gate: {target.base_url} ({how}, {'signed' if target.signed else 'unsigned'})", file=out)
         folder = run_dir(options.report_dir, "gate")
-        result = GateResult(EXIT_OK, folder, base_url=str(target.base_url))
+        result = GateResult(ExitCode.OK, folder, base_url=str(target.base_url))
         try:
             with active(run):
                 _halves(run, folder, result)
         except KeyboardInterrupt:
-            result.halves["interrupted"] = EXIT_INTERRUPTED
+            result.halves["interrupted"] = ExitCode.INTERRUPTED
         finally:
             with sigint_ignored():
                 run.finish()
@@ -92,7 +74,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
     result.elapsed = time.monotonic() - started
     result.exit_code = _verdict(result)
     _write_reports(folder, result, run.secrets)
-    print(summarize(result), file=out)
+    print(summary_text(result), file=out)
     return result
 
 
@@ -101,7 +83,7 @@ def _halves(run: RunContext, folder: Path, result: GateResult) -> None:
     if options.run_schemathesis:
         result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
         run.guard.make_room()  # close the generated sessions before the scenarios count slots
-        if result.halves["schemathesis"] == EXIT_INTERRUPTED:
+        if result.halves["schemathesis"] == ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
     if options.run_scenarios:
         plugin = GatePlugin(run)
@@ -136,27 +118,23 @@ def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
 
 def _verdict(result: GateResult) -> int:
     if "interrupted" in result.halves:
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     if result.findings:
-        return EXIT_VIOLATION  # a broken promise outweighs an error elsewhere in the run
-    generated = result.halves.get("schemathesis", EXIT_OK)
-    scenarios = result.halves.get("scenarios", EXIT_OK)
-    if generated != EXIT_OK or scenarios != EXIT_OK:
-        return EXIT_USAGE  # errors, not findings: the run could not judge
-    return EXIT_OK
+        return ExitCode.FAILED  # a broken promise outweighs an error elsewhere in the run
+    generated = result.halves.get("schemathesis", ExitCode.OK)
+    scenarios = result.halves.get("scenarios", ExitCode.OK)
+    if generated != ExitCode.OK or scenarios != ExitCode.OK:
+        return ExitCode.USAGE  # errors, not findings: the run could not judge
+    return ExitCode.OK
 
 
-def _left_open(run: RunContext) -> int:
-    """Live sessions of the run still listed after the clean-up (should be 0)."""
+def _left_open(run: RunContext) -> int | None:
+    """Live sessions of the run still listed after the clean-up (should be 0); None when listing failed."""
     try:
         sessions = run.closer.list_sessions()
     except Exception:  # noqa: BLE001 - the count is informative only
-        return 0
-    return sum(
-        1
-        for s in sessions
-        if str(s.get("UserId", "")).startswith(run.prefix) and s.get("SessionStatus") in LIVE_STATUSES
-    )
+        return None
+    return len(live_of_run(sessions, run.prefix))
 
 
 def _write_reports(folder: Path, result: GateResult, secrets: tuple[str | None, ...]) -> None:

@@ -1,19 +1,43 @@
-"""The few lines ``ivhsuite gate`` prints last: the verdict, each broken promise, the numbers, the reports."""
+"""A gate run's result: the value the runner returns, the lines it prints last, the typed summary verify reads."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from ivhsuite.gate.report import broken_promises
+from ivhsuite.gate.findings import Finding, broken_promises
+from ivhsuite.protocol import ExitCode
+from ivhsuite.redact import redact
+from ivhsuite.summaries import CheckRow, GateFailure, GateSummary
 
-if TYPE_CHECKING:
-    from ivhsuite.gate.runner import GateResult
-
-VERDICTS = {0: "PASS: the contract holds", 1: "FAIL: broken promises", 2: "ERROR: the run could not judge"}
+VERDICTS = {
+    ExitCode.OK: "PASS: the contract holds",
+    ExitCode.FAILED: "FAIL: broken promises",
+    ExitCode.USAGE: "ERROR: the run could not judge",
+}
 MAX_EXAMPLES_SHOWN = 2
 
 
-def summarize(result: GateResult) -> str:
+@dataclass
+class GateResult:
+    """What a run found and where it wrote it."""
+
+    exit_code: int
+    report_dir: Path
+    findings: list[Finding] = field(default_factory=list)
+    generated_requests: int = 0
+    scenario_requests: int = 0
+    sessions_created: int = 0
+    left_open: int | None = 0  # None: the project could not be listed after the run
+    elapsed: float = 0.0
+    halves: dict[str, int] = field(default_factory=dict)  # each half's own exit code
+    scenario_outcomes: dict[str, int] = field(default_factory=dict)
+    scenario_errors: list[str] = field(default_factory=list)  # failed without naming a promise
+    base_url: str = ""
+
+
+def summary_text(result: GateResult) -> str:
     verdict = VERDICTS.get(result.exit_code, "INTERRUPTED")
     lines = ["", f"ivhsuite gate: {verdict} (exit {result.exit_code})"]
     for key, group in broken_promises(result.findings).items():
@@ -25,15 +49,60 @@ def summarize(result: GateResult) -> str:
     for nodeid in result.scenario_errors[: MAX_EXAMPLES_SHOWN * 2]:
         lines.append(f"  ! {nodeid} failed without naming a promise (an error, not a finding): see above")
     for half, code in result.halves.items():
-        if code not in (0, 1) and half != "interrupted":
+        if code not in (ExitCode.OK, ExitCode.FAILED) and half != "interrupted":
             lines.append(f"  ! {half} ended with exit code {code}: see its output above")
     outcomes = result.scenario_outcomes
     scenarios = ", ".join(f"{n} {k}" for k, n in outcomes.items() if n) or "not run"
+    left = "unknown" if result.left_open is None else str(result.left_open)
     lines.append(
         f"requests: {result.generated_requests} generated + {result.scenario_requests} by scenarios"
         f" | scenarios: {scenarios} | sessions: {result.sessions_created} created,"
-        f" {result.left_open} left open | {result.elapsed:.1f} s"
+        f" {left} left open | {result.elapsed:.1f} s"
     )
     names = sorted(p.relative_to(result.report_dir).as_posix() for p in result.report_dir.rglob("*") if p.is_file())
     lines.append(f"reports: {result.report_dir}/ ({', '.join(names)})")
     return "\n".join(lines)
+
+
+def gate_summary(result: GateResult, secrets: tuple[str | None, ...] = ()) -> GateSummary:
+    """The typed summary of a run, for verify's reports: failures redacted, checks from its JUnit file."""
+    return GateSummary(
+        exit_code=result.exit_code,
+        requests=result.generated_requests,
+        scenario_requests=result.scenario_requests,
+        duration_s=round(result.elapsed, 1),
+        failures=[
+            GateFailure(
+                promise=finding.promise,
+                title=finding.title,
+                operation=finding.where,
+                message=redact(finding.message, secrets),
+                reproduce=redact("\n".join(finding.curl), secrets),
+            )
+            for finding in result.findings
+        ],
+        checks=junit_rows(result.report_dir / "junit.xml"),
+    )
+
+
+def junit_rows(path: Path) -> list[CheckRow]:
+    """Per operation (suite and test case) and check: how many passed and failed."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return []
+    rows = []
+    for suite in root.iter("testsuite"):
+        for case in suite.iter("testcase"):
+            failed = case.find("failure") is not None or case.find("error") is not None
+            skipped = case.find("skipped") is not None
+            rows.append(
+                CheckRow(
+                    operation=case.get("classname") or suite.get("name", ""),
+                    check=case.get("name", ""),
+                    passed=0 if failed or skipped else 1,
+                    failed=1 if failed else 0,
+                    skipped=skipped,
+                )
+            )
+    return rows

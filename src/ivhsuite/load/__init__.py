@@ -9,7 +9,7 @@ gevent): the locust-side modules are :mod:`~ivhsuite.load.user`,
 from __future__ import annotations
 
 from ivhsuite.load.options import ScenarioOptions
-from ivhsuite.load.thresholds import StatsSnapshot, Thresholds, Verdict, evaluate, load
+from ivhsuite.load.thresholds import StatsSnapshot, Thresholds, Verdict, evaluate, read_thresholds
 from ivhsuite.load.validation import Outcome, ResponseChecker
 
 __all__ = [
@@ -20,5 +20,5 @@ __all__ = [
     "Thresholds",
     "Verdict",
     "evaluate",
-    "load",
+    "read_thresholds",
 ]

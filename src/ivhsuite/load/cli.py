@@ -88,7 +88,7 @@ def run_load_command(args: argparse.Namespace) -> int:
     if args.users < 1 or args.spawn_rate <= 0:
         raise ConfigError("-u must be at least 1 and -r more than 0")
     # A broken thresholds file is a usage error before any load is generated.
-    thresholds.load(args.thresholds or locustfile.with_name("thresholds.toml"))
+    thresholds.read_thresholds(args.thresholds or locustfile.with_name("thresholds.toml"))
     folder = run_dir(args.report_dir, f"load-{args.scenario}")
     command = locust_command(args, locustfile, folder)
     print(f"ivhsuite load: {SCENARIOS[args.scenario]}, reports in {folder}", file=sys.stderr, flush=True)

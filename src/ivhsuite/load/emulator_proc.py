@@ -22,12 +22,11 @@ import time
 import urllib.error
 import urllib.request
 
-from ivhsuite.config import ENV_ACCESS_TOKEN, ENV_APPKEY
+from ivhsuite.config import setting
 from ivhsuite.errors import ConfigError
 
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
-ENV_FAULTS = "IVHSUITE_EMULATOR_FAULTS"
 
 
 class EmulatorProcess:
@@ -75,7 +74,7 @@ def start(project_id: str, quota: int, prepare_seconds: float, host: str = "127.
         process = subprocess.Popen(command, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, start_new_session=True)
     finally:
         sock.close()
-    running = EmulatorProcess(process, base_url, os.environ.get(ENV_FAULTS, ""))
+    running = EmulatorProcess(process, base_url, setting("emulator_faults"))
     try:
         _wait_until_up(running, project_id)
     except ConfigError:
@@ -116,11 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     from ivhsuite.emulator import EmulatorSettings
     from ivhsuite.emulator.server import run
 
-    faults = frozenset(f.strip() for f in os.environ.get(ENV_FAULTS, "").split(",") if f.strip())
+    faults = frozenset(f.strip() for f in setting("emulator_faults").split(",") if f.strip())
     settings = EmulatorSettings(
         project_ids=(args.project_id,),
-        appkey=os.environ.get(ENV_APPKEY) or None,
-        access_token=os.environ.get(ENV_ACCESS_TOKEN) or None,
+        appkey=setting("appkey"),
+        access_token=setting("access_token"),
         quota=args.quota,
         prepare_seconds=args.prepare_seconds,
         faults=faults,

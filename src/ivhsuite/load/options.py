@@ -7,25 +7,28 @@ test, ``run_single_user``) behaves like one started with no flags.
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ivhsuite.config import DEFAULT_PROJECT_ID, ENV_PROJECT_ID
+from ivhsuite.config import (
+    DEFAULT_LOAD_EMULATOR_QUOTA,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_READY_TIMEOUT,
+    ENV_PROJECT_ID,
+    setting,
+)
 
 SHAPES = ("constant", "ramp", "step", "spike")
 
 DEFAULT_USERID_POOL = 10
 DEFAULT_HOLD_SECONDS = 5.0
-DEFAULT_READY_TIMEOUT = 150.0  # "usually under 1 minute, at most 2 minutes" (page 100388)
-DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_PREEMPTION_GRACE = 5.0
 DEFAULT_LIST_INTERVAL = 5.0
 DEFAULT_TEXTS = 3
 DEFAULT_TEXT_INTERVAL = 1.2  # the docs ask for 1 s between texts; keep a margin for jitter
 DEFAULT_SHAPE_DURATION = 60.0
 DEFAULT_SHAPE_STEPS = 4
-DEFAULT_EMULATOR_QUOTA = 200
 DEFAULT_EMULATOR_PREPARE_SECONDS = 1.0
 
 
@@ -48,7 +51,7 @@ class ScenarioOptions:
     load_shape: str = "constant"
     shape_duration: float = DEFAULT_SHAPE_DURATION
     shape_steps: int = DEFAULT_SHAPE_STEPS
-    emulator_quota: int = DEFAULT_EMULATOR_QUOTA
+    emulator_quota: int = DEFAULT_LOAD_EMULATOR_QUOTA
     emulator_prepare_seconds: float = DEFAULT_EMULATOR_PREPARE_SECONDS
     ivh_run_id: str = ""
 
@@ -83,7 +86,7 @@ def add_arguments(parser: Any, **_: Any) -> None:
     group = parser
     group.add_argument(
         "--project-id",
-        default=os.environ.get(ENV_PROJECT_ID) or DEFAULT_PROJECT_ID,
+        default=setting("project_id"),
         help=f"VirtualmanProjectId (default: ${ENV_PROJECT_ID} or {DEFAULT_PROJECT_ID})",
     )
     group.add_argument(
@@ -153,7 +156,7 @@ def add_arguments(parser: Any, **_: Any) -> None:
     group.add_argument(
         "--emulator-quota",
         type=int,
-        default=DEFAULT_EMULATOR_QUOTA,
+        default=DEFAULT_LOAD_EMULATOR_QUOTA,
         include_in_web_ui=False,
         help="quota of the embedded emulator (started when neither --host nor IVH_BASE_URL is set)",
     )

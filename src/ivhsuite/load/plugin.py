@@ -14,7 +14,6 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
-import os
 import signal
 import sys
 import time
@@ -27,11 +26,12 @@ import gevent
 from locust import LoadTestShape
 from locust.runners import STATE_INIT, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED, MasterRunner, WorkerRunner
 
-from ivhsuite.config import ENV_BASE_URL, Target
+from ivhsuite.client import IvhClient
+from ivhsuite.config import ENV_BASE_URL, Target, setting
 from ivhsuite.errors import ConfigError
-from ivhsuite.load import emulator_proc, reports, shapes, thresholds, webtab
-from ivhsuite.load.cleanup import SweepResult, sweep
+from ivhsuite.load import emulator_proc, shapes, threshold_files, thresholds, webtab
 from ivhsuite.load.options import ScenarioOptions, add_arguments
+from ivhsuite.run_sessions import SweepResult, sweep
 from ivhsuite.runs import run_dir
 
 log = logging.getLogger("ivhsuite")
@@ -87,7 +87,7 @@ def _on_init(environment: Any, default_thresholds: Path, web_ui: Any = None, **_
     opts = _options(environment)
     try:
         Target.from_env(project_id=opts.project_id)  # incomplete credentials: a usage error, now
-        run = LoadRun(thresholds.load(opts.thresholds or default_thresholds))
+        run = LoadRun(thresholds.read_thresholds(opts.thresholds or default_thresholds))
         _choose_target(environment, run, opts)
     except ConfigError as exc:
         log.error("ivhsuite: error: %s", exc)
@@ -126,8 +126,8 @@ def _choose_target(environment: Any, run: LoadRun, opts: ScenarioOptions) -> Non
     if environment.host:
         run.target_note = environment.host
         return
-    if os.environ.get(ENV_BASE_URL):
-        environment.host = os.environ[ENV_BASE_URL].rstrip("/")
+    if setting("base_url"):
+        environment.host = setting("base_url").rstrip("/")
         run.target_note = f"{environment.host} (from {ENV_BASE_URL})"
         return
     emulator = emulator_proc.start(opts.project_id, opts.emulator_quota, opts.emulator_prepare_seconds)
@@ -185,7 +185,8 @@ def _on_quitting(environment: Any, **_: Any) -> None:
 def _sweep(environment: Any, run: LoadRun, settle: float) -> None:
     opts = _options(environment)
     target = Target.from_env(base_url=environment.host, project_id=opts.project_id)
-    result = sweep(target, opts.userid_prefix, settle=settle)
+    with IvhClient(target) as client:
+        result = sweep(client, opts.userid_prefix, settle=settle)
     run.sweep = result
     if result.left is None:
         log.error("cleanup: could not list the sessions of project %s: %s", opts.project_id, result.error)
@@ -215,15 +216,15 @@ def _snapshot(environment: Any, run: LoadRun) -> thresholds.StatsSnapshot:
 def _final_verdicts(environment: Any, run: LoadRun) -> list[thresholds.Verdict]:
     snap = _snapshot(environment, run)
     verdicts = thresholds.evaluate(run.thresholds, snap)
-    text = reports.table(verdicts, run.thresholds.source)
+    text = threshold_files.table(verdicts, run.thresholds.source)
     if run.aborted:
         text += f"\n  run aborted early (--thresholds-abort): {', '.join(run.aborted)}"
     log.info("%s", text)
     opts = _options(environment)
     folder = run_dir(opts.ivh_report_dir or None, "load")
-    reports.write_junit(verdicts, folder / reports.JUNIT_NAME)
-    reports.write_json(verdicts, snap, folder / reports.JSON_NAME, run.thresholds.source)
-    log.info("thresholds written to %s and %s", folder / reports.JUNIT_NAME, folder / reports.JSON_NAME)
+    threshold_files.write_junit(verdicts, folder / threshold_files.JUNIT_NAME)
+    threshold_files.write_json(verdicts, snap, folder / threshold_files.JSON_NAME, run.thresholds.source)
+    log.info("thresholds written to %s and %s", folder / threshold_files.JUNIT_NAME, folder / threshold_files.JSON_NAME)
     return verdicts
 
 

@@ -15,30 +15,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-STATUS_READY, STATUS_CLOSED, STATUS_PREPARING, STATUS_FAILED = 1, 2, 3, 4
-LIVE_STATUSES = frozenset({STATUS_READY, STATUS_PREPARING})
-# What statsession may answer for a session that is gone (the issue's list, page 100406).
-GONE_CODES = frozenset({110013, 110018, 110022})
+from ivhsuite.protocol import ENDED_STATUSES, GONE_CODES, Code
+from ivhsuite.run_sessions import live_of_run
 
 
 def is_gone(code: int | None, payload: Mapping[str, Any] | None) -> bool:
     """Whether a statsession answer says the session no longer streams."""
     if code in GONE_CODES:
         return True
-    return code == 0 and payload is not None and payload.get("SessionStatus") in (STATUS_CLOSED, STATUS_FAILED)
-
-
-def live_sessions(sessions: Iterable[Mapping[str, Any]], prefix: str) -> list[Mapping[str, Any]]:
-    """The listed sessions of this run (UserId starts with ``prefix``) that are ready or preparing."""
-    return [
-        s for s in sessions if str(s.get("UserId", "")).startswith(prefix) and s.get("SessionStatus") in LIVE_STATUSES
-    ]
+    return code == Code.OK and payload is not None and payload.get("SessionStatus") in ENDED_STATUSES
 
 
 def duplicates(sessions: Iterable[Mapping[str, Any]], prefix: str) -> dict[str, set[str]]:
     """UserIds of this run with two or more live sessions, and those sessions' ids."""
     by_user: dict[str, set[str]] = {}
-    for s in live_sessions(sessions, prefix):
+    for s in live_of_run(sessions, prefix):
         by_user.setdefault(str(s["UserId"]), set()).add(str(s["SessionId"]))
     return {user: ids for user, ids in by_user.items() if len(ids) > 1}
 

@@ -15,9 +15,10 @@ import uuid
 
 import gevent
 
-from ivhsuite.load.preemption import GONE_CODES, PreemptionTracker, duplicates, is_gone, persisting
+from ivhsuite.load.preemption import PreemptionTracker, duplicates, is_gone, persisting
 from ivhsuite.load.thresholds import PREEMPTION_CHECK, PREEMPTION_VIOLATION
-from ivhsuite.load.user import IvhUser, Outcome, PreemptionViolation, report
+from ivhsuite.load.user import IvhUser, Outcome, PreemptionViolation, fire_entry
+from ivhsuite.protocol import GONE_CODES
 
 SUPERSEDED_CHECK = f"{PREEMPTION_CHECK}: superseded"
 LIST_CHECK = f"{PREEMPTION_CHECK}: list"
@@ -91,10 +92,10 @@ def check_superseded(user: IvhUser, tracker: PreemptionTracker, user_id: str, pr
         outcome = user.call("statsession", {"SessionId": previous}, GONE_CODES)
         elapsed = time.perf_counter() - start
         if is_gone(outcome.code, outcome.payload):
-            report(user.environment, SUPERSEDED_CHECK, elapsed * 1000)
+            fire_entry(user.environment, SUPERSEDED_CHECK, elapsed * 1000)
             return
         if elapsed >= grace:
-            report(user.environment, SUPERSEDED_CHECK, elapsed * 1000)
+            fire_entry(user.environment, SUPERSEDED_CHECK, elapsed * 1000)
             if outcome.ok:  # a live status, seen after the grace period: proven
                 tracker.flag([previous])
                 status = outcome.payload.get("SessionStatus") if outcome.payload else None
@@ -102,7 +103,7 @@ def check_superseded(user: IvhUser, tracker: PreemptionTracker, user_id: str, pr
                     f"session {previous} of UserId {user_id} still live (SessionStatus {status}) "
                     f"{elapsed:.1f} s after session {new} was created for the same UserId"
                 )
-                report(user.environment, PREEMPTION_VIOLATION, elapsed * 1000, PreemptionViolation(message))
+                fire_entry(user.environment, PREEMPTION_VIOLATION, elapsed * 1000, PreemptionViolation(message))
             return
         gevent.sleep(step)
 
@@ -124,13 +125,13 @@ def list_check(user: IvhUser, tracker: PreemptionTracker) -> None:
         second = user.list_sessions()
         found = persisting(found, duplicates(second, prefix)) if second is not None else {}
     elapsed_ms = (time.perf_counter() - start) * 1000
-    report(user.environment, LIST_CHECK, elapsed_ms)
+    fire_entry(user.environment, LIST_CHECK, elapsed_ms)
     for user_id, ids in sorted(tracker.new_breaches(found).items()):
         message = (
             f"UserId {user_id} has {len(ids)} live sessions: {', '.join(sorted(ids))} "
             f"(listsessionofprojectid, still after {user.options.preemption_grace:g} s)"
         )
-        report(user.environment, PREEMPTION_VIOLATION, elapsed_ms, PreemptionViolation(message))
+        fire_entry(user.environment, PREEMPTION_VIOLATION, elapsed_ms, PreemptionViolation(message))
 
 
 def _hold_with_checks(user: IvhUser, tracker: PreemptionTracker, seconds: float) -> None:

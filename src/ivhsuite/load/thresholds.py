@@ -191,7 +191,7 @@ def _check_key(section: str, key: str, where: str) -> None:
         raise ConfigError(f"{where}: unknown threshold {key!r} (known: {', '.join(_ALLOWED[section])})")
 
 
-def load(path: str | Path | None) -> Thresholds:
+def read_thresholds(path: str | Path | None) -> Thresholds:
     """The thresholds in ``path``; only the built-in ones when ``path`` is None."""
     if path is None:
         return parse({}, "(built in)")

@@ -23,9 +23,11 @@ from locust import FastHttpUser, constant
 from ivhsuite.client import new_reqid
 from ivhsuite.config import Target
 from ivhsuite.load.options import ScenarioOptions
-from ivhsuite.load.preemption import GONE_CODES, STATUS_READY, PreemptionTracker, is_gone, live_sessions
+from ivhsuite.load.preemption import PreemptionTracker, is_gone
 from ivhsuite.load.thresholds import CONTRACT_PREFIX, ENVIRONMENTAL_PREFIX, IVH_METHOD, TIME_TO_READY
 from ivhsuite.load.validation import NO_CODES, Outcome, ResponseChecker
+from ivhsuite.protocol import GONE_CODES, SessionStatus
+from ivhsuite.run_sessions import live_of_run
 from ivhsuite.signing import encode_query, sign_params
 from ivhsuite.spec import load_spec
 
@@ -34,19 +36,19 @@ log = logging.getLogger("ivhsuite")
 HEADERS = {"Content-Type": "application/json;charset=utf-8", "Accept": "application/json"}
 
 
-class Finding(Exception):
+class LoadFailure(Exception):
     """A finding about the API, reported to locust as a failure; the message is what the UI shows."""
 
 
-class ContractViolation(Finding):
+class ContractViolation(LoadFailure):
     pass
 
 
-class PreemptionViolation(Finding):
+class PreemptionViolation(LoadFailure):
     pass
 
 
-class NotReady(Finding):
+class NotReady(LoadFailure):
     pass
 
 
@@ -82,7 +84,7 @@ def shared_tracker() -> PreemptionTracker:
     return PreemptionTracker()
 
 
-def report(environment: Any, name: str, response_time: float = 0.0, failure: Exception | None = None) -> None:
+def fire_entry(environment: Any, name: str, response_time: float = 0.0, failure: Exception | None = None) -> None:
     """An ``IVH`` entry in locust's stats: a count, a duration, or (with ``failure``) a finding."""
     environment.events.request.fire(
         request_type=IVH_METHOD,
@@ -131,11 +133,11 @@ class IvhUser(FastHttpUser):
             else:
                 response.success()
         for violation in outcome.violations:
-            report(
+            fire_entry(
                 self.environment, CONTRACT_PREFIX + operation, failure=ContractViolation(f"{operation}: {violation}")
             )
         if outcome.environmental is not None:
-            report(self.environment, f"{ENVIRONMENTAL_PREFIX}{outcome.environmental}")
+            fire_entry(self.environment, f"{ENVIRONMENTAL_PREFIX}{outcome.environmental}")
         return outcome
 
     # --- session steps --------------------------------------------------------------
@@ -162,7 +164,7 @@ class IvhUser(FastHttpUser):
         opts = self.options
         deadline = sent + opts.ready_timeout
         status = (created.payload or {}).get("SessionStatus")
-        while status != STATUS_READY:
+        while status != SessionStatus.READY:
             gevent.sleep(opts.poll_interval)
             outcome = self.call("statsession", {"SessionId": session_id}, GONE_CODES if preemptible else NO_CODES)
             status = (outcome.payload or {}).get("SessionStatus")
@@ -171,13 +173,13 @@ class IvhUser(FastHttpUser):
                 if not preemptible:
                     why = _ended(outcome)
                     failure = NotReady(f"session {session_id} ended before it was ready ({why})")
-                    report(self.environment, TIME_TO_READY, _ms_since(sent), failure)
+                    fire_entry(self.environment, TIME_TO_READY, _ms_since(sent), failure)
                 return "gone"
-            if status != STATUS_READY and time.perf_counter() + opts.poll_interval > deadline:
+            if status != SessionStatus.READY and time.perf_counter() + opts.poll_interval > deadline:
                 failure = NotReady(f"session {session_id} not ready within {opts.ready_timeout:g} s")
-                report(self.environment, TIME_TO_READY, _ms_since(sent), failure)
+                fire_entry(self.environment, TIME_TO_READY, _ms_since(sent), failure)
                 return "timeout"
-        report(self.environment, TIME_TO_READY, _ms_since(sent))
+        fire_entry(self.environment, TIME_TO_READY, _ms_since(sent))
         return "ready"
 
     def close(self, session_id: str) -> None:
@@ -197,7 +199,7 @@ class IvhUser(FastHttpUser):
             self.close(session_id)
         if self._creating is not None:
             user_id, self._creating = self._creating, None
-            for session in live_sessions(self.list_sessions() or [], user_id):
+            for session in live_of_run(self.list_sessions() or [], user_id):
                 if session.get("UserId") == user_id:
                     self.close(str(session["SessionId"]))
 

@@ -1,4 +1,4 @@
-"""Read what one ``ivhsuite load`` run left on disk into the report's plain data.
+"""Read what one ``ivhsuite load`` run left on disk into a :class:`~ivhsuite.summaries.LoadSummary`.
 
 Inputs: ``thresholds.json`` (the verdicts) and locust's ``locust_stats.csv`` and
 ``locust_stats_history.csv`` (written with ``--csv-full-history``).
@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
 
 from ivhsuite.load.thresholds import IVH_METHOD, PREEMPTION_CHECK, PREEMPTION_VIOLATION, TIME_TO_READY
+from ivhsuite.summaries import LoadSeries, LoadSummary, Point, ThresholdRow
 
 AGGREGATED = "Aggregated"
 LATENCY_COLUMNS = {"p50": "50%", "p95": "95%", "p99": "99%"}
@@ -33,7 +33,7 @@ def _number(text: str | None) -> float | None:
         return None
 
 
-def thresholds(folder: Path) -> list[dict[str, Any]]:
+def thresholds(folder: Path) -> list[ThresholdRow]:
     """The threshold rows: name, limit, actual, passed (a skipped threshold counts as passed)."""
     try:
         document = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
@@ -43,23 +43,23 @@ def thresholds(folder: Path) -> list[dict[str, Any]]:
     for item in document.get("thresholds", []):
         actual = item.get("actual")
         rows.append(
-            {
-                "name": item.get("name") or item.get("metric"),
-                "limit": f"{item.get('comparison', '')} {item.get('limit')}".strip(),
-                "actual": "no data" if actual is None else round(actual, 3) if isinstance(actual, float) else actual,
-                "passed": item.get("status") != "fail",
-            }
+            ThresholdRow(
+                name=str(item.get("name") or item.get("metric")),
+                limit=f"{item.get('comparison', '')} {item.get('limit')}".strip(),
+                actual="no data" if actual is None else round(actual, 3) if isinstance(actual, float) else actual,
+                passed=item.get("status") != "fail",
+            )
         )
     return rows
 
 
-def series(folder: Path) -> dict[str, Any]:
+def series(folder: Path) -> LoadSeries:
     """Time series for the charts, x in seconds since the first sample."""
     history = _rows(folder / "locust_stats_history.csv")
     start = min((_number(row["Timestamp"]) or 0 for row in history), default=0)
-    latency: dict[str, list[tuple[float, float]]] = {name: [] for name in LATENCY_COLUMNS}
-    rps: dict[str, list[tuple[float, float]]] = {"requests/s": [], "failures/s": []}
-    preemption: dict[str, list[tuple[float, float]]] = {"checks": [], "violations": []}
+    latency: dict[str, list[Point]] = {name: [] for name in LATENCY_COLUMNS}
+    rps: dict[str, list[Point]] = {"requests/s": [], "failures/s": []}
+    preemption: dict[str, list[Point]] = {"checks": [], "violations": []}
     for row in history:
         t = (_number(row["Timestamp"]) or 0) - start
         name = row.get("Name")
@@ -78,19 +78,14 @@ def series(folder: Path) -> dict[str, Any]:
     ready_bars = [
         (column, _number(ready.get(column)) or 0) for column in READY_PERCENTILES if ready and ready.get(column)
     ]
-    return {
-        "latency": {k: v for k, v in latency.items() if v},
-        "rps": {k: v for k, v in rps.items() if v},
-        "time_to_ready": ready_bars,
-        "preemption": {k: v for k, v in preemption.items() if v},
-    }
+    return LoadSeries(
+        latency={k: v for k, v in latency.items() if v},
+        rps={k: v for k, v in rps.items() if v},
+        time_to_ready=ready_bars,
+        preemption={k: v for k, v in preemption.items() if v},
+    )
 
 
-def summarize(scenario: str, folder: Path, exit_code: int) -> dict[str, Any]:
-    return {
-        "scenario": scenario,
-        "exit_code": exit_code,
-        "folder": folder.name,
-        "thresholds": thresholds(folder),
-        "series": series(folder),
-    }
+def read_load_summary(scenario: str, folder: Path, exit_code: int) -> LoadSummary:
+    """What the run in ``folder`` left: its thresholds and its time series."""
+    return LoadSummary(scenario, exit_code, folder.name, thresholds(folder), series(folder))

@@ -3,8 +3,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ivhsuite.gate.report import Finding, format_failures, redact_tree, write_failures
-from ivhsuite.report.junit import merge as merge_junit
+from ivhsuite.gate.findings import Finding, format_failures, redact_tree, write_failures
+from ivhsuite.junit import merge as merge_junit
 
 FINDING = Finding("reqid-echoed", "schemathesis", "POST /x", "broken promise [reqid-echoed]: …", ("curl -X POST x",))
 

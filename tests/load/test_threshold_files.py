@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ivhsuite.load import reports
+from ivhsuite.load import threshold_files
 from ivhsuite.load import thresholds as th
 from ivhsuite.load.thresholds import EntrySnapshot, StatsSnapshot
 
@@ -23,7 +23,7 @@ RULES = th.parse({"operations": {"command": {"p95_ms": 1}, "createsession": {"p9
 
 def test_junit_has_one_testcase_per_threshold(tmp_path: Path) -> None:
     verdicts = th.evaluate(RULES, SNAP)
-    path = reports.write_junit(verdicts, tmp_path / "t.xml")
+    path = threshold_files.write_junit(verdicts, tmp_path / "t.xml")
     suite = ET.parse(path).getroot()
     assert suite.tag == "testsuite"
     assert suite.get("tests") == str(len(verdicts)) == str(len(suite.findall("testcase")))
@@ -35,7 +35,7 @@ def test_junit_has_one_testcase_per_threshold(tmp_path: Path) -> None:
 
 def test_json_says_whether_the_run_passed(tmp_path: Path) -> None:
     verdicts = th.evaluate(RULES, SNAP)
-    document = json.loads(reports.write_json(verdicts, SNAP, tmp_path / "t.json", "f.toml").read_text())
+    document = json.loads(threshold_files.write_json(verdicts, SNAP, tmp_path / "t.json", "f.toml").read_text())
     assert document["passed"] is False
     assert document["live_sessions_left"] == 0
     by_name = {t["name"]: t for t in document["thresholds"]}

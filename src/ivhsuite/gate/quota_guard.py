@@ -39,7 +39,6 @@ class SessionGuard:
         self._cond = threading.Condition()
         self._local = threading.local()
         self.stopping = False
-        self.created_total = 0
         self.peak = 0
 
     # --- around one createsession ---------------------------------------------------
@@ -69,7 +68,6 @@ class SessionGuard:
         if not session_id:
             return
         with self._cond:
-            self.created_total += 1
             if self.stopping:
                 late = True
             else:
@@ -102,16 +100,12 @@ class SessionGuard:
             self._open.pop(session_id, None)
             self._cond.notify_all()
 
-    def owns(self, session_id: str) -> bool:
-        with self._cond:
-            return session_id in self._open
-
     def open_sessions(self) -> list[str]:
         with self._cond:
             return list(self._open)
 
     def make_room(self) -> int:
-        """Quota busy (100008/100014): close every session of ours; returns how many."""
+        """Quota busy (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`): close every session of ours; returns how many."""
         with self._cond:
             victims = list(self._open)
             self._open.clear()

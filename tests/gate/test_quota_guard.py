@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ivhsuite.gate.sessions import SessionGuard
+from ivhsuite.gate.quota_guard import SessionGuard
 
 
 def test_closes_the_oldest_to_stay_within_the_limit() -> None:

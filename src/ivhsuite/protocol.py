@@ -1,0 +1,147 @@
+"""The IVH protocol's vocabulary, once: Header.Code names, session statuses, exit codes, the answer envelope.
+
+Everything above this module imports these names; nothing restates a number. The codes
+are the spec's ``x-error-codes`` (a test holds :class:`Code` and the spec's table equal);
+which codes count as environmental or session-state is the spec's to say
+(:attr:`ivhsuite.spec.Spec.environmental_codes`), not this module's.
+
+>>> Answer.read(200, b'{"Header": {"Code": 110018, "Message": "gone"}, "Payload": {}}').code == Code.SESSION_NOT_FOUND
+True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Code(IntEnum):
+    """Every documented ``Header.Code`` (the spec's ``x-error-codes``)."""
+
+    OK = 0
+    INTERNAL_ERROR = -101000
+    NOT_ENOUGH_COMPUTE = -101001
+    MODEL_LOAD_ERROR = -111003
+    STREAM_CREATION_TIMEOUT = -111004
+    BAD_PARAMETER = 100001
+    NOT_AUTHORIZED = 100005
+    OVER_CONCURRENCY_LIMIT = 100008
+    TOO_FREQUENT = 100012
+    NO_QUOTA_LEFT = 100014
+    SESSION_CLOSED = 110013
+    SESSION_NOT_READY = 110014
+    SESSION_NOT_STARTED = 110016
+    SESSION_NOT_FOUND = 110018
+    PREEMPTED = 110022
+
+
+# The session is gone: closing it again, or asking after it, is not a failure of the caller.
+GONE_CODES: frozenset[int] = frozenset({Code.SESSION_CLOSED, Code.SESSION_NOT_FOUND, Code.PREEMPTED})
+# No free slot or no compute: wait, make room, and try again.
+QUOTA_BUSY_CODES: frozenset[int] = frozenset(
+    {Code.OVER_CONCURRENCY_LIMIT, Code.NO_QUOTA_LEFT, Code.NOT_ENOUGH_COMPUTE}
+)
+# A cold session that failed to come up (SessionStatus 4): the platform's trouble, not a contract.
+COLD_FAILURE_CODES: frozenset[int] = frozenset(
+    {Code.MODEL_LOAD_ERROR, Code.STREAM_CREATION_TIMEOUT, Code.NOT_ENOUGH_COMPUTE}
+)
+
+
+class SessionStatus(IntEnum):
+    """``SessionStatus`` of statsession and listsessionofprojectid."""
+
+    READY = 1
+    CLOSED = 2
+    PREPARING = 3
+    FAILED = 4
+
+
+LIVE_STATUSES: frozenset[int] = frozenset({SessionStatus.READY, SessionStatus.PREPARING})
+ENDED_STATUSES: frozenset[int] = frozenset({SessionStatus.CLOSED, SessionStatus.FAILED})
+
+
+class ExitCode(IntEnum):
+    """What every ``ivhsuite`` command exits with (README, "Exit codes")."""
+
+    OK = 0
+    FAILED = 1  # a broken promise or a failed threshold
+    USAGE = 2  # a usage or configuration problem, or a run that could not judge
+    INTERRUPTED = 130  # SIGINT, after closing every session
+    TERMINATED = 143  # SIGTERM, after closing every session
+
+
+def _int_code(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer read the way this API means it: the status, ``Header`` and ``Payload``.
+
+    ``code`` is None when the body carries no integer ``Header.Code`` (HTML, a gateway page,
+    a malformed body); ``payload`` is ``{}`` when there is no Payload object.
+    """
+
+    status: int
+    code: int | None
+    message: str = ""
+    request_id: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+    body: Any = None  # the decoded JSON, or None when the body is not JSON
+
+    @classmethod
+    def read(cls, status: int, content: bytes | str | None) -> Answer:
+        body = decode(content)
+        header = body.get("Header") if isinstance(body, dict) else None
+        header = header if isinstance(header, dict) else {}
+        payload = body.get("Payload") if isinstance(body, dict) else None
+        code = _int_code(header.get("Code"))
+        message = header.get("Message") if header else None
+        if message is None and body is None and content:
+            message = (content.decode("utf-8", "replace") if isinstance(content, bytes) else content)[:200]
+        return cls(
+            status=status,
+            code=code,
+            message=str(message or ""),
+            request_id=str(header.get("RequestID", "") or ""),
+            payload=payload if isinstance(payload, dict) else {},
+            body=body,
+        )
+
+    @property
+    def is_json_object(self) -> bool:
+        return isinstance(self.body, dict)
+
+    @property
+    def ok(self) -> bool:
+        """HTTP 200 and Code 0."""
+        return self.status == 200 and self.code == Code.OK
+
+    @property
+    def rejected(self) -> bool:
+        """Refused the documented way: a non-zero Code, or a 4xx."""
+        return 400 <= self.status < 500 or (self.status < 500 and self.code not in (None, Code.OK))
+
+    @property
+    def busy(self) -> bool:
+        return self.code in QUOTA_BUSY_CODES
+
+    @property
+    def too_frequent(self) -> bool:
+        return self.code == Code.TOO_FREQUENT or self.status == 429
+
+    def __str__(self) -> str:
+        code = int(self.code) if self.code is not None else None
+        return f"HTTP {self.status}, Code {code} ({self.message[:120]})"
+
+
+def decode(content: bytes | str | None) -> Any:
+    """The JSON value of a body, or None when it is empty or not JSON."""
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,1 @@
+"""One writer per format for what ``ivhsuite verify`` found: ``page`` (index.html, with ``charts``) and ``markdown``."""

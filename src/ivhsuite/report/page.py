@@ -1,0 +1,133 @@
+"""``index.html``: the verdict first, then the gate, the thresholds and the charts.
+
+Self-contained: styles inline, charts as inline SVG, no script, no external URL
+other than plain text. Everything shown passes through :func:`ivhsuite.redact.redact`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from ivhsuite.redact import redact
+from ivhsuite.report import charts
+from ivhsuite.summaries import GateSummary, LoadSummary, VerifySummary
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#111827;background:#f9fafb}
+main{max-width:1000px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px}h2{margin-top:32px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
+.verdict{padding:18px 22px;border-radius:10px;color:#fff;margin:16px 0}
+.verdict.green{background:#15803d}.verdict.red{background:#b91c1c}
+.verdict .word{font-size:28px;font-weight:700;letter-spacing:.04em}
+table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0}
+th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f3f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:#15803d;font-weight:600}.fail{color:#b91c1c;font-weight:600}.skip{color:#6b7280}
+code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+.chart{background:#fff;border:1px solid #e5e7eb;border-radius:6px;max-width:100%;height:auto}
+.chart-title{font-weight:600;font-size:13px}.tick,.legend{font-size:11px;fill:#4b5563}.axis{stroke:#9ca3af}
+.meta{color:#4b5563}
+"""
+
+
+def _cell(value: Any) -> str:
+    return escape(redact(str(value)))
+
+
+def _outcome(passed: bool | None) -> str:
+    if passed is None:
+        return '<span class="skip">skipped</span>'
+    return '<span class="pass">pass</span>' if passed else '<span class="fail">FAIL</span>'
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _verdict(summary: VerifySummary) -> str:
+    reasons = "".join(f"<li>{_cell(reason)}</li>" for reason in summary.reasons)
+    words = "GREEN: the endpoint keeps its contract under load" if summary.green else "RED: see why below"
+    return (
+        f'<section id="verdict" class="verdict {summary.verdict}">'
+        f'<div class="word">{escape(words)}</div>'
+        f"{f'<ul>{reasons}</ul>' if reasons else ''}</section>"
+    )
+
+
+def _gate(gate: GateSummary) -> str:
+    checks = [
+        [
+            _cell(row.operation),
+            _cell(row.check),
+            f'<span class="num">{row.passed}</span>',
+            f'<span class="num">{row.failed}</span>',
+            _outcome(None if row.skipped else row.failed == 0),
+        ]
+        for row in gate.checks
+    ]
+    failures = "".join(
+        f"<li><b>{_cell(f.title)}</b> [{_cell(f.promise)}] ({_cell(f.operation)})"
+        f"<pre>{_cell(f.message)}</pre>"
+        + (f"<pre>{_cell(f.reproduce)}</pre>" if f.reproduce else "")
+        + "</li>"
+        for f in gate.failures
+    )
+    error = f"<p class=\"fail\">{_cell(gate.error)}</p>" if gate.error else ""
+    meta = (
+        f'<p class="meta">exit code {gate.exit_code}, {gate.requests} generated requests, '
+        f"{gate.duration_s:.1f} s</p>"
+    )
+    return (
+        meta
+        + error
+        + ("<h3>Failures</h3><ol>" + failures + "</ol>" if failures else "")
+        + "<h3>Per operation and check</h3>"
+        + _table(["operation", "check", "passed", "failed", "outcome"], checks)
+    )
+
+
+def _thresholds(load: list[LoadSummary]) -> str:
+    rows = [
+        [_cell(run.scenario), _cell(t.name), _cell(t.limit), _cell(t.actual), _outcome(t.passed)]
+        for run in load
+        for t in run.thresholds
+    ]
+    return _table(["scenario", "threshold", "limit", "actual", "outcome"], rows) if rows else "<p>No load run.</p>"
+
+
+def _charts(load: list[LoadSummary]) -> str:
+    parts = []
+    for run in load:
+        series = run.series
+        parts.append(f'<h3>{_cell(run.scenario)}</h3><div class="charts">')
+        parts.append(charts.line_chart(f"{run.scenario}: latency percentiles (ms)", series.latency))
+        parts.append(charts.line_chart(f"{run.scenario}: requests per second", series.rps))
+        parts.append(charts.bar_chart(f"{run.scenario}: time to ready (ms, by percentile)", series.time_to_ready))
+        parts.append(charts.line_chart(f"{run.scenario}: preemption checks (cumulative)", series.preemption))
+        parts.append("</div>")
+    return "".join(parts)
+
+
+def render(summary: VerifySummary) -> str:
+    target = summary.target
+    where = "the embedded emulator" if target.embedded else target.base_url
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>ivhsuite verify: {escape(summary.verdict)}</title><style>{STYLE}</style></head><body><main>"
+        f'<h1>ivhsuite verification</h1><p class="meta">{_cell(summary.started)}, against '
+        f"{_cell(where)}, project {_cell(target.project_id)}, profile {_cell(summary.profile)}, "
+        f"{summary.duration_s:.0f} s</p>"
+        + _verdict(summary)
+        + "<h2>Contract gate</h2>"
+        + _gate(summary.gate)
+        + "<h2>Load thresholds</h2>"
+        + _thresholds(summary.load)
+        + "<h2>Charts</h2>"
+        + _charts(summary.load)
+        + "</main></body></html>"
+    )

@@ -1,0 +1,112 @@
+"""What a verification found, as typed values that cross from the runners to the report writers.
+
+The gate and the load runs fill these; the HTML page, the step summary and
+``summary.json`` read them. :meth:`VerifySummary.to_json` is the one place they become JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    """One broken promise as the report shows it."""
+
+    promise: str  # the key, e.g. "reqid-echoed"
+    title: str  # what the docs promise, in words
+    operation: str
+    message: str
+    reproduce: str = ""
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One test case of the gate's JUnit report: an operation (or scenario) and a check."""
+
+    operation: str
+    check: str
+    passed: int
+    failed: int
+    skipped: bool = False
+
+
+@dataclass
+class GateSummary:
+    exit_code: int
+    requests: int = 0
+    scenario_requests: int = 0
+    duration_s: float = 0.0
+    failures: list[GateFailure] = field(default_factory=list)
+    checks: list[CheckRow] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    name: str
+    limit: str
+    actual: Any  # a number, or "no data"
+    passed: bool
+
+
+@dataclass
+class LoadSeries:
+    """Time series for the charts, x in seconds since the first sample."""
+
+    latency: dict[str, list[Point]] = field(default_factory=dict)
+    rps: dict[str, list[Point]] = field(default_factory=dict)
+    time_to_ready: list[tuple[str, float]] = field(default_factory=list)
+    preemption: dict[str, list[Point]] = field(default_factory=dict)
+
+
+@dataclass
+class LoadSummary:
+    scenario: str
+    exit_code: int
+    folder: str
+    thresholds: list[ThresholdRow] = field(default_factory=list)
+    series: LoadSeries = field(default_factory=LoadSeries)
+
+    @property
+    def failed_thresholds(self) -> list[ThresholdRow]:
+        return [t for t in self.thresholds if not t.passed]
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    base_url: str
+    embedded: bool
+    signed: bool
+    project_id: str
+
+
+@dataclass
+class VerifySummary:
+    started: str
+    duration_s: float
+    profile: str
+    target: TargetInfo
+    gate: GateSummary
+    load: list[LoadSummary] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return "red" if self.reasons else "green"
+
+    @property
+    def green(self) -> bool:
+        return not self.reasons
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
