@@ -12,13 +12,14 @@ import pytest
 
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.plugin import GENERATED_MARKER, gate_run, standalone_run
+from ivhsuite.gate.plugin import COLD_FIRST_MARKER, GENERATED_MARKER, gate_run, standalone_run
 from ivhsuite.gate.preflight import preflight
 from ivhsuite.gate.probe import Probe
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{GENERATED_MARKER}: the schemathesis half (ivhsuite gate runs it itself)")
+    config.addinivalue_line("markers", f"{COLD_FIRST_MARKER}: needs a cold session, so runs before other scenarios")
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +44,8 @@ def probe(run: RunContext) -> Iterator[Probe]:
 
 @pytest.fixture
 def ready_session(probe: Probe) -> str:
-    """A new session, polled until ready (status 1), not started."""
-    created = probe.create()
-    probe.expect(created.ok, "positive-accepted", f"createsession got {created}")
-    session_id = str(created.payload.get("SessionId"))
-    probe.wait_ready(session_id)
-    return session_id
+    """A new session, polled until ready (status 1), not started; a cold failure (status 4) is retried."""
+    return probe.create_ready()
 
 
 @pytest.fixture

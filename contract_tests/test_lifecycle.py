@@ -13,10 +13,7 @@ TEXT = "Hello from the ivhsuite contract gate."
 
 
 def test_create_ready_start_text_close(probe: Probe) -> None:
-    created = probe.create()
-    probe.expect(created.ok, "lifecycle", f"createsession got {created}")
-    session_id = str(created.payload.get("SessionId"))
-    probe.wait_ready(session_id)
+    session_id = probe.create_ready()
 
     listed = [s for s in probe.sessions() if s.get("SessionId") == session_id]
     probe.expect(listed, "listed", f"the ready session {session_id} is missing from listsessionofprojectid")

@@ -1,9 +1,9 @@
 """The concurrency quota (page 100406): refused past it with 100008/100014, and closing frees a slot.
 
-When the gate started the emulator itself it knows the quota exactly, fills it and asks
-for one more. Against any other endpoint it creates sessions until refused, at most
-QUOTA_CEILING (or --quota + 1 when larger): a --quota given to the gate is the gate's own
-limit, not proof of the server's. Every session it opened is closed before the test ends.
+The quota is the customer's purchase, not a documented number: it is checked only against
+the quota the user states (``--quota``, ``IVH_QUOTA``, the config file) or the one the gate
+gave the emulator it started. Without one, no session is opened to look for it. Every
+session it opened is closed before the test ends.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import pytest
 from ivhsuite.gate.probe import Probe
 from ivhsuite.protocol import LIVE_STATUSES
 
-QUOTA_CEILING = 20
 FREED_WITHIN = 10.0
 
 
 def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
     options = probe.run.options
-    quota = options.quota if options.quota_exact else max(QUOTA_CEILING, options.quota + 1)
+    if not options.quota:
+        pytest.skip("quota not checked: pass --quota (the project's quota is not a documented number)")
+    quota = options.quota
     live_before = sum(1 for s in probe.sessions() if s.get("SessionStatus") in LIVE_STATUSES)
     ours: list[str] = []
     refused = None
@@ -32,11 +33,10 @@ def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
             break
         probe.expect(answer.ok, "positive-accepted", f"createsession got {answer}")
         ours.append(str(answer.payload.get("SessionId")))
-    hint = "" if options.quota_exact else " (is the project's quota larger still?)"
     probe.expect(
         refused is not None,
         "quota",
-        f"{len(ours)} sessions accepted on top of {live_before} live ones, with a quota of {quota}{hint}",
+        f"{len(ours)} sessions accepted on top of {live_before} live ones, with a stated quota of {quota}",
     )
     if not ours:
         probe.expect_no_zombies(f"the first createsession answered {refused.code if refused else None}")

@@ -27,7 +27,7 @@ DEFAULT_PROJECT_ID = "ivhsuite-demo-project"
 # "Usually under 1 minute, at most 2 minutes" (page 100388), plus a margin.
 DEFAULT_READY_TIMEOUT = 150.0
 DEFAULT_POLL_INTERVAL = 1.0
-# The quota the gate assumes of a real project it is told nothing about: the smallest real projects have 5.
+# The quota the gate gives the emulator it starts itself (a real project's quota is never assumed).
 DEFAULT_GATE_QUOTA = 5
 # The quota of an emulator started by hand (`ivhsuite emulate`) and of one started for a load run.
 DEFAULT_EMULATOR_QUOTA = 10

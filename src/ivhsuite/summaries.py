@@ -44,6 +44,7 @@ class GateSummary:
     failures: list[GateFailure] = field(default_factory=list)
     checks: list[CheckRow] = field(default_factory=list)
     error: str = ""
+    observations: list[str] = field(default_factory=list)  # noticed, not violations (the docs leave them open)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,23 @@ from ivhsuite.gate.options import GateOptions
 
 
 def test_defaults_are_safe_for_a_real_endpoint() -> None:
+    """No quota is assumed of a real project: one session at a time, and the quota promise is not checked."""
     options = GateOptions.from_env(environ={})
-    assert options.quota == DEFAULT_QUOTA
-    assert options.session_limit == DEFAULT_QUOTA - 1
+    assert options.quota is None
+    assert options.session_limit == 1
     assert not options.quota_exact
     assert options.target.base_url is None
+
+
+def test_the_embedded_emulator_gets_the_gates_own_quota() -> None:
+    options = GateOptions.from_env(environ={}).for_embedded_emulator(Target(base_url="http://127.0.0.1:1"))
+    assert options.quota == DEFAULT_QUOTA and options.quota_exact
+    assert options.session_limit == DEFAULT_QUOTA - 1
+
+
+def test_a_stated_quota_keeps_one_slot_free() -> None:
+    assert GateOptions(Target(), quota=2).session_limit == 1
+    assert GateOptions(Target(), quota=5).session_limit == 4
 
 
 def test_flags_win_over_the_environment() -> None:

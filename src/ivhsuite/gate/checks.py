@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import schemathesis
 from schemathesis.core.failures import Failure, Severity
 
+from ivhsuite.gate import policy
 from ivhsuite.gate.context import current
 from ivhsuite.gate.promises import broken
 from ivhsuite.protocol import Answer, Code
@@ -102,6 +103,19 @@ def _fail(case: Case, promise: str, detail: str) -> BrokenPromise:
     return BrokenPromise(operation=case.operation.label, promise=promise, detail=detail, case_id=case.id)
 
 
+def _observe(key: str, detail: str) -> None:
+    run = current()
+    if run is not None:
+        run.observe(key, detail)
+
+
+def open_edges(op: Operation, case: Case) -> list[str]:
+    """The edges the spec leaves open that this case's Payload touches (:mod:`ivhsuite.gate.policy`)."""
+    document = spec().document
+    schema = {"$ref": "#" + op.payload.pointer}
+    return policy.payload_edges(_body(case), schema, document)
+
+
 def _allowed_codes(op: Operation) -> frozenset[int]:
     document = spec()
     allowed = {0} | document.environmental_codes
@@ -118,6 +132,16 @@ def ivh_positive_accepted(ctx: CheckContext, response: Response, case: Case) -> 
     got = answer(response)
     code = got.code
     refused_4xx = 400 <= response.status_code < 500
+    if got.too_frequent:
+        return None  # rate limited: environmental, whatever the HTTP status
+    edges = open_edges(op, case) if (refused_4xx and code is None) or policy.refusal_tolerated(code) else []
+    if edges:
+        _observe(
+            f"refused-open-edge:{op.operation_id}",
+            f"{op.operation_id} refused a valid request at an edge the docs leave open ({', '.join(edges[:3])}):"
+            f" HTTP {response.status_code}, Code {code}; allowed",
+        )
+        return None
     # The HTTP status of a business error is undocumented: a 4xx carrying an allowed code is fine.
     if code is None and refused_4xx:
         raise _fail(case, "positive-accepted", f"a valid {op.operation_id} request got HTTP {response.status_code}")
@@ -137,6 +161,12 @@ def ivh_negative_rejected(ctx: CheckContext, response: Response, case: Case) -> 
     if op is None or not 200 <= response.status_code < 300 or expectation(case) != "reject":
         return True
     if answer(response).code == Code.OK:
+        if op.request.is_valid(policy.strip_nulls(_body(case))):
+            _observe(
+                f"null-as-absent:{op.operation_id}",
+                f"{op.operation_id} accepted null in place of an optional field (read as absent); allowed",
+            )
+            return None
         violation = op.request.first_violation(_body(case))
         raise _fail(case, "negative-rejected", f"{op.operation_id} accepted a request breaking the spec ({violation})")
     return None
@@ -182,9 +212,21 @@ def ivh_json_content_type(ctx: CheckContext, response: Response, case: Case) -> 
 
 
 @schemathesis.check
+def ivh_no_server_error(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Never a 5xx of the endpoint's own: a gateway's 502-504 is environmental, a 501 to an undocumented method is allowed."""
+    status = response.status_code
+    if policy.is_gateway_answer(status):
+        _observe(f"gateway-{status}", f"HTTP {status} from a gateway: environmental, not a finding")
+        return None
+    if policy.is_server_failure(status, documented_method=documented_method(case)):
+        raise _fail(case, "no-server-error", f"HTTP {status} ({answer(response).message[:160]})")
+    return None
+
+
+@schemathesis.check
 def ivh_status_documented(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     if not documented_method(case) or response.status_code >= 500:
-        return True  # 5xx is not_a_server_error's
+        return True  # 5xx is ivh_no_server_error's
     if response.status_code != 200 and not 400 <= response.status_code < 500:
         raise _fail(case, "status-documented", f"HTTP {response.status_code}")
     return None
@@ -206,6 +248,7 @@ def ivh_css_withholds_play_addr(ctx: CheckContext, response: Response, case: Cas
 
 
 CHECKS = (
+    ivh_no_server_error,
     ivh_positive_accepted,
     ivh_negative_rejected,
     ivh_reqid_echoed,

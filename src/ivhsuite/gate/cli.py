@@ -51,7 +51,8 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quota",
         type=int,
-        help=f"the project's concurrent-session quota; the gate keeps below it (default: {env_name('quota')} or {DEFAULT_GATE_QUOTA})",
+        help=f"the project's concurrent-session quota, as bought (default: {env_name('quota')}); the gate keeps below it and"
+        f" checks it; unknown: one session at a time, quota not checked (embedded emulator: {DEFAULT_GATE_QUOTA})",
     )
     parser.add_argument(
         "--ready-timeout",
@@ -62,6 +63,12 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         "--user-id-max-length",
         type=int,
         help=f"longest UserId generated (undocumented limit; default {DEFAULT_USER_ID_MAX_LENGTH})",
+    )
+    parser.add_argument(
+        "--max-time",
+        type=float,
+        help="seconds the whole gate may take; past it, it closes what it opened and reports what it covered"
+        " (default 900)",
     )
     parser.add_argument("--phases", help=f"schemathesis phases, comma-separated (default: {','.join(PHASES)})")
     parser.add_argument(
@@ -81,6 +88,7 @@ def options_from_args(args: argparse.Namespace) -> GateOptions:
         ready_timeout=args.ready_timeout,
         user_id_max_length=args.user_id_max_length,
         phases=phases,
+        max_time=args.max_time,
         run_schemathesis=None if args.only != "scenarios" else False,
         run_scenarios=None if args.only != "schemathesis" else False,
     )

@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ivhsuite.client import IvhClient
-from ivhsuite.config import Target, setting
-from ivhsuite.errors import ConfigError
+from ivhsuite.config import DEFAULT_GATE_QUOTA, Target, setting
+from ivhsuite.errors import ConfigError, IvhsuiteError
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.quota_guard import SessionGuard
 from ivhsuite.gate.shaping import Shaper
-from ivhsuite.run_sessions import RunSessions, close_ignoring_gone, is_live, sweep
+from ivhsuite.run_sessions import RunSessions, close_ignoring_gone, is_live, live_of_run, sweep
 from ivhsuite.spec import Spec, load_spec
 
 log = logging.getLogger("ivhsuite")
@@ -38,6 +38,8 @@ class Counters:
     scenario: int = 0  # requests the scenarios sent
     created: int = 0
     quota_busy: int = 0
+    too_frequent: int = 0
+    cold_failures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, n: int = 1) -> None:
@@ -47,6 +49,8 @@ class Counters:
 
 class RunContext:
     """One run: its options and target, the spec, the session guard and the UserId prefix."""
+
+    deadline: float  # time.monotonic() past which the run stops starting new work (--max-time)
 
     def __init__(self, options: GateOptions, spec: Spec | None = None, tag: str | None = None) -> None:
         if not options.target.base_url:
@@ -59,6 +63,9 @@ class RunContext:
         self.counters = Counters()
         self.sessions = RunSessions()  # every session of this run, open and closed
         self.findings: list[Finding] = []
+        self.observations: dict[str, str] = {}  # what the gate noticed but cannot call a violation, by key
+        self.deadline = time.monotonic() + options.max_time
+        self.quota_exhausted = False  # a scenario already found every slot held: later ones do not wait as long
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
         self._known_lock = threading.Lock()
         self.closer = IvhClient(self.target, spec=self.spec)
@@ -89,6 +96,15 @@ class RunContext:
         else:
             self.guard.track(session_id)
 
+    def observe(self, key: str, detail: str) -> None:
+        """Note something the docs do not decide (a choice, a scenario that could not run); the first detail stays."""
+        with self._known_lock:
+            self.observations.setdefault(key, detail)
+
+    @property
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
+
     def is_known(self, session_id: str) -> bool:
         return self.sessions.created(session_id)
 
@@ -116,6 +132,27 @@ class RunContext:
         if close_ignoring_gone(self.closer.close_session, session_id):
             self.closed(session_id)
         self.closer.forget(session_id)
+
+    def reconcile(self, user_id: str | None = None, keep: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Close live sessions of this run that no answer accounted for: listed under the run's prefix
+        (and ``user_id`` when given), not in ``keep``, and not open in the quota guard's books.
+
+        After a create whose answer was lost or lacked its SessionId, the list is the only way to
+        find the session, and every real session is a paid stream holding a slot.
+        """
+        try:
+            listed = self.closer.list_sessions()
+        except IvhsuiteError:
+            return []
+        held = set(self.guard.open_sessions()) | set(keep)
+        stray = [
+            str(s["SessionId"])
+            for s in live_of_run(listed, self.prefix)
+            if s.get("SessionId") and str(s["SessionId"]) not in held and (user_id is None or s.get("UserId") == user_id)
+        ]
+        for session_id in stray:
+            self._close(session_id)
+        return stray
 
     def finish(self) -> list[str]:
         """Close everything this run opened, then sweep the project for the run's prefix; safe to call twice.
@@ -155,6 +192,17 @@ def current() -> RunContext | None:
             _active = RunContext(GateOptions.from_env())
             atexit.register(_active.finish)
         return _active
+
+
+@contextmanager
+def target_run(options: GateOptions) -> Iterator[RunContext]:
+    """A run against ``options.target``, or against an embedded emulator started for it (quota set by the gate)."""
+    from ivhsuite.embedded import endpoint
+
+    embedded = not options.target.base_url
+    quota = (options.quota or DEFAULT_GATE_QUOTA) if embedded else options.quota
+    with endpoint(options.target, quota=quota) as target:
+        yield RunContext(options.for_embedded_emulator(target) if embedded else options.with_target(target))
 
 
 @contextmanager

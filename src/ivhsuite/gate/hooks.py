@@ -81,6 +81,8 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
             run.created(session_id, str(sent.get("UserId", "")), guarded=True)
         else:
             run.guard.created(None)
+            if got.code == Code.OK and isinstance(sent.get("UserId"), str):
+                run.reconcile(sent["UserId"])  # created, but unnamed: find it by its UserId and close it
         if got.busy:
             run.counters.add("quota_busy")
             run.guard.make_room()

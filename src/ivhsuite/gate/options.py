@@ -1,8 +1,10 @@
 """What a gate run is asked to do: flags first, then ``IVH_*`` variables, then these defaults.
 
-The defaults are chosen for a real endpoint, where every session is a paid stream: a
-quota of 5 (the smallest real projects have), generated requests of realistic size,
-and the documented two minutes for a session to become ready (plus a margin).
+The defaults are chosen for a real endpoint, where every session is a paid stream: the
+quota is the customer's purchase, not a documented number, so without ``--quota`` the gate
+holds one session of its own at a time and checks no quota; generated requests of
+realistic size; the documented two minutes for a session to become ready (plus a margin);
+and a bound on the whole run (``--max-time``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ivhsuite.errors import ConfigError
 
 DEFAULT_MAX_EXAMPLES = 80
 DEFAULT_WORKERS = 2
+DEFAULT_MAX_TIME = 900.0  # 15 minutes: past it the gate stops, closes what it opened and reports what it covered
 MIN_USER_ID_LENGTH = 16  # room for the run's prefix, which the final clean-up sweep matches
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
@@ -33,6 +36,8 @@ class GateOptions:
 
     >>> GateOptions(Target(base_url="http://127.0.0.1:8000"), quota=3).session_limit
     2
+    >>> GateOptions(Target(base_url="http://127.0.0.1:8000")).session_limit
+    1
     """
 
     target: Target = field(default_factory=Target)
@@ -40,7 +45,7 @@ class GateOptions:
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int | None = None
     workers: int = DEFAULT_WORKERS
-    quota: int = DEFAULT_GATE_QUOTA
+    quota: int | None = None  # as the user stated it (--quota, IVH_QUOTA, the config file); None: unknown
     quota_exact: bool = False  # the gate started the emulator with this quota, so it is the server's
     ready_timeout: float = DEFAULT_READY_TIMEOUT
     poll_interval: float = DEFAULT_POLL_INTERVAL
@@ -48,14 +53,17 @@ class GateOptions:
     phases: tuple[str, ...] = PHASES
     run_schemathesis: bool = True
     run_scenarios: bool = True
+    max_time: float = DEFAULT_MAX_TIME
 
     def __post_init__(self) -> None:
         if self.max_examples < 1:
             raise ConfigError(f"--max-examples must be at least 1, not {self.max_examples}")
         if not 1 <= self.workers <= 64:
             raise ConfigError(f"--workers must be between 1 and 64, not {self.workers}")
-        if self.quota < 1:
+        if self.quota is not None and self.quota < 1:
             raise ConfigError(f"--quota must be at least 1, not {self.quota}")
+        if self.max_time <= 0:
+            raise ConfigError(f"--max-time must be more than 0, not {self.max_time:g}")
         if self.ready_timeout <= 0 or self.poll_interval <= 0:
             raise ConfigError("--ready-timeout and the poll interval must be more than 0")
         if self.user_id_max_length < MIN_USER_ID_LENGTH:
@@ -66,12 +74,15 @@ class GateOptions:
 
     @property
     def session_limit(self) -> int:
-        """How many of its own sessions the gate keeps open at once: one slot stays free."""
-        return max(1, self.quota - 1)
+        """How many of its own sessions the gate keeps open at once: one slot stays free; one when the quota is unknown."""
+        return max(1, self.quota - 1) if self.quota else 1
 
-    def with_target(self, target: Target, *, quota_exact: bool | None = None) -> GateOptions:
-        exact = self.quota_exact if quota_exact is None else quota_exact
-        return replace(self, target=target, quota_exact=exact)
+    def with_target(self, target: Target) -> GateOptions:
+        return replace(self, target=target)
+
+    def for_embedded_emulator(self, target: Target) -> GateOptions:
+        """The options against an emulator the gate started: its quota is the one the gate gave it."""
+        return replace(self, target=target, quota=self.quota or DEFAULT_GATE_QUOTA, quota_exact=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **given: object) -> GateOptions:

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from ivhsuite.embedded import endpoint
-from ivhsuite.gate.context import RunContext, active
+from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.promises import PROMISES, keys_in
 from ivhsuite.redact import redact
 
 GENERATED_MARKER = "generated"
+COLD_FIRST_MARKER = "cold_first"
 _REPRODUCE = re.compile(r"reproduce: (curl .*)$", re.MULTILINE)
 
 
@@ -36,12 +36,20 @@ class GatePlugin:
         self.errors: list[str] = []  # failed tests that name no promise: errors, not findings
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        items.sort(key=lambda item: item.get_closest_marker(COLD_FIRST_MARKER) is None)  # stable: cold ones first
         deselected = [item for item in items if item.get_closest_marker(GENERATED_MARKER)]
         if deselected:
             items[:] = [item for item in items if item not in deselected]
             config.hook.pytest_deselected(items=deselected)
 
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.run.out_of_time:
+            pytest.skip(f"--max-time ({self.run.options.max_time:g} s) reached before this scenario")
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and report.when in ("setup", "call"):
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            self.run.observe(f"not-run:{report.nodeid}", f"{report.nodeid} could not run: {reason.removeprefix('Skipped: ')}")
         counted = report.when == "call" or (report.when == "setup" and not report.passed) or report.failed
         if counted and report.outcome in self.outcomes:
             self.outcomes[report.outcome] += 1
@@ -78,10 +86,7 @@ def gate_run(config: pytest.Config) -> RunContext | None:
 @contextmanager
 def standalone_run() -> Iterator[RunContext]:
     """A run for ``pytest contract_tests`` alone: ``IVH_*`` settings, or the embedded emulator."""
-    options = GateOptions.from_env()
-    embedded = not options.target.base_url
-    with endpoint(options.target, quota=options.quota) as target:
-        run = RunContext(options.with_target(target, quota_exact=embedded))
+    with target_run(GateOptions.from_env()) as run:
         try:
             with active(run):
                 yield run

@@ -25,13 +25,27 @@ from ivhsuite.errors import IvhsuiteError
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.curl import curl_line
 from ivhsuite.gate.promises import broken
-from ivhsuite.protocol import ENDED_STATUSES, Answer, SessionStatus
+from ivhsuite.protocol import COLD_FAILURE_CODES, ENDED_STATUSES, Answer, SessionStatus
 
+FREQUENT_RETRIES = 5
+MAX_BACKOFF = 10.0
+COLD_RETRIES = 3
 BUSY_RETRIES = 6
 BUSY_WAIT = 5.0
 CLOSE_GRACE = 10.0  # seconds a closed session may still be listed live before it counts as not closed
 TEXT_GAP = 1.1  # "texts at least 1 s apart", with a margin
 MAX_CURLS = 8
+
+
+class ColdFailure(Exception):
+    """A new session ended in status 4 with a documented cold-start error: the platform's trouble, not a contract."""
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date: back off the usual way
 
 
 class Probe:
@@ -43,6 +57,7 @@ class Probe:
         self.client.http.event_hooks["response"].append(self._record)
         self.sent: list[tuple[httpx.Request, bool]] = []  # (request, re-sign it in the curl line)
         self.opened: list[str] = []  # sessions this scenario created, closed on exit
+        self._retry_after: float | None = None
 
     def __enter__(self) -> Probe:
         return self
@@ -70,17 +85,19 @@ class Probe:
         return (self.run.prefix + hint[:6] + secrets.token_hex(8))[: self.run.options.user_id_max_length]
 
     def send(self, operation_id: str, payload: dict[str, Any], *, retry_frequent: bool = True) -> Answer:
-        """POST (a fresh ReqId added when missing); waits out 100012; tracks sessions created and closed."""
-        for _ in range(3 if retry_frequent else 1):
+        """POST (a fresh ReqId added when missing); backs off on 100012/429 (Retry-After honoured); tracks sessions."""
+        for attempt in range(1, FREQUENT_RETRIES + 1 if retry_frequent else 2):
             answer = self._send_once(operation_id, payload)
-            if not (retry_frequent and answer.too_frequent):
+            if not (retry_frequent and answer.too_frequent) or attempt == FREQUENT_RETRIES:
                 break
-            time.sleep(TEXT_GAP)
+            self.run.counters.add("too_frequent")
+            time.sleep(min(MAX_BACKOFF, self._retry_after or TEXT_GAP * attempt))
         return answer
 
     def _send_once(self, operation_id: str, payload: dict[str, Any]) -> Answer:
         payload = {"ReqId": uuid.uuid4().hex, **payload}
         response = self.client.send(operation_id, payload)
+        self._retry_after = _seconds(response.headers.get("retry-after"))
         answer = Answer.read(response.status_code, response.content)
         self.run.counters.add("scenario")
         session_id = answer.payload.get("SessionId")
@@ -92,18 +109,55 @@ class Probe:
         return answer
 
     def create(self, user_id: str | None = None, *, retry_busy: bool = True, **fields: Any) -> Answer:
-        """createsession (rtmp, text driving by default); waits and retries while the quota is busy."""
+        """createsession (rtmp, text driving by default); waits and retries while the quota is busy.
+
+        A success without a SessionId is a ``response-schema`` finding at once: the session is
+        found by its UserId and closed, so no later scenario waits on a slot nobody can account for.
+        """
         payload = self.client.create_payload(user_id or self.user_id(), **fields)
-        for attempt in range(BUSY_RETRIES if retry_busy else 1):
+        # Once the quota stayed busy for one scenario, later ones try once more, then say why they cannot run.
+        retries = (1 if self.run.quota_exhausted else BUSY_RETRIES) if retry_busy else 1
+        for attempt in range(retries):
             answer = self.send("createsession", payload)
+            if answer.ok and not isinstance(answer.payload.get("SessionId"), str):
+                found = self.reconcile(str(payload["UserId"]))
+                self.expect(
+                    False,
+                    "response-schema",
+                    f"createsession succeeded without a SessionId ({answer});"
+                    f" found by its UserId in the list: {', '.join(found) or 'nothing'} (closed)",
+                )
             if not (retry_busy and answer.busy):
                 return answer
             self.run.counters.add("quota_busy")
             self.expect_no_zombies(f"createsession answered {answer.code} (quota busy)")
-            time.sleep(BUSY_WAIT * (attempt + 1) / BUSY_RETRIES)
+            if self.reconcile():
+                continue  # slots held by sessions of this run the answers never named: freed, try again
+            if attempt + 1 < retries:
+                time.sleep(BUSY_WAIT * (attempt + 1) / BUSY_RETRIES)
         if retry_busy:
-            pytest.skip(f"quota busy: createsession kept answering {answer.code} (another user holds the slots)")
+            self.run.quota_exhausted = True
+            pytest.skip(f"quota busy: createsession kept answering {answer.code} (the project's slots are held)")
         return answer
+
+    def reconcile(self, user_id: str | None = None) -> list[str]:
+        """Close this run's live sessions no answer accounted for; the ones this scenario still uses stay."""
+        return self.run.reconcile(user_id, keep={sid for sid in self.opened if self.run.sessions.is_open(sid)})
+
+    def create_ready(self, **fields: Any) -> str:
+        """A new session polled until ready; a cold session that fails to come up is retried with another UserId."""
+        for _ in range(COLD_RETRIES):
+            created = self.create(**fields)
+            self.expect(created.ok, "positive-accepted", f"createsession got {created}")
+            session_id = str(created.payload.get("SessionId"))
+            try:
+                self.wait_ready(session_id)
+            except ColdFailure as failed:
+                self.run.counters.add("cold_failures")
+                self.run.observe("cold-failure", f"a cold session ended in status 4 ({failed}): environmental, retried")
+                continue
+            return session_id
+        pytest.skip(f"{COLD_RETRIES} new sessions in a row failed to come up (status 4): the platform is busy")
 
     def stat(self, session_id: str) -> Answer:
         return self.send("statsession", {"SessionId": session_id})
@@ -138,7 +192,12 @@ class Probe:
                 promise,
                 f"statsession of a new session got {answer}",
             )
-            self.expect(status not in ENDED_STATUSES, promise, f"the new session ended with status {status} instead of 1")
+            error_code = answer.payload.get("ErrorCode")
+            if status == SessionStatus.FAILED and error_code in COLD_FAILURE_CODES:
+                raise ColdFailure(f"ErrorCode {error_code}")
+            self.expect(
+                status not in ENDED_STATUSES, promise, f"the new session ended with status {status} instead of 1"
+            )
             self.expect(
                 time.monotonic() < deadline,
                 promise,

@@ -37,7 +37,6 @@ PROMISES: dict[str, str] = {
 
 # schemathesis's own checks that stay on, and the promise each one guards.
 STOCK_CHECKS: dict[str, str] = {
-    "not_a_server_error": "no-server-error",
     "response_headers_conformance": "response-schema",
 }
 

@@ -11,8 +11,10 @@ Exit codes: 0 the contract holds; 1 a promise is broken; 2 the run could not jud
 
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ivhsuite import junit
-from ivhsuite.embedded import endpoint
-from ivhsuite.gate.context import RunContext, active
+from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
 from ivhsuite.gate.generated import redacted_stdout, run_generated
 from ivhsuite.gate.options import GateOptions
@@ -46,28 +47,38 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
     out = out or sys.stdout
     started = time.monotonic()
     embedded = not options.target.base_url
-    with endpoint(options.target, quota=options.quota) as target, sigterm_as_interrupt():
-        run = RunContext(options.with_target(target, quota_exact=embedded))
+    with target_run(options) as run, sigterm_as_interrupt():
+        target = run.target
         try:
             preflight(run)
         except BaseException:
             run.shutdown()  # nothing was created yet: no clean-up, no second line
             raise
-        how = f"embedded emulator, quota {options.quota}" if embedded else f"quota {options.quota}"
+        quota = run.options.quota
+        how = f"quota {quota}" if quota else "quota unknown: pass --quota to check it"
+        how = f"embedded emulator, {how}" if embedded else how
         print(f"ivhsuite gate: {target.base_url} ({how}, {'signed' if target.signed else 'unsigned'})", file=out)
+        if not quota:
+            run.observe("quota-not-checked", "quota not checked: pass --quota (or IVH_QUOTA) to check the quota promise")
         folder = run_dir(options.report_dir, "gate")
         result = GateResult(ExitCode.OK, folder, base_url=str(target.base_url))
+        clock = _max_time_alarm(run)
         try:
             with active(run):
                 _halves(run, folder, result)
         except KeyboardInterrupt:
-            result.halves["interrupted"] = ExitCode.INTERRUPTED
+            if run.out_of_time:  # our own alarm, not the user's Ctrl-C
+                run.observe("max-time", f"--max-time ({options.max_time:g} s) reached: stopped, reporting what was covered")
+            else:
+                result.halves["interrupted"] = ExitCode.INTERRUPTED
         finally:
+            clock.cancel()
             with sigint_ignored():
                 run.finish()
                 result.left_open = _left_open(run)
                 run.shutdown()
     result.findings = list(run.findings)
+    result.observations = list(run.observations.values())
     counters = run.counters
     result.generated_requests, result.scenario_requests = counters.generated, counters.scenario
     result.sessions_created = counters.created
@@ -78,16 +89,31 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
     return result
 
 
+def _max_time_alarm(run: RunContext) -> threading.Timer:
+    """At --max-time, interrupt the main thread as Ctrl-C would; the clean-up then runs as usual.
+
+    (schemathesis's own --max-time keeps its fuzzing phase busy until the time is up: not a bound.)
+    """
+    timer = threading.Timer(max(0.0, run.deadline - time.monotonic()), _thread.interrupt_main)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def _halves(run: RunContext, folder: Path, result: GateResult) -> None:
     options = run.options
     if options.run_schemathesis:
+        began = time.monotonic()
         result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
         run.guard.make_room()  # close the generated sessions before the scenarios count slots
+        result.half_seconds["schemathesis"] = time.monotonic() - began
         if result.halves["schemathesis"] == ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
     if options.run_scenarios:
+        began = time.monotonic()
         plugin = GatePlugin(run)
         code = _pytest(run, folder / "scenarios-junit.xml", plugin)
+        result.half_seconds["scenarios"] = time.monotonic() - began
         result.halves["scenarios"] = code
         result.scenario_outcomes = dict(plugin.outcomes)
         result.scenario_errors = list(plugin.errors)

@@ -35,6 +35,8 @@ class GateResult:
     scenario_outcomes: dict[str, int] = field(default_factory=dict)
     scenario_errors: list[str] = field(default_factory=list)  # failed without naming a promise
     base_url: str = ""
+    observations: list[str] = field(default_factory=list)  # noticed, not violations: never in the exit code
+    half_seconds: dict[str, float] = field(default_factory=dict)  # how long each half took
 
 
 def summary_text(result: GateResult) -> str:
@@ -51,6 +53,8 @@ def summary_text(result: GateResult) -> str:
     for half, code in result.halves.items():
         if code not in (ExitCode.OK, ExitCode.FAILED) and half != "interrupted":
             lines.append(f"  ! {half} ended with exit code {code}: see its output above")
+    for note in result.observations:
+        lines.append(f"  · observation: {note}")
     outcomes = result.scenario_outcomes
     scenarios = ", ".join(f"{n} {k}" for k, n in outcomes.items() if n) or "not run"
     left = "unknown" if result.left_open is None else str(result.left_open)
@@ -58,6 +62,7 @@ def summary_text(result: GateResult) -> str:
         f"requests: {result.generated_requests} generated + {result.scenario_requests} by scenarios"
         f" | scenarios: {scenarios} | sessions: {result.sessions_created} created,"
         f" {left} left open | {result.elapsed:.1f} s"
+        + "".join(f" ({half} {seconds:.1f} s)" for half, seconds in result.half_seconds.items())
     )
     names = sorted(p.relative_to(result.report_dir).as_posix() for p in result.report_dir.rglob("*") if p.is_file())
     lines.append(f"reports: {result.report_dir}/ ({', '.join(names)})")
@@ -82,6 +87,7 @@ def gate_summary(result: GateResult, secrets: tuple[str | None, ...] = ()) -> Ga
             for finding in result.findings
         ],
         checks=junit_rows(result.report_dir / "junit.xml"),
+        observations=list(result.observations),
     )
 
 

@@ -81,9 +81,11 @@ def _gate(gate: GateSummary) -> str:
         f'<p class="meta">exit code {gate.exit_code}, {gate.requests} generated requests, '
         f"{gate.duration_s:.1f} s</p>"
     )
+    notes = "".join(f"<li>{_cell(note)}</li>" for note in gate.observations)
     return (
         meta
         + error
+        + ("<h3>Observations (not violations)</h3><ul>" + notes + "</ul>" if notes else "")
         + ("<h3>Failures</h3><ol>" + failures + "</ol>" if failures else "")
         + "<h3>Per operation and check</h3>"
         + _table(["operation", "check", "passed", "failed", "outcome"], checks)
