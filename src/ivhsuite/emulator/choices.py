@@ -178,7 +178,7 @@ _TABLE: tuple[tuple[str, str, Callable[[Any], Any], ChoiceDoc], ...] = (
             "`no` · `yes` (listsessionofprojectid also shows the project's last 100 closed or failed sessions, "
             "status 2 or 4)",
             "no",
-            "closed sessions listed (status 2) or not; only status 1 and 3 hold a slot",
+            "closed sessions listed (status 2 or 4) or not; only status 1 and 3 hold a slot",
         ),
     ),
     (
