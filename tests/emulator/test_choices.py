@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,9 +41,11 @@ def test_default_choices_are_the_historical_behaviour() -> None:
     assert all(Choices.parse({name: doc.default}) == Choices() for name, doc in CHOICES.items())
 
 
-def test_every_choice_is_documented_in_one_line() -> None:
+def test_every_choice_is_documented_in_one_line_and_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for name, doc in CHOICES.items():
         assert doc.name == name and doc.values and doc.accept and "\n" not in doc.values
+        assert f"| `{name}` |" in readme
 
 
 # --- parsing ---------------------------------------------------------------------------
