@@ -15,11 +15,11 @@ import datetime as dt
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ivhsuite import junit
-from ivhsuite.config import ENV_BASE_URL, Target
+from ivhsuite.config import DEFAULT_EMULATOR_QUOTA, ENV_BASE_URL, Target
 from ivhsuite.embedded import endpoint
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES
@@ -87,8 +87,8 @@ def verify(target: Target, folder: Path, profile_name: str, profile: Profile, pr
     """Run everything against one endpoint and write the reports; returns the summary."""
     began, started = time.monotonic(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     secrets = (target.access_token,)
-    with endpoint(target) as live:
-        gate = _run_gate(live, folder / "gate", profile, progress, secrets)
+    with endpoint(target, quota=DEFAULT_EMULATOR_QUOTA) as live:
+        gate = _run_gate(live, folder / "gate", profile, progress, secrets, embedded=target.base_url is None)
         if gate.exit_code == ExitCode.USAGE and gate.error:
             raise ConfigError(gate.error)
         load = [_run_load(live, scenario, folder / f"load-{scenario}", profile, progress) for scenario in SCENARIOS]
@@ -128,7 +128,13 @@ def reasons(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
 
 
 def _run_gate(
-    live: Target, folder: Path, profile: Profile, progress: Progress, secrets: tuple[str | None, ...]
+    live: Target,
+    folder: Path,
+    profile: Profile,
+    progress: Progress,
+    secrets: tuple[str | None, ...],
+    *,
+    embedded: bool,
 ) -> GateSummary:
     from ivhsuite.gate import GateOptions, gate_summary, run_gate
 
@@ -136,7 +142,10 @@ def _run_gate(
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "gate.log").open("w", encoding="utf-8") as log:
         try:
-            result = run_gate(GateOptions(target=live, report_dir=folder, max_examples=profile.max_examples), out=log)
+            options = GateOptions.from_env(target=live, report_dir=folder, max_examples=profile.max_examples)
+            if embedded:  # verify started this emulator: its quota is known exactly
+                options = replace(options, quota=DEFAULT_EMULATOR_QUOTA, quota_exact=True)
+            result = run_gate(options, out=log)
         except ConfigError as exc:
             progress.done("contract gate", f"error: {exc}")
             return GateSummary(exit_code=ExitCode.USAGE, error=str(exc))

@@ -7,6 +7,7 @@ runs go four at a time, so the whole matrix takes a few minutes on 2 cores.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ FAULT_PROMISE = {
     "wrong-schema": "response-schema",
 }
 FAITHFUL = "faithful"
-SMALL = ("--max-examples", "5", "--seed", "1")
+# The quota is checked only against a stated one: the user states the emulator's.
+SMALL = ("--max-examples", "5", "--seed", "1", "--quota", "5")
+BROKEN = re.compile(r"✗ broken promise \[([a-z-]+)\]")
 PARALLEL = 4
 pytestmark = pytest.mark.slow
 
@@ -49,6 +52,11 @@ class Outcome:
     stderr: str
     live_after: int
     reports: Path
+
+    @property
+    def broken(self) -> set[str]:
+        """The promises the gate's summary names as broken."""
+        return set(BROKEN.findall(self.stdout))
 
     def everything(self) -> str:
         files = [p.read_text(errors="replace") for p in self.reports.rglob("*") if p.is_file()]
@@ -86,6 +94,8 @@ def test_gate_fails_the_broken_variant_naming_its_promise(outcomes: dict[str, Ou
     outcome = outcomes[fault]
     promise = FAULT_PROMISE[fault]
     assert outcome.code == 1, outcome.stdout[-3000:] + outcome.stderr[-2000:]
+    # Judged by the finding sets, not the exit code alone: a finding the faithful run does not have.
+    assert promise in outcome.broken - outcomes[FAITHFUL].broken, outcome.stdout[-3000:]
     assert f"✗ broken promise [{promise}]" in outcome.stdout, outcome.stdout[-3000:]
     failures = (outcome.reports / "failures.txt").read_text()
     assert f"broken promise [{promise}]" in failures
@@ -97,6 +107,7 @@ def test_gate_fails_the_broken_variant_naming_its_promise(outcomes: dict[str, Ou
 
 def test_gate_passes_the_faithful_emulator_and_leaves_nothing_open(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[FAITHFUL]
+    assert outcome.broken == set(), outcome.stdout[-4000:]
     assert outcome.code == 0, outcome.stdout[-4000:] + outcome.stderr[-2000:]
     assert "PASS: the contract holds" in outcome.stdout
     assert outcome.live_after == 0
