@@ -46,7 +46,7 @@ class GateResult:
     generated_requests: int = 0
     scenario_requests: int = 0
     sessions_created: int = 0
-    left_open: int = 0
+    left_open: int | None = 0  # None: the clean-up could not list the project's sessions
     elapsed: float = 0.0
     halves: dict[str, int] = field(default_factory=dict)  # each half's own exit code
     scenario_outcomes: dict[str, int] = field(default_factory=dict)
@@ -146,12 +146,12 @@ def _verdict(result: GateResult) -> int:
     return EXIT_OK
 
 
-def _left_open(run: RunContext) -> int:
-    """Live sessions of the run still listed after the clean-up (should be 0)."""
+def _left_open(run: RunContext) -> int | None:
+    """Live sessions of the run still listed after the clean-up (should be 0); None when the list failed."""
     try:
         sessions = run.closer.list_sessions()
-    except Exception:  # noqa: BLE001 - the count is informative only
-        return 0
+    except Exception:  # noqa: BLE001 - the count is informative only, but never a reassuring 0
+        return None
     return sum(
         1
         for s in sessions

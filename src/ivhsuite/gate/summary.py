@@ -29,10 +29,11 @@ def summarize(result: GateResult) -> str:
             lines.append(f"  ! {half} ended with exit code {code}: see its output above")
     outcomes = result.scenario_outcomes
     scenarios = ", ".join(f"{n} {k}" for k, n in outcomes.items() if n) or "not run"
+    left_open = "unknown" if result.left_open is None else result.left_open  # None: the list failed
     lines.append(
         f"requests: {result.generated_requests} generated + {result.scenario_requests} by scenarios"
         f" | scenarios: {scenarios} | sessions: {result.sessions_created} created,"
-        f" {result.left_open} left open | {result.elapsed:.1f} s"
+        f" {left_open} left open | {result.elapsed:.1f} s"
     )
     names = sorted(p.relative_to(result.report_dir).as_posix() for p in result.report_dir.rglob("*") if p.is_file())
     lines.append(f"reports: {result.report_dir}/ ({', '.join(names)})")
