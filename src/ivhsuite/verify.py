@@ -30,7 +30,7 @@ from ivhsuite.redact import redact
 from ivhsuite.report import html, junit, load_results, markdown
 from ivhsuite.runs import run_dir
 
-EXIT_GREEN, EXIT_RED, EXIT_USAGE = 0, 1, 2
+EXIT_GREEN, EXIT_RED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,10 @@ def run_verify_command(args: argparse.Namespace) -> int:
     profile = PROFILES[args.profile]
     if args.max_examples is not None or args.load_seconds is not None:
         profile = Profile(
-            max_examples=args.max_examples or profile.max_examples,
+            max_examples=profile.max_examples if args.max_examples is None else args.max_examples,
             users=profile.users,
             spawn_rate=profile.spawn_rate,
-            run_time_s=args.load_seconds or profile.run_time_s,
+            run_time_s=profile.run_time_s if args.load_seconds is None else args.load_seconds,  # 0 is refused
         )
     if profile.max_examples < 1 or profile.run_time_s < 1:
         raise ConfigError("--max-examples and --load-seconds must be at least 1")
@@ -92,6 +92,8 @@ def verify(target: Target, folder: Path, profile_name: str, profile: Profile, pr
         gate = _run_gate(live, folder / "gate", profile, progress, secrets)
         if gate["exit_code"] == EXIT_USAGE:
             raise ConfigError(gate.get("error") or "the gate could not run: see gate/gate.log")
+        if gate["exit_code"] == EXIT_INTERRUPTED:  # the gate caught Ctrl-C to close its sessions: stop here
+            raise KeyboardInterrupt
         load = [_run_load(live, scenario, folder / f"load-{scenario}", profile, progress) for scenario in SCENARIOS]
     summary = {
         "started": started,
