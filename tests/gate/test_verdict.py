@@ -4,7 +4,7 @@ A half "errors" when it ends non-zero without naming a broken promise: the run c
 judge, so the gate must exit 2, never 0 (a green gate that checked nothing) and never 1
 (a broken promise nobody found). Each half is made to error cheaply from the outside: a
 schemathesis config file it cannot load (``IVH_SCHEMATHESIS_CONFIG``), a pytest plugin
-that does not exist (``PYTEST_ADDOPTS``). Each run takes about a second.
+that does not exist (``PYTEST_ADDOPTS``). Each run takes a second or two.
 """
 
 from __future__ import annotations
@@ -94,6 +94,19 @@ def test_a_scenario_half_that_cannot_run_is_exit_2(emulator: Callable[..., Runni
     assert code == 2, out[-3000:] + err[-2000:]
     assert ERROR_VERDICT in out and "! scenarios ended with exit code 4" in out
     assert "broken promise" not in out and "Traceback" not in err
+
+
+@pytest.mark.slow  # test_gate_default.py and test_variants.py cover 0 and 1 in full; this is the quick look
+@pytest.mark.parametrize(("fault", "expected"), [(None, 0), ("unknown-session-ok", 1)], ids=["holds", "broken"])
+def test_a_few_scenarios_judge_the_endpoint(
+    emulator: Callable[..., RunningEmulator], tmp_path: Path, fault: str | None, expected: int
+) -> None:
+    running = emulator(*([fault] if fault else []))
+    argv = ("--only", "scenarios")
+    code, out, err = _gate(running.base_url, tmp_path, *argv, PYTEST_ADDOPTS="-k unknown_session_id_refused")
+    assert code == expected, out[-3000:] + err[-2000:]
+    verdict = "PASS: the contract holds (exit 0)" if expected == 0 else "FAIL: broken promises (exit 1)"
+    assert verdict in out and ", 0 left open" in out
 
 
 def test_a_broken_promise_outweighs_an_error_in_the_other_half(
