@@ -5,7 +5,8 @@
 Everything goes to ``reports/<UTC stamp>/`` (or ``--report-dir``): ``index.html``
 (self-contained), ``summary.json``, one merged ``junit.xml``, and the raw schemathesis
 (``gate/``) and locust (``load-<scenario>/``) artifacts. With no base URL, one embedded
-emulator serves the whole run. Exit 0 green, 1 red, 2 a usage or configuration problem.
+emulator serves the whole run. Exit 0 green, 1 red, 2 a usage or configuration problem
+(or a gate that could not judge), 130 interrupted (the gate closes its sessions first).
 """
 
 from __future__ import annotations
