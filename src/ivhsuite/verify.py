@@ -5,7 +5,8 @@
 Everything goes to ``reports/<UTC stamp>/`` (or ``--report-dir``): ``index.html``
 (self-contained), ``summary.json``, one merged ``junit.xml``, and the raw schemathesis
 (``gate/``) and locust (``load-<scenario>/``) artifacts. With no base URL, one embedded
-emulator serves the whole run. Exit 0 green, 1 red, 2 a usage or configuration problem, 130 interrupted.
+emulator serves the whole run. Exit 0 green, 1 red, 2 a usage or configuration problem
+(or a gate that could not judge), 130 interrupted (the gate closes its sessions first).
 """
 
 from __future__ import annotations
@@ -64,10 +65,10 @@ def run_verify_command(args: argparse.Namespace) -> int:
     profile = PROFILES[args.profile]
     if args.max_examples is not None or args.load_seconds is not None:
         profile = Profile(
-            max_examples=args.max_examples or profile.max_examples,
+            max_examples=profile.max_examples if args.max_examples is None else args.max_examples,
             users=profile.users,
             spawn_rate=profile.spawn_rate,
-            run_time_s=args.load_seconds or profile.run_time_s,
+            run_time_s=profile.run_time_s if args.load_seconds is None else args.load_seconds,  # 0 is refused
         )
     if profile.max_examples < 1 or profile.run_time_s < 1:
         raise ConfigError("--max-examples and --load-seconds must be at least 1")
@@ -89,8 +90,10 @@ def verify(target: Target, folder: Path, profile_name: str, profile: Profile, pr
     secrets = (target.access_token,)
     with endpoint(target, quota=DEFAULT_EMULATOR_QUOTA) as live:
         gate = _run_gate(live, folder / "gate", profile, progress, secrets, embedded=target.base_url is None)
-        if gate.exit_code == ExitCode.USAGE and gate.error:
-            raise ConfigError(gate.error)
+        if gate.exit_code == ExitCode.USAGE:
+            raise ConfigError(gate.error or "the gate could not run: see gate/gate.log")
+        if gate.exit_code == ExitCode.INTERRUPTED:  # the gate caught Ctrl-C to close its sessions: stop here
+            raise KeyboardInterrupt
         load = [_run_load(live, scenario, folder / f"load-{scenario}", profile, progress) for scenario in SCENARIOS]
     summary = VerifySummary(
         started=started,

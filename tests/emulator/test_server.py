@@ -7,11 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import httpx
 import pytest
 
+from ivhsuite.cli import main
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 from ivhsuite.emulator.cli import ENV_FAULTS, add_emulate_parser, settings_from_args, startup_line
 from ivhsuite.emulator.server import bind_socket
@@ -36,17 +37,26 @@ def test_serves_on_a_free_loopback_port() -> None:
         assert len(running.app.state.store.sessions(PROJECT)) == 1
 
 
-def test_stop_is_prompt_with_a_keep_alive_client_and_frees_the_port() -> None:
+def _server_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "ivhsuite-emulator" and t.is_alive()}
+
+
+def test_stop_with_a_keep_alive_client_ends_the_server_and_frees_the_port() -> None:
+    """stop() returns once the server is gone, not when its wait runs out (effects, no wall clock)."""
+    before = _server_threads()
     running = serve_in_thread()
+    ours = _server_threads() - before
+    assert len(ours) == 1, "the emulator serves on a thread named ivhsuite-emulator"
+    port = int(running.base_url.rsplit(":", 1)[1])
     with httpx.Client(base_url=running.base_url) as client:
         body = {"Payload": {"ReqId": new_req_id(), "VirtualmanProjectId": PROJECT}}
-        assert client.post(LIST, json=body).json()["Header"]["Code"] == 0
-        started = time.monotonic()
+        assert client.post(LIST, json=body).json()["Header"]["Code"] == 0  # a kept-alive connection is open
         running.stop()
-        assert time.monotonic() - started < 3.0
+        assert not ours & _server_threads(), "stop() returned with the server still running"
+        with pytest.raises(httpx.ConnectError):
+            client.post(LIST, json=body)
     running.stop()  # twice is harmless
-    with pytest.raises(httpx.TransportError):
-        httpx.post(running.base_url + LIST, json={}, timeout=1.0)
+    bind_socket("127.0.0.1", port).close()  # the port is free again
 
 
 def test_two_emulators_side_by_side() -> None:
@@ -105,19 +115,10 @@ def test_startup_line_says_where_and_how_and_never_the_token() -> None:
     assert "open" in startup_line(EmulatorSettings(), "http://x")
 
 
-SCRIPT = """
-import argparse, sys
-from ivhsuite.emulator.cli import add_emulate_parser
-parser = argparse.ArgumentParser()
-add_emulate_parser(parser.add_subparsers())
-args = parser.parse_args(sys.argv[1:])
-sys.exit(args.handler(args))
-"""
-
-
 @pytest.mark.slow
-def test_foreground_emulator_prints_its_url_serves_signed_and_stops_on_sigint() -> None:
-    argv = [sys.executable, "-c", SCRIPT, "emulate", "--port", "0", "--appkey", "k", "--access-token", "tok-secret"]
+def test_foreground_emulator_prints_its_url_serves_signed_and_ctrl_c_is_exit_130() -> None:
+    credentials = ["--appkey", "k", "--access-token", "tok-secret"]
+    argv = [sys.executable, "-m", "ivhsuite.cli", "emulate", "--port", "0", *credentials]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop(ENV_FAULTS, None)
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
@@ -130,7 +131,40 @@ def test_foreground_emulator_prints_its_url_serves_signed_and_stops_on_sigint() 
             signed = httpx.post(f"{url}{LIST}?{signed_query('k', 'tok-secret')}", json=body)
             assert signed.json()["Header"]["Code"] == 0
             proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=10)
+            _, err = proc.communicate(timeout=10)
         finally:
             if proc.poll() is None:
                 proc.kill()
+    assert proc.returncode == 130, err
+    assert err.splitlines() == ["ivhsuite: interrupted"]  # one line, no traceback
+
+
+@pytest.mark.timeout(30)  # a usage problem missed would serve for ever
+@pytest.mark.parametrize(
+    ("argv", "environ", "message"),
+    [
+        (["--port", "BUSY"], {}, "cannot listen on 127.0.0.1:"),
+        (["--port", "0"], {ENV_FAULTS: "no-such-fault"}, "unknown emulator fault"),
+        (["--port", "not-a-number"], {}, "argument --port"),
+    ],
+    ids=["busy-port", "unknown-fault", "bad-flag"],
+)
+def test_a_usage_problem_is_one_line_and_exit_2(
+    argv: list[str],
+    environ: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv(ENV_FAULTS, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with serve_in_thread() as running:  # holds a port, for the busy-port case
+        busy = running.base_url.rsplit(":", 1)[1]
+        try:
+            code = main(["emulate", *[busy if a == "BUSY" else a for a in argv]])
+        except SystemExit as exc:  # argparse's own errors end the process
+            code = exc.code
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ivhsuite: error:") and message in lines[0]

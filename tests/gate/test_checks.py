@@ -35,6 +35,14 @@ def answer(status: int = 200, code: int = 0, payload: Any = None, content_type: 
     return Response.from_any(raw)
 
 
+def raw_answer(body: bytes, content_type: str) -> Response:
+    """An HTTP 200 whose body is exactly ``body``."""
+    request = httpx.Request("POST", "http://h/x")
+    raw = httpx.Response(200, content=body, request=request, headers={"content-type": content_type})
+    raw.elapsed = datetime.timedelta(milliseconds=1)
+    return Response.from_any(raw)
+
+
 def promise_of(check: Any, response: Response, case: Any) -> str | None:
     try:
         check(None, response, case)
@@ -85,7 +93,9 @@ def test_negative_rejected(status: int, code: int, broken: str | None) -> None:
 
 def test_reqid_must_be_echoed_on_success_only() -> None:
     case = case_of("closesession", {"ReqId": REQ_ID, "SessionId": "s"})
+    assert promise_of(checks.ivh_reqid_echoed, answer(payload={"ReqId": REQ_ID}), case) is None
     assert promise_of(checks.ivh_reqid_echoed, answer(payload={"ReqId": "f" * 32}), case) == "reqid-echoed"
+    assert promise_of(checks.ivh_reqid_echoed, answer(payload={}), case) == "reqid-echoed"
     assert promise_of(checks.ivh_reqid_echoed, answer(code=110018, payload={}), case) is None
 
 
@@ -99,10 +109,33 @@ def test_response_schema_and_content_type() -> None:
     assert promise_of(checks.ivh_json_content_type, html, case) == "json-content-type"
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "broken"),
+    [
+        ("application/json", None, None),
+        ("application/json; charset=utf-8", None, None),
+        ("application/vnd.ivh+json", None, None),
+        ("text/html", None, "json-content-type"),
+        ("", None, "json-content-type"),
+        ("application/json", b"<html>not json</html>", "json-content-type"),
+        ("application/json", b"[1, 2]", "json-content-type"),
+    ],
+    ids=["json", "json-charset", "plus-json", "html", "none", "html-body", "not-an-object"],
+)
+def test_json_content_type(content_type: str, body: bytes | None, broken: str | None) -> None:
+    case = case_of("createsession", CREATE)
+    response = answer(content_type=content_type) if body is None else raw_answer(body, content_type)
+    assert promise_of(checks.ivh_json_content_type, response, case) == broken
+
+
 def test_css_push_withholds_play_addr() -> None:
-    case = case_of("createsession", {**CREATE, "ProtocolOption": {"CssCustomPushUrl": "rtmp://a/b"}})
+    css = case_of("createsession", {**CREATE, "ProtocolOption": {"CssCustomPushUrl": "rtmp://a/b"}})
+    without_addr = answer(payload={"ReqId": REQ_ID, "SessionId": "s", "SessionStatus": 1})
     with_addr = answer(payload={"ReqId": REQ_ID, "SessionId": "s", "SessionStatus": 1, "PlayStreamAddr": "rtmp://x"})
-    assert promise_of(checks.ivh_css_withholds_play_addr, with_addr, case) == "css-withholds-play-addr"
+    assert promise_of(checks.ivh_css_withholds_play_addr, without_addr, css) is None
+    assert promise_of(checks.ivh_css_withholds_play_addr, with_addr, css) == "css-withholds-play-addr"
+    plain = case_of("createsession", CREATE)  # no CSS push: the play address is the point
+    assert promise_of(checks.ivh_css_withholds_play_addr, with_addr, plain) is None
 
 
 def test_undocumented_methods_are_held_to_no_promise_but_no_5xx() -> None:

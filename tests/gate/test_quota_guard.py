@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
+
+import pytest
 
 from ivhsuite.gate.quota_guard import SessionGuard
 
@@ -117,3 +120,40 @@ def test_ast_parse_is_serialized_across_threads() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_ast_parse_lets_one_thread_in_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the lock is for: while one thread is inside ``ast.parse``, no other enters it."""
+    import ast
+
+    from ivhsuite.gate import astlock
+
+    inside, most = 0, 0
+    count = threading.Lock()  # guards the counters only, never the parse
+    real_parse = ast.parse
+
+    def slow_parse(*args: Any, **kwargs: Any) -> Any:
+        nonlocal inside, most
+        with count:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.002)  # long enough for the other threads to try to get in
+        with count:
+            inside -= 1
+        return real_parse(*args, **kwargs)  # a real tree: pytest parses source too when it reports
+
+    monkeypatch.setattr(ast, "parse", slow_parse)  # unlocked, so install() wraps it
+    astlock.install()
+    barrier = threading.Barrier(4)
+
+    def parse_many() -> None:
+        barrier.wait()
+        for _ in range(10):
+            ast.parse("x")
+
+    threads = [threading.Thread(target=parse_many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most == 1

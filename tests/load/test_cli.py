@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +62,89 @@ def test_usage_errors_before_any_load(argv: list[str], message: str) -> None:
 def test_unknown_scenario_is_an_argparse_error() -> None:
     with pytest.raises(SystemExit):
         parse("--scenario", "soak")
+
+
+# --- exit codes, with a stand-in locustfile that ends locust as told (no load, under a second) ----------
+
+FAKE_LOCUSTFILE = """
+import os, signal, time
+
+stopping = []  # locust patches with gevent: a signal handler may not block, so the main loop does the work
+if os.environ.get("FAKE_LOCUST_EXIT"):
+    os._exit(int(os.environ["FAKE_LOCUST_EXIT"]))
+signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+print("fake locust: running", flush=True)
+for _ in range(600):
+    if stopping:
+        time.sleep(0.3)  # as locust does: close the run's sessions, write the reports, then exit
+        with open(os.environ["FAKE_LOCUST_MARKER"], "w") as marker:
+            marker.write("cleaned up")
+        os._exit(0)
+    time.sleep(0.1)
+os._exit(4)
+"""
+
+@pytest.fixture
+def fake_locustfile(tmp_path: Path) -> Path:
+    path = tmp_path / "fake" / "locustfile.py"
+    path.parent.mkdir()
+    path.write_text(FAKE_LOCUSTFILE)
+    path.with_name("thresholds.toml").write_text("")
+    return path
+
+
+def ivhsuite_load(locustfile: Path, report_dir: Path) -> list[str]:
+    argv = ["load", "--scenario", "create", "--locustfile", str(locustfile), "--report-dir", str(report_dir)]
+    return [sys.executable, "-m", "ivhsuite.cli", *argv]
+
+
+@pytest.mark.parametrize(("locust_exit", "expected"), [(0, 0), (1, 1), (3, 2)], ids=["green", "failed", "error"])
+def test_exit_code_follows_locusts(fake_locustfile: Path, tmp_path: Path, locust_exit: int, expected: int) -> None:
+    env = {**os.environ, "FAKE_LOCUST_EXIT": str(locust_exit)}
+    done = subprocess.run(
+        ivhsuite_load(fake_locustfile, tmp_path / "r"), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == expected, done.stderr
+    assert "Traceback" not in done.stderr
+    if expected == 2:
+        assert "ivhsuite: error: locust exited with code 3" in done.stderr
+
+
+def test_ctrl_c_waits_for_locust_to_clean_up_then_exits_130(fake_locustfile: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "cleaned"
+    env = {k: v for k, v in os.environ.items() if k != "FAKE_LOCUST_EXIT"}
+    env["FAKE_LOCUST_MARKER"] = str(marker)
+    process = subprocess.Popen(
+        ivhsuite_load(fake_locustfile, tmp_path / "r"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, as a terminal gives a command: Ctrl-C reaches locust too
+    )
+    try:
+        assert process.stdout is not None and "fake locust: running" in process.stdout.readline()
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, err
+    assert marker.read_text() == "cleaned up", "ivhsuite load returned before locust had cleaned up"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv", [["--scenario", "create", "-u", "0"], ["--scenario", "soak"]], ids=["bad-value", "unknown-scenario"]
+)
+def test_a_usage_problem_is_one_line_and_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from ivhsuite.cli import main
+
+    try:
+        code = main(["load", *argv])
+    except SystemExit as exc:  # argparse's own errors end the process
+        code = exc.code
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ivhsuite: error:")

@@ -19,13 +19,20 @@ from pathlib import Path
 
 import pytest
 
+from ivhsuite.config import DEFAULT_PROJECT_ID
+from ivhsuite.emulator import EmulatorSettings, RunningEmulator, serve_in_thread
 from ivhsuite.load.cli import add_load_parser, run_load_command
 
 from .conftest import LOCUSTFILE, LocustRun, clean_env
 
 pytestmark = pytest.mark.slow
 Run = Callable[..., LocustRun]
+WAIT_FOR_SESSIONS = 60.0
 SESSION_ID = re.compile(r"session [0-9a-f]{32} of UserId ivhload-\w+-p\d+ still live")
+
+
+def live_sessions(running: RunningEmulator) -> list[str]:
+    return [info.session_id for info in running.app.state.store.sessions(DEFAULT_PROJECT_ID)]
 
 
 def assert_green_and_clean(run: LocustRun) -> None:
@@ -130,16 +137,31 @@ def test_abort_on_a_failing_threshold(run_locust: Run, tmp_path: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_run_still_closes_its_sessions(tmp_path: Path, signum: signal.Signals) -> None:
     report = tmp_path / "report"
-    argv = "-u 6 -r 6 -t 60s --hold-seconds 5 --only-summary PreemptionUser CreateSessionUser"
+    argv = "-u 6 -r 6 -t 60s --hold-seconds 30 --only-summary PreemptionUser CreateSessionUser"
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--ivh-report-dir", str(report)]
-    with (tmp_path / "locust.log").open("w") as log:
+    settings = EmulatorSettings(project_ids=(DEFAULT_PROJECT_ID,), quota=10, prepare_seconds=0.2)
+    with serve_in_thread(settings) as running, (tmp_path / "locust.log").open("w") as log:
         process = subprocess.Popen(
-            [*command, *argv.split()], stdout=log, stderr=subprocess.STDOUT, env=clean_env(), cwd=tmp_path
+            [*command, "--host", running.base_url, *argv.split()],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=clean_env(),
+            cwd=tmp_path,
         )
-        time.sleep(4)  # sessions are held: some are live when the signal comes
-        process.send_signal(signum)
-        assert process.wait(60) == 0
+        try:
+            deadline = time.monotonic() + WAIT_FOR_SESSIONS
+            while not live_sessions(running):  # held for 30 s: live when the signal comes
+                assert process.poll() is None, "locust ended before it opened a session"
+                assert time.monotonic() < deadline, "locust opened no session in time"
+                time.sleep(0.05)
+            process.send_signal(signum)
+            assert process.wait(60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+        left = live_sessions(running)
     output = (tmp_path / "locust.log").read_text()
+    assert left == [], output[-3000:]
     assert "shows 0 live session(s) of this run" in output
     assert json.loads((report / "thresholds.json").read_text())["live_sessions_left"] == 0
 

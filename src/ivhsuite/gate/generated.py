@@ -83,7 +83,8 @@ def run_generated(run: RunContext, out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     with active(run), redacted_stdout(run.secrets):
         try:
-            cli.main(args=arguments(run, out_dir), prog_name="schemathesis", standalone_mode=False)
+            # A finished run exits through sys.exit; an early ctx.exit (a bad config file) is returned.
+            code = cli.main(args=arguments(run, out_dir), prog_name="schemathesis", standalone_mode=False)
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 1
         except KeyboardInterrupt:
@@ -92,7 +93,7 @@ def run_generated(run: RunContext, out_dir: Path) -> int:
             exit_code = getattr(exc, "exit_code", 2)
             print(f"schemathesis: {exc}", file=sys.stderr)
             return int(exit_code) if isinstance(exit_code, int) else 2
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 class _Redacting(io.TextIOBase):
