@@ -180,7 +180,10 @@ class ProxyApp:
         request = client.build_request(method, url, headers=headers, content=body)
         response = await client.send(request, stream=True)
         try:
-            content = b"".join([chunk async for chunk in response.aiter_raw()])
+            if response.is_stream_consumed:  # built in memory (httpx.MockTransport): no raw bytes left
+                content = response.content
+            else:
+                content = b"".join([chunk async for chunk in response.aiter_raw()])
         finally:
             await response.aclose()
         return response.status_code, response.headers, content

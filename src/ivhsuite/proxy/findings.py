@@ -63,6 +63,7 @@ ENDPOINT_RULES: tuple[str, ...] = (
     "negative-rejected",
     "positive-accepted",
     "css-withholds-play-addr",
+    "start-after-ready",
     "command-after-start",
     "command-rate",
     "preemption",

@@ -11,8 +11,10 @@ What each session goes through, as the proxy saw it: created (status 1 or 3), re
 or gone by the endpoint, or still live at the end: leaked). Only sessions created through
 the proxy are judged: a SessionId it never saw created may belong to anyone.
 
-Client rules (the application's misuse) and three endpoint promises that need state:
+Client rules (the application's misuse) and four endpoint promises that need state:
 ``command-after-start`` (a text accepted although no startsession had even been sent),
+``start-after-ready`` (startsession accepted, then a statsession sent after that answer
+still says preparing, so the session was preparing when it was started),
 ``command-rate`` (two texts accepted although the later answer came less than the interval
 after the earlier one was sent, so the endpoint surely saw them closer than that) and
 ``preemption`` (a preempted session still ready or accepting drive calls more than
@@ -284,6 +286,9 @@ class Tracker:
             reason = "reported closed (status 2)" if status == CLOSED else "reported failed (status 4)"
             track.reported_end = track.reported_end or reason
             track.end(now, reason)
+        elif status == PREPARING and track.started is not None and call.at > track.started:
+            message = f"startsession was accepted at {track.started:.2f} s, yet statsession still says preparing (3)"
+            return [self._finding("start-after-ready", message, call, track)]
         elif status == READY:
             if track.ready is None:
                 track.ready = now
