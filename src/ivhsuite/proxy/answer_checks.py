@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivhsuite.proxy.request_checks import UNREADABLE, Issue
+from ivhsuite.proxy.request_checks import UNREADABLE, Issue, body_is_valid
 from ivhsuite.spec import Operation, Spec
 
 GATEWAY_STATUSES = frozenset({502, 503, 504})
@@ -78,9 +78,19 @@ def allowed_codes(spec: Spec, op: Operation) -> frozenset[int]:
 
 
 def check_answer(
-    spec: Spec, op: Operation | None, method: str, sent: Any, status: int, content_type: str, content: bytes
+    spec: Spec,
+    op: Operation | None,
+    method: str,
+    sent: Any,
+    status: int,
+    content_type: str,
+    content: bytes,
+    sent_valid: bool | None = None,
 ) -> Verdict:
-    """Judge one answer of the endpoint to the request ``sent`` (parsed, or ``UNREADABLE``)."""
+    """Judge one answer of the endpoint to the request ``sent`` (parsed, or ``UNREADABLE``).
+
+    ``sent_valid``: whether ``sent`` matches its request schema, when the caller knows it already.
+    """
     body = json_object(content)
     verdict = Verdict(body=body, code=code_of(body))
     if status >= 500:
@@ -95,7 +105,7 @@ def check_answer(
     if op is None or method != "POST":
         return verdict  # what an undocumented path or method gets is undocumented
     name = op.operation_id
-    valid = sent is not UNREADABLE and op.request.is_valid(sent)
+    valid = sent_valid if sent_valid is not None else body_is_valid(op, sent)
     if status != 200 and not 400 <= status < 500:
         verdict.issues.append(("status-documented", f"HTTP {status}"))
         return verdict
@@ -110,7 +120,7 @@ def check_answer(
     if body is None:
         verdict.issues.append(("json-content-type", "the body is not a JSON object"))
         return verdict
-    violation = op.response.first_violation(body)
+    violation = None if op.response.is_valid(body) else op.response.first_violation(body)
     if violation is not None:
         outcome = "success" if verdict.code == 0 else "error"
         verdict.issues.append(("response-schema", f"{name} {outcome} answer: {str(violation)[:300]}"))

@@ -18,6 +18,7 @@ a timeout) from the proxy and nothing is held against either side.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -31,10 +32,10 @@ from starlette.types import Receive, Scope, Send
 
 from ivhsuite.proxy.answer_checks import check_answer
 from ivhsuite.proxy.findings import Call, Finding, Findings
-from ivhsuite.proxy.request_checks import UNREADABLE, check_request, parse_body
+from ivhsuite.proxy.request_checks import UNREADABLE, body_is_valid, check_request, parse_body
 from ivhsuite.proxy.rules import Policy, Tracker
 from ivhsuite.redact import redact
-from ivhsuite.spec import Spec, load_spec
+from ivhsuite.spec import Operation, Spec, load_spec
 
 log = logging.getLogger("ivhsuite")
 
@@ -146,7 +147,8 @@ class ProxyApp:
         payload = body.get("Payload") if isinstance(body, dict) else None
         if isinstance(payload, dict) and isinstance(payload.get("ReqId"), str):
             call.req_id = payload["ReqId"]
-        found = self._judge_request(call, body, payload, query)
+        valid = self._valid(op, body)
+        found = self._judge_request(call, body, payload, query, valid)
         raw_path = scope.get("raw_path") or path.encode()
         url = f"{self.upstream}{raw_path.split(b'?')[0].decode('latin-1')}"
         if query:
@@ -165,7 +167,7 @@ class ProxyApp:
             return
         status, upstream_headers, content = response
         call.status, call.duration = status, self.now() - call.at
-        found += self._judge_answer(call, body, status, upstream_headers, content)
+        found += self._judge_answer(call, body, valid, status, upstream_headers, content)
         self.findings.add(found)
         out = [(k, v) for k, v in upstream_headers.raw if k.lower() not in HOP_BY_HOP]
         out.append((b"content-length", str(len(content)).encode()))
@@ -188,12 +190,19 @@ class ProxyApp:
             await response.aclose()
         return response.status_code, response.headers, content
 
-    def _judge_request(self, call: Call, body: Any, payload: Any, query: bytes) -> list[Finding]:
+    def _valid(self, op: Operation | None, body: Any) -> bool | None:
+        try:
+            return body_is_valid(op, body)
+        except Exception:  # noqa: BLE001 - judged again, with the error logged, below
+            return None
+
+    def _judge_request(self, call: Call, body: Any, payload: Any, query: bytes, valid: bool | None) -> list[Finding]:
         """Stateless request checks, then the session rules; a bug here never stops the call."""
         try:
-            found = self.tracker.request(call, payload, call.at)
+            found = [_redacted(f) for f in self.tracker.request(call, payload, call.at)]
             now = self._wall_clock()
-            issues = check_request(self.spec, call.method, call.path, query, body, now, self.signature_required)
+            required = self.signature_required
+            issues = check_request(self.spec, call.method, call.path, query, body, now, required, valid)
         except Exception:  # noqa: BLE001 - the application's call goes through whatever the judge does
             log.exception("ivhsuite proxy: could not judge request #%d", call.seq)
             self.internal_errors += 1
@@ -201,18 +210,19 @@ class ProxyApp:
         return [self._finding(rule, message, call) for rule, message in issues] + found
 
     def _judge_answer(
-        self, call: Call, body: Any, status: int, headers: httpx.Headers, content: bytes
+        self, call: Call, body: Any, valid: bool | None, status: int, headers: httpx.Headers, content: bytes
     ) -> list[Finding]:
         """The endpoint's promises on this answer, then the session rules fed with it."""
         try:
             op = self.spec.by_path(call.path)
             decoded = _decoded(status, headers, content)
-            verdict = check_answer(self.spec, op, call.method, body, status, headers.get("content-type", ""), decoded)
+            content_type = headers.get("content-type", "")
+            verdict = check_answer(self.spec, op, call.method, body, status, content_type, decoded, valid)
             call.code = verdict.code
             if verdict.environmental:
                 self.environmental[verdict.environmental] += 1
             found = [self._finding(rule, message, call) for rule, message in verdict.issues]
-            return found + self.tracker.answer(call, verdict.code, verdict.payload, self.now())
+            return found + [_redacted(f) for f in self.tracker.answer(call, verdict.code, verdict.payload, self.now())]
         except Exception:  # noqa: BLE001
             log.exception("ivhsuite proxy: could not judge the answer to #%d", call.seq)
             self.internal_errors += 1
@@ -221,6 +231,10 @@ class ProxyApp:
     @staticmethod
     def _finding(rule: str, message: str, call: Call) -> Finding:
         return Finding(rule, redact(message), call, call.session_id, call.user_id)
+
+
+def _redacted(finding: Finding) -> Finding:
+    return dataclasses.replace(finding, message=redact(finding.message))
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -1,8 +1,10 @@
 """What a proxy run leaves behind: ``summary.json``, ``junit.xml`` and ``index.html``.
 
 All three are written from one :class:`RunRecord` after the run, grouped by rule with the
-offending calls, and every text passes through :func:`ivhsuite.redact.redact`. The HTML
-is self-contained (inline style and SVG, no script): it opens offline.
+offending calls. Every text passes through :func:`ivhsuite.redact.redact` before it is put
+in its markup (a regex run over finished XML or HTML could swallow the markup after a
+value); JSON, whose strings end at a quote, is redacted whole. The HTML is self-contained
+(inline style and SVG, no script): it opens offline.
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ def write_json(record: RunRecord, path: Path) -> Path:
 def write_junit(record: RunRecord, path: Path) -> Path:
     """One test case per rule: failed when the run found it, passed otherwise."""
     kept = record.findings.by_rule()
+    # Each text is redacted before it goes in: a regex over serialised XML could swallow markup.
     suite = ET.Element("testsuite", name="ivhsuite proxy", tests=str(len(RULES)), errors="0", skipped="0")
     suite.set("time", f"{record.duration:.3f}")
     failures = 0
@@ -149,13 +152,13 @@ def write_junit(record: RunRecord, path: Path) -> Path:
         if count:
             failures += 1
             failure = ET.SubElement(case, "failure", message=f"{count} finding(s): {rule.description}")
-            lines = [_line(f) for f in kept.get(key, [])]
+            lines = [redact(_line(f)) for f in kept.get(key, [])]
             if count > len(lines):
                 lines.append(f"... and {count - len(lines)} more")
             failure.text = "\n".join(lines)
     suite.set("failures", str(failures))
     text = ET.tostring(suite, encoding="unicode")
-    path.write_text('<?xml version="1.0" encoding="utf-8"?>\n' + redact(text) + "\n", encoding="utf-8")
+    path.write_text('<?xml version="1.0" encoding="utf-8"?>\n' + text + "\n", encoding="utf-8")
     return path
 
 
@@ -283,7 +286,8 @@ def render_html(record: RunRecord) -> str:
 
 
 def write_html(record: RunRecord, path: Path) -> Path:
-    path.write_text(redact(render_html(record)), encoding="utf-8")
+    """Every value shown went through :func:`_e` (redact, then escape), never the page as a whole."""
+    path.write_text(render_html(record), encoding="utf-8")
     return path
 
 

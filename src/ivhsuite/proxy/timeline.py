@@ -66,7 +66,7 @@ def timeline_svg(tracks: Sequence[Track], until: float) -> str:
     for row, track in enumerate(shown):
         y = TOP + row * ROW
         end = track.ended if track.ended is not None else until
-        label = f"{track.user_id[:18]} · {track.session_id[:10]}"
+        label = redact(f"{track.user_id[:18]} · {track.session_id[:10]}")
         parts.append(f'<text x="{LABEL - 6}" y="{y + 12}" text-anchor="end" class="tick">{escape(label)}</text>')
         for name, start, stop in _phases(track, end):
             width = max(1.0, x(stop) - x(start))
@@ -78,7 +78,7 @@ def timeline_svg(tracks: Sequence[Track], until: float) -> str:
         for at in track.texts:
             parts.append(f'<line x1="{x(at):.1f}" y1="{y + 1}" x2="{x(at):.1f}" y2="{y + ROW - 1}" class="text"/>')
         kind = end_kind(track)
-        tip = f"{track.session_id}: {track.end_reason or 'live'} at {end:.2f} s"
+        tip = redact(f"{track.session_id}: {track.end_reason or 'live'} at {end:.2f} s")
         parts.append(
             f'<circle cx="{x(end):.1f}" cy="{y + ROW / 2}" r="4" fill="{END_COLORS[kind]}">'
             f"<title>{escape(tip)}</title></circle>"
@@ -91,7 +91,7 @@ def timeline_svg(tracks: Sequence[Track], until: float) -> str:
     if not shown:
         parts.append(f'<text x="{WIDTH / 2}" y="{TOP + 12}" text-anchor="middle" class="tick">no session</text>')
     title = f"Session timeline ({len(shown)} of {len(tracks)} sessions)"
-    return redact(
+    return (
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" '
         f'xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}"><title>{escape(title)}</title>'
         + "".join(parts)
