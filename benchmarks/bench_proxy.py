@@ -9,8 +9,10 @@ topology of a real endpoint), and a proxy with the embedded emulator (``ivhsuite
 well-behaved, signed lifecycle (createsession, statsession, startsession, one text,
 closesession: 5 calls), over keep-alive connections, on 1 thread (latency) and on several
 (throughput). The paths take turns in each round; the baseline is the direct path of the
-same round. Printed: calls per second, milliseconds per call, and the ratio of the proxy's
-time per call to the direct one's (1.00 = no overhead). The proxies' own reports are read
+same round. Printed: calls per second, milliseconds per call, the ratio of the proxy's
+time per call to the direct one's (1.00 = no overhead), and the ratio of the CPU the
+servers of each path burn per call (read from /proc: steadier than wall time on a busy
+machine; for ``--upstream`` it counts the proxy and the emulator behind it). The proxies' own reports are read
 back to check that the client really broke no rule (a benchmark of findings would measure
 the terminal). Exit code 1 when a proxy found anything.
 """
@@ -72,6 +74,14 @@ class Server:
             if other is not None and other is not stream:
                 threading.Thread(target=other.read, daemon=True).start()
         threading.Thread(target=stream.read, daemon=True).start()
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process used so far (Linux ``/proc``), None elsewhere."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -138,24 +148,38 @@ def main() -> int:
         embedded = Server("proxy", "--emulator", "--port", "0", "--prepare-seconds", "0", "--quota", QUOTA,
                           "--report-dir", f"{tmp}/embedded")  # fmt: skip
         paths = {"direct": emulator.url, "proxy --upstream": forwarding.url, "proxy --emulator": embedded.url}
+        # The CPU each path's server side burns per call: robust to a busy machine, unlike wall time.
+        servers = {"direct": [emulator], "proxy --upstream": [forwarding, emulator], "proxy --emulator": [embedded]}
         try:
             lifecycles(emulator.url, 5, "warm-direct")
             lifecycles(forwarding.url, 5, "warm-upstream")
             lifecycles(embedded.url, 5, "warm-embedded")
             for threads in args.threads:
                 ratios: dict[str, list[float]] = {name: [] for name in paths if name != "direct"}
+                cpu: dict[str, list[float]] = {name: [] for name in paths}
                 for n in range(args.rounds):
                     per_call: dict[str, float] = {}
                     line = []
                     for name, url in paths.items():
+                        before = [server.cpu_seconds() or 0.0 for server in servers[name]]
                         seconds, calls = measure(url, args.sessions, threads, f"r{n}-{threads}-{name[-4:]}")
+                        after = [server.cpu_seconds() or 0.0 for server in servers[name]]
+                        cpu[name].append((sum(after) - sum(before)) / calls)
                         per_call[name] = seconds / calls
-                        line.append(f"{name} {calls / seconds:,.0f} calls/s ({per_call[name] * 1000:.2f} ms/call)")
+                        line.append(
+                            f"{name} {calls / seconds:,.0f} calls/s ({per_call[name] * 1000:.2f} ms/call,"
+                            f" server CPU {cpu[name][-1] * 1000:.2f} ms/call)"
+                        )
                     for name in ratios:
                         ratios[name].append(per_call[name] / per_call["direct"])
                     print(f"{threads} thread(s), round {n + 1}: " + " | ".join(line))
                 summary = ", ".join(f"{name} {statistics.median(r):.2f}" for name, r in ratios.items())
                 print(f"{threads} thread(s): median time per call, proxy / direct: {summary}")
+                direct_cpu = statistics.median(cpu["direct"])
+                summary = ", ".join(
+                    f"{name} {statistics.median(cpu[name]) / direct_cpu:.2f}" for name in paths if name != "direct"
+                )
+                print(f"{threads} thread(s): median server CPU per call, proxy path / direct: {summary}")
         finally:
             codes = {name: server.stop() for name, server in (("upstream", forwarding), ("embedded", embedded))}
             emulator.stop()

@@ -46,10 +46,11 @@ def _phases(track: Track, end: float) -> list[tuple[str, float, float]]:
 def _legend() -> str:
     items = [*PHASE_COLORS.items(), *((f"end: {k}", v) for k, v in END_COLORS.items())]
     parts = []
-    for index, (name, color) in enumerate(items):
-        x = LABEL + index * 100
+    x = LABEL
+    for name, color in items:
         parts.append(f'<rect x="{x}" y="8" width="10" height="10" fill="{color}"/>')
         parts.append(f'<text x="{x + 14}" y="17" class="legend">{escape(name)}</text>')
+        x += 28 + 7 * len(name)
     return "".join(parts)
 
 
@@ -76,7 +77,7 @@ def timeline_svg(tracks: Sequence[Track], until: float) -> str:
                 f'fill="{PHASE_COLORS[name]}"><title>{escape(tip)}</title></rect>'
             )
         for at in track.texts:
-            parts.append(f'<line x1="{x(at):.1f}" y1="{y + 1}" x2="{x(at):.1f}" y2="{y + ROW - 1}" class="text"/>')
+            parts.append(f'<line x1="{x(at):.1f}" y1="{y + 1}" x2="{x(at):.1f}" y2="{y + ROW - 1}" stroke="#111827" stroke-width="1"/>')
         kind = end_kind(track)
         tip = redact(f"{track.session_id}: {track.end_reason or 'live'} at {end:.2f} s")
         parts.append(
