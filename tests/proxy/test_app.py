@@ -11,11 +11,19 @@ import httpx
 import pytest
 
 from ivhsuite.proxy import VIOLATIONS_HEADER, Policy
+from ivhsuite.proxy.report import RunRecord
+from ivhsuite.proxy.run import exit_code
 from ivhsuite.signing import signed_query
 
 from .conftest import PROJECT, SPEC, Rig
 
 HEADER = VIOLATIONS_HEADER.decode()
+
+
+def run_exit(rig: Rig, fail_on: str) -> int:
+    """The exit code ``ivhsuite proxy --fail-on fail_on`` would give after this traffic."""
+    record = RunRecord("now", 1.0, "the embedded emulator", fail_on, Policy(), rig.findings, rig.proxy.tracker.tracks())
+    return exit_code(record, None)
 
 
 def violations(response: httpx.Response) -> list[dict[str, str]]:
@@ -37,6 +45,7 @@ def test_a_well_behaved_client_gets_no_finding(rig: Rig) -> None:
     rig.run(lifecycle())
     assert rig.proxy.finish("the application stopped") == []
     assert rig.findings.total() == 0
+    assert run_exit(rig, "any") == 0
     assert sum(rig.proxy.calls.values()) == 7
     (track,) = rig.proxy.tracker.tracks()
     assert track.end_reason == "closed" and track.text_count == 2 and track.started is not None
@@ -190,6 +199,7 @@ def test_each_client_rule_is_named_alone(make_rig: Callable[..., Rig], rule: str
     rig.proxy.finish("the application stopped")
     assert rig.rules("client") == [rule]
     assert rig.rules("endpoint") == []
+    assert (run_exit(rig, "client"), run_exit(rig, "endpoint"), run_exit(rig, "any")) == (1, 0, 1)
     finding = rig.findings.by_rule()[rule][0]
     assert finding.call is not None and finding.call.peer == "127.0.0.1:50123"
     if response is not None:
@@ -264,9 +274,11 @@ def test_each_broken_emulator_variant_is_named(make_rig: Callable[..., Rig], pro
     rig = make_rig(fault, prepare_seconds=5.0 if promise == "start-after-ready" else 0.0)
     client(rig)
     assert promise in rig.rules("endpoint"), rig.rules()
+    assert run_exit(rig, "endpoint") == 1
     faithful = make_rig(prepare_seconds=5.0 if promise == "start-after-ready" else 0.0)
     client(faithful)
     assert faithful.rules("endpoint") == [], "the faithful emulator breaks no promise with the same client"
+    assert run_exit(faithful, "endpoint") == 0
 
 
 def test_an_unreachable_upstream_is_the_network_not_a_finding(make_rig: Callable[..., Rig]) -> None:

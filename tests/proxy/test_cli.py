@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -49,3 +50,12 @@ def test_flags_first_then_the_environment() -> None:
     )
     assert served.upstream is None and served.project_ids == ("mine",) and served.listen_port == 8080
     assert served.policy.quota == 10 and served.policy.stat_interval == 5
+
+
+def test_an_upstream_that_is_the_proxy_itself_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ["proxy", "--upstream", f"http://localhost:{port}", "--port", str(port), "--report-dir", str(tmp_path)]
+    assert main(args) == 2
+    assert "is the proxy itself" in capsys.readouterr().err

@@ -163,6 +163,13 @@ def _upstream(options: ProxyOptions) -> tuple[str, httpx.AsyncBaseTransport | No
     return EMULATOR_URL, transport, EMULATOR_LABEL
 
 
+def _same_address(upstream: str, listening: str) -> bool:
+    up, here = httpx.URL(upstream), httpx.URL(listening)
+    loopback = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+    same_host = up.host == here.host or (up.host in loopback and here.host in loopback)
+    return same_host and (up.port or (443 if up.scheme == "https" else 80)) == here.port
+
+
 def _run_command(command: Sequence[str], base_url: str, signals: _Signals, grace: float) -> int:
     env = {**os.environ, ENV_BASE_URL: base_url}
     try:
@@ -203,11 +210,17 @@ def run_proxy(options: ProxyOptions, stream: TextIO | None = None) -> ProxyResul
     upstream, transport, label = _upstream(options)
     findings = Findings(on_finding=printer)
     app = ProxyApp(upstream, findings, policy=options.policy, signature_required=transport is None, transport=transport)
-    folder = run_dir(options.report_dir, "proxy")
+    try:
+        folder = run_dir(options.report_dir, "proxy")
+    except OSError as exc:
+        raise ConfigError(f"cannot create the report folder: {exc.strerror or exc}") from None
     started, clock = dt.datetime.now(dt.UTC), time.monotonic()
     command_exit: int | None = None
     with _Signals().installed() as signals:
         running = serve_in_thread(app, options.host, options.listen_port)
+        if _same_address(upstream, running.base_url):
+            running.stop()
+            raise ConfigError(f"--upstream {upstream} is the proxy itself: every call would loop")
         why = "the proxy was stopped"
         try:
             printer.say(f"on {running.base_url} -> {label} | fail on {options.fail_on} | reports in {folder}")

@@ -77,7 +77,9 @@ def timeline_svg(tracks: Sequence[Track], until: float) -> str:
                 f'fill="{PHASE_COLORS[name]}"><title>{escape(tip)}</title></rect>'
             )
         for at in track.texts:
-            parts.append(f'<line x1="{x(at):.1f}" y1="{y + 1}" x2="{x(at):.1f}" y2="{y + ROW - 1}" stroke="#111827" stroke-width="1"/>')
+            parts.append(
+                f'<line x1="{x(at):.1f}" y1="{y + 1}" x2="{x(at):.1f}" y2="{y + ROW - 1}" stroke="#111827" stroke-width="1"/>'
+            )
         kind = end_kind(track)
         tip = redact(f"{track.session_id}: {track.end_reason or 'live'} at {end:.2f} s")
         parts.append(
