@@ -8,8 +8,8 @@ application's own signature: the proxy needs no credentials); judge the answer
 status, headers and body bytes unchanged, plus one header, ``x-ivhsuite-violations``, when
 something was found (a JSON list like Prism's ``sl-violations``).
 
-The upstream is reached through one ``httpx.AsyncClient`` (connection reuse), opened on
-the first call and closed by the ASGI lifespan shutdown or :meth:`ProxyApp.aclose`. A
+The upstream is reached through one pooled ``httpx.AsyncHTTPTransport`` (connection reuse),
+opened on the first call and closed by the ASGI lifespan shutdown or :meth:`ProxyApp.aclose`. A
 transport failure is the network, not the contract: the application gets a 502 (504 on
 a timeout) from the proxy and nothing is held against either side.
 
@@ -43,6 +43,7 @@ VIOLATIONS_HEADER = b"x-ivhsuite-violations"
 MAX_HEADER_BYTES = 4096
 MAX_BODY_BYTES = 16 << 20  # beyond this the proxy refuses instead of buffering
 UPSTREAM_TIMEOUT = 60.0  # a cold createsession may take long; the application's own timeout still applies
+TIMEOUTS = httpx.Timeout(UPSTREAM_TIMEOUT).as_dict()
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -83,7 +84,7 @@ class ProxyApp:
         self.environmental: Counter[str] = Counter()  # busy codes, gateway pages, unreachable upstream
         self.internal_errors = 0  # judging bugs, logged; the calls still went through
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: httpx.AsyncBaseTransport | None = None
         self._clock = clock
         self._wall_clock = wall_clock
         self._started = clock()
@@ -120,10 +121,12 @@ class ProxyApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    def _http_client(self) -> httpx.AsyncClient:
+    def _upstream_transport(self) -> httpx.AsyncBaseTransport:
+        """httpx's pooled transport itself: the client layer (auth, redirects, cookies) has nothing
+        to do for a proxy that forwards as is, and costs time on every call."""
         if self._client is None:
             limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-            self._client = httpx.AsyncClient(transport=self._transport, timeout=UPSTREAM_TIMEOUT, limits=limits)
+            self._client = self._transport or httpx.AsyncHTTPTransport(limits=limits)
         return self._client
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -178,9 +181,8 @@ class ProxyApp:
     async def _forward(
         self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> tuple[int, httpx.Headers, bytes]:
-        client = self._http_client()
-        request = client.build_request(method, url, headers=headers, content=body)
-        response = await client.send(request, stream=True)
+        request = httpx.Request(method, url, headers=headers, content=body, extensions={"timeout": TIMEOUTS})
+        response = await self._upstream_transport().handle_async_request(request)
         try:
             if response.is_stream_consumed:  # built in memory (httpx.MockTransport): no raw bytes left
                 content = response.content
