@@ -22,8 +22,6 @@ from ivhsuite.proxy.rules import Policy, Track, Tracker
 from ivhsuite.proxy.run import ProxyOptions, ProxyResult, run_proxy
 
 __all__ = [
-    "RULES",
-    "VIOLATIONS_HEADER",
     "Call",
     "Finding",
     "Findings",
@@ -31,8 +29,10 @@ __all__ = [
     "ProxyApp",
     "ProxyOptions",
     "ProxyResult",
+    "RULES",
     "Rule",
     "Track",
     "Tracker",
+    "VIOLATIONS_HEADER",
     "run_proxy",
 ]
