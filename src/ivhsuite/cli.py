@@ -42,9 +42,10 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     from ivhsuite.emulator.cli import add_emulate_parser
     from ivhsuite.gate.cli import add_gate_parser
     from ivhsuite.load.cli import add_load_parser
+    from ivhsuite.proxy.cli import add_proxy_parser
     from ivhsuite.verify import add_verify_parser
 
-    return [_add_sign, add_emulate_parser, add_gate_parser, add_load_parser, add_verify_parser]
+    return [_add_sign, add_emulate_parser, add_gate_parser, add_load_parser, add_verify_parser, add_proxy_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
