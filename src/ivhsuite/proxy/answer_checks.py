@@ -24,11 +24,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivhsuite.gate.policy import GATEWAY_STATUSES
+from ivhsuite.protocol import Code
 from ivhsuite.proxy.request_checks import UNREADABLE, Issue, body_is_valid
 from ivhsuite.spec import Operation, Spec
 
-GATEWAY_STATUSES = frozenset({502, 503, 504})
-BAD_PARAMETER, NOT_AUTHORIZED = 100001, 100005
+BAD_PARAMETER, NOT_AUTHORIZED = Code.BAD_PARAMETER, Code.NOT_AUTHORIZED
 # Codes a faithful endpoint gives a schema-valid request the proxy cannot vouch for: an unknown
 # VirtualmanProjectId or a SessionId refused by the public cloud (100001), a wrong signature (100005).
 UNJUDGEABLE_CODES = frozenset({BAD_PARAMETER, NOT_AUTHORIZED})

@@ -38,10 +38,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivhsuite.protocol import Code, SessionStatus
 from ivhsuite.proxy.findings import Call, Finding
 
-READY, CLOSED, PREPARING, FAILED = 1, 2, 3, 4
-SESSION_CLOSED, NO_SUCH_SESSION, PREEMPTED, TOO_FREQUENT = 110013, 110018, 110022, 100012
+READY, CLOSED, PREPARING, FAILED = (
+    SessionStatus.READY,
+    SessionStatus.CLOSED,
+    SessionStatus.PREPARING,
+    SessionStatus.FAILED,
+)
+SESSION_CLOSED, NO_SUCH_SESSION, PREEMPTED, TOO_FREQUENT = (
+    Code.SESSION_CLOSED,
+    Code.SESSION_NOT_FOUND,
+    Code.PREEMPTED,
+    Code.TOO_FREQUENT,
+)
 ENDING_CODES = {
     SESSION_CLOSED: "reported closed (110013)",
     PREEMPTED: "reported preempted (110022)",

@@ -31,6 +31,7 @@ import httpx
 
 from ivhsuite.config import DEFAULT_PROJECT_ID, ENV_BASE_URL
 from ivhsuite.errors import ConfigError
+from ivhsuite.protocol import ExitCode
 from ivhsuite.proxy.app import ProxyApp
 from ivhsuite.proxy.findings import RULES, SIDES, Finding, Findings
 from ivhsuite.proxy.report import FAIL_ON, RunRecord, write_all
@@ -39,7 +40,12 @@ from ivhsuite.proxy.server import serve_in_thread
 from ivhsuite.redact import redact
 from ivhsuite.runs import run_dir
 
-EXIT_OK, EXIT_FINDINGS, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 130, 143
+EXIT_OK, EXIT_FINDINGS, EXIT_SIGINT, EXIT_SIGTERM = (
+    ExitCode.OK,
+    ExitCode.FAILED,
+    ExitCode.INTERRUPTED,
+    ExitCode.TERMINATED,
+)
 DEFAULT_PORT = 8080
 EMULATOR_LABEL = "the embedded emulator"
 EMULATOR_URL = "http://ivhsuite-emulator"  # in-process: never resolved, the ASGI transport answers
