@@ -11,6 +11,7 @@ Exit codes: 0 the contract holds; 1 a promise is broken; 2 the run could not jud
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from ivhsuite import junit
+from ivhsuite import junit, packaged
 from ivhsuite.embedded import endpoint
 from ivhsuite.gate.context import RunContext, active
 from ivhsuite.gate.findings import redact_tree, write_failures
@@ -28,22 +29,23 @@ from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.plugin import GatePlugin
 from ivhsuite.gate.preflight import preflight
 from ivhsuite.gate.summary import GateResult, summary_text
+from ivhsuite.progress import Progress, Silent, ticking
 from ivhsuite.protocol import ExitCode
 from ivhsuite.run_sessions import live_of_run
 from ivhsuite.runs import run_dir
-from ivhsuite.spec import default_spec_path
 
 PYTEST_INTERRUPTED = 2
 
 
-def contract_tests_dir() -> Path:
-    path = default_spec_path().resolve().parents[1] / "contract_tests"
-    return path if path.is_dir() else Path.cwd() / "contract_tests"
 
 
-def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
-    """Run the whole gate; the caller maps :attr:`GateResult.exit_code` to the process's."""
+def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress | None = None) -> GateResult:
+    """Run the whole gate; the caller maps :attr:`GateResult.exit_code` to the process's.
+
+    ``progress`` hears the phases and their counts (``ivhsuite verify`` shows them live).
+    """
     out = out or sys.stdout
+    progress = progress or Silent()
     started = time.monotonic()
     embedded = not options.target.base_url
     with endpoint(options.target, quota=options.quota) as target, sigterm_as_interrupt():
@@ -59,10 +61,11 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
         result = GateResult(ExitCode.OK, folder, base_url=str(target.base_url))
         try:
             with active(run):
-                _halves(run, folder, result)
+                _halves(run, folder, result, progress)
         except KeyboardInterrupt:
             result.halves["interrupted"] = ExitCode.INTERRUPTED
         finally:
+            progress.update("closing the run's sessions")
             with sigint_ignored():
                 run.finish()
                 result.left_open = _left_open(run)
@@ -78,16 +81,19 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
     return result
 
 
-def _halves(run: RunContext, folder: Path, result: GateResult) -> None:
+def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progress) -> None:
     options = run.options
     if options.run_schemathesis:
-        result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
+        phase = f"generated requests ({', '.join(options.phases)})"
+        with ticking(progress, phase, lambda: _generated_counts(run)):
+            result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
         run.guard.make_room()  # close the generated sessions before the scenarios count slots
         if result.halves["schemathesis"] == ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
     if options.run_scenarios:
         plugin = GatePlugin(run)
-        code = _pytest(run, folder / "scenarios-junit.xml", plugin)
+        with ticking(progress, "scenarios", plugin.counts_text):
+            code = _pytest(run, folder / "scenarios-junit.xml", plugin)
         result.halves["scenarios"] = code
         result.scenario_outcomes = dict(plugin.outcomes)
         result.scenario_errors = list(plugin.errors)
@@ -95,13 +101,25 @@ def _halves(run: RunContext, folder: Path, result: GateResult) -> None:
             raise KeyboardInterrupt
 
 
+def _generated_counts(run: RunContext) -> str:
+    found = len(run.findings)
+    return f"{run.counters.generated} requests" + (f", {found} broken promise(s)" if found else "")
+
+
 def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
     import pytest
 
     args = [
-        str(contract_tests_dir()),
+        str(packaged.contract_tests()),
+        # Not the pytest configuration of whatever project the suite is run from (its addopts,
+        # its plugins), and no cache: the tests may live in site-packages, where nothing is written.
+        "-c",
+        os.devnull,
+        f"--rootdir={Path.cwd()}",
         "-p",
         "no:cacheprovider",
+        # sys.stdout and sys.stderr only: a live progress display keeps its terminal meanwhile.
+        "--capture=sys",
         f"--junitxml={junit}",
         "-o",
         "junit_suite_name=ivhsuite-scenarios",

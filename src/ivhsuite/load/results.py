@@ -86,6 +86,12 @@ def series(folder: Path) -> LoadSeries:
     )
 
 
+def live_counts(folder: Path) -> tuple[int, int]:
+    """Requests and failures so far, from the stats locust rewrites every few seconds of a run."""
+    row = next((row for row in _rows(folder / "locust_stats.csv") if row.get("Name") == AGGREGATED), {})
+    return int(_number(row.get("Request Count")) or 0), int(_number(row.get("Failure Count")) or 0)
+
+
 def read_load_summary(scenario: str, folder: Path, exit_code: int) -> LoadSummary:
     """What the run in ``folder`` left: its thresholds and its time series."""
     return LoadSummary(scenario, exit_code, folder.name, thresholds(folder), series(folder))
