@@ -48,10 +48,22 @@ class GateSummary:
 
 @dataclass(frozen=True)
 class ThresholdRow:
-    name: str
-    limit: str
-    actual: Any  # a number, or "no data"
-    passed: bool
+    """One threshold's verdict: ``scope`` (``operations.createsession``, ``time_to_ready``, ...) and ``metric``."""
+
+    scope: str
+    metric: str  # p95_ms, fail_ratio, min_rps, max_violations, ...
+    comparison: str  # "<=" or ">="
+    limit: float
+    actual: float | None  # None: no data
+    status: str  # "pass", "fail" or "skip" (no data)
+
+    @property
+    def name(self) -> str:
+        return f"{self.scope}.{self.metric}"
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "fail"
 
 
 @dataclass

@@ -34,7 +34,7 @@ from ivhsuite.load.results import live_counts, read_load_summary
 from ivhsuite.progress import Progress, for_terminal
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
-from ivhsuite.report import markdown, page
+from ivhsuite.report import limits, markdown, page
 from ivhsuite.runs import run_dir
 from ivhsuite.summaries import GateSummary, LoadSummary, TargetInfo, VerifySummary
 
@@ -152,7 +152,10 @@ def reasons(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
         found.append(f"gate: exit code {gate.exit_code}, see gate/gate.log")
     for run in load:
         failed = run.failed_thresholds
-        found += [f"load {run.scenario}: threshold {t.name} failed ({t.actual} vs {t.limit})" for t in failed]
+        found += [
+            f"load {run.scenario}: threshold {t.name} failed ({limits.actual_text(t)} vs {limits.limit_text(t)})"
+            for t in failed
+        ]
         if run.exit_code != ExitCode.OK and not failed:
             found.append(f"load {run.scenario}: exit code {run.exit_code}, see {run.folder}/locust.log")
     return found

@@ -34,7 +34,7 @@ def _number(text: str | None) -> float | None:
 
 
 def thresholds(folder: Path) -> list[ThresholdRow]:
-    """The threshold rows: name, limit, actual, passed (a skipped threshold counts as passed)."""
+    """The threshold rows as ``thresholds.json`` has them (a skipped threshold has no data, and counts as passed)."""
     try:
         document = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -44,10 +44,12 @@ def thresholds(folder: Path) -> list[ThresholdRow]:
         actual = item.get("actual")
         rows.append(
             ThresholdRow(
-                name=str(item.get("name") or item.get("metric")),
-                limit=f"{item.get('comparison', '')} {item.get('limit')}".strip(),
-                actual="no data" if actual is None else round(actual, 3) if isinstance(actual, float) else actual,
-                passed=item.get("status") != "fail",
+                scope=str(item.get("scope", "")),
+                metric=str(item.get("metric", "")),
+                comparison=str(item.get("comparison", "<=")),
+                limit=float(item.get("limit") or 0),
+                actual=float(actual) if isinstance(actual, int | float) else None,
+                status=str(item.get("status", "skip")),
             )
         )
     return rows
