@@ -45,6 +45,8 @@ class GatePlugin:
 
     def counts_text(self) -> str:
         """``12/39: 11 passed, 1 failed``, for a progress display."""
+        if not self.collected:
+            return "collecting"
         done = sum(self.outcomes.values())
         counts = ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes.items() if n)
         return f"{done}/{self.collected}" + (f": {counts}" if counts else "")

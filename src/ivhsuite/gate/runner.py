@@ -84,8 +84,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
 def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progress) -> None:
     options = run.options
     if options.run_schemathesis:
-        phase = f"generated requests ({', '.join(options.phases)})"
-        with ticking(progress, phase, lambda: _generated_counts(run)):
+        with ticking(progress, "schemathesis", lambda: _generated_counts(run)):
             result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
         run.guard.make_room()  # close the generated sessions before the scenarios count slots
         if result.halves["schemathesis"] == ExitCode.INTERRUPTED:
