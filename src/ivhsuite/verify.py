@@ -31,11 +31,13 @@ from ivhsuite.embedded import endpoint
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES
 from ivhsuite.load.results import live_counts, read_load_summary
+from ivhsuite.load.thresholds import read_thresholds
 from ivhsuite.progress import Progress, for_terminal
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
 from ivhsuite.report import limits, markdown, page
 from ivhsuite.runs import run_dir
+from ivhsuite.spec import load_spec
 from ivhsuite.summaries import GateSummary, LoadSummary, TargetInfo, VerifySummary
 
 
@@ -88,9 +90,12 @@ def run_verify_command(args: argparse.Namespace) -> int:
         )
     if profile.max_examples < 1 or profile.run_time_s < 1:
         raise ConfigError("--max-examples and --load-seconds must be at least 1")
+    thresholds_file = setting("thresholds", args.thresholds)
+    load_spec()  # a broken spec or thresholds file of the user's: one line now, not after the gate
+    read_thresholds(thresholds_file)
     folder = run_dir(args.report_dir)
     progress = for_terminal()
-    run = VerifyRun(folder, profile_name, profile, progress, setting("thresholds", args.thresholds), args.verbose)
+    run = VerifyRun(folder, profile_name, profile, progress, thresholds_file, args.verbose)
     try:
         summary = verify(target, run)
     finally:

@@ -22,6 +22,7 @@ from ivhsuite.errors import ConfigError
 from ivhsuite.load import thresholds
 from ivhsuite.load.options import SHAPES
 from ivhsuite.runs import run_dir
+from ivhsuite.spec import load_spec
 
 SCENARIOS = {"create": "CreateSessionUser", "preemption": "PreemptionUser", "lifecycle": "LifecycleUser"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -89,7 +90,8 @@ def run_load_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"no locustfile at {locustfile}: pass --locustfile")
     if args.users < 1 or args.spawn_rate <= 0:
         raise ConfigError("-u must be at least 1 and -r more than 0")
-    # A broken thresholds file is a usage error before any load is generated.
+    # A broken spec or thresholds file is a usage error before any load is generated.
+    load_spec()
     thresholds.read_thresholds(setting("thresholds", args.thresholds) or locustfile.with_name("thresholds.toml"))
     folder = run_dir(args.report_dir, f"load-{args.scenario}")
     command = locust_command(args, locustfile, folder)
