@@ -118,6 +118,9 @@ class VerifySummary:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["verdict"] = self.verdict
+        for run, written in zip(self.load, data["load"], strict=True):
+            for row, item in zip(run.thresholds, written["thresholds"], strict=True):
+                item.update(name=row.name, passed=row.passed)  # as summary.json always had them
         return data
 
     def to_json(self) -> str:

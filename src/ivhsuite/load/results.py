@@ -61,7 +61,8 @@ def series(folder: Path) -> LoadSeries:
     start = min((_number(row["Timestamp"]) or 0 for row in history), default=0)
     latency: dict[str, list[Point]] = {name: [] for name in LATENCY_COLUMNS}
     rps: dict[str, list[Point]] = {"requests/s": [], "failures/s": []}
-    preemption: dict[str, list[Point]] = {"checks": [], "violations": []}
+    # "preemption check: list", "preemption check: superseded", ...: summed per sample
+    preemption: dict[str, dict[float, float]] = {"checks": {}, "violations": {}}
     for row in history:
         t = (_number(row["Timestamp"]) or 0) - start
         name = row.get("Name")
@@ -72,10 +73,11 @@ def series(folder: Path) -> LoadSeries:
                     latency[label].append((t, value))
             rps["requests/s"].append((t, _number(row.get("Requests/s")) or 0))
             rps["failures/s"].append((t, _number(row.get("Failures/s")) or 0))
-        elif row.get("Type") == IVH_METHOD and name == PREEMPTION_CHECK:
-            preemption["checks"].append((t, _number(row.get("Total Request Count")) or 0))
-        elif row.get("Type") == IVH_METHOD and name == PREEMPTION_VIOLATION:
-            preemption["violations"].append((t, _number(row.get("Total Request Count")) or 0))
+        elif row.get("Type") == IVH_METHOD and name:
+            for kind, prefix in (("checks", PREEMPTION_CHECK), ("violations", PREEMPTION_VIOLATION)):
+                if name.startswith(prefix):
+                    total = preemption[kind]
+                    total[t] = total.get(t, 0.0) + (_number(row.get("Total Request Count")) or 0)
     ready = next((row for row in _rows(folder / "locust_stats.csv") if row.get("Name") == TIME_TO_READY), None)
     ready_bars = [
         (column, _number(ready.get(column)) or 0) for column in READY_PERCENTILES if ready and ready.get(column)
@@ -84,7 +86,7 @@ def series(folder: Path) -> LoadSeries:
         latency={k: v for k, v in latency.items() if v},
         rps={k: v for k, v in rps.items() if v},
         time_to_ready=ready_bars,
-        preemption={k: v for k, v in preemption.items() if v},
+        preemption={k: sorted(v.items()) for k, v in preemption.items() if v},
     )
 
 

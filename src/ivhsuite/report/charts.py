@@ -29,6 +29,7 @@ STYLE = Style(
     label_font_size=11,
     major_label_font_size=11,
     legend_font_size=11,
+    no_data_font_size=14,
 )
 _DROPPED = re.compile(r"<!--.*?-->|<script\b.*?</script>", re.DOTALL)
 
@@ -43,7 +44,7 @@ def _number(value: float) -> str:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.0f} s"
+    return f"{value:.0f} s" if value == int(value) else f"{value:.1f} s"
 
 
 def _config(title: str, y_title: str, x_title: str = "") -> dict[str, object]:
@@ -65,6 +66,7 @@ def _config(title: str, y_title: str, x_title: str = "") -> dict[str, object]:
         "no_data_text": "no data",
         "value_formatter": _number,
         "margin": 8,
+        "margin_bottom": 40,  # pygal places a bottom legend below an x title without room for it
     }
 
 

@@ -21,6 +21,7 @@ _LABELS = {
     "min_checks": "checks",
 }
 _ORDER = {"fail": 0, "pass": 1, "skip": 2}
+_METRICS = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "fail_ratio", "min_rps", "max_violations", "min_checks")
 
 
 def label(row: ThresholdRow) -> str:
@@ -60,8 +61,13 @@ def grouped(rows: Iterable[ThresholdRow]) -> list[tuple[str, list[ThresholdRow]]
     scopes: dict[str, list[ThresholdRow]] = {}
     for row in rows:
         scopes.setdefault(row.scope, []).append(row)
-    ordered = [(scope, sorted(found, key=lambda r: _ORDER.get(r.status, 1))) for scope, found in scopes.items()]
+    ordered = [(scope, sorted(found, key=_row_order)) for scope, found in scopes.items()]
     return sorted(ordered, key=lambda item: min(_ORDER.get(r.status, 1) for r in item[1]))
+
+
+def _row_order(row: ThresholdRow) -> tuple[int, int]:
+    metric = _METRICS.index(row.metric) if row.metric in _METRICS else len(_METRICS)
+    return _ORDER.get(row.status, 1), metric
 
 
 def counts(rows: Iterable[ThresholdRow]) -> str:

@@ -29,7 +29,7 @@ code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:br
 .chart{background:#fff;border:1px solid #e5e7eb;border-radius:6px;max-width:100%;height:auto}
 details.thresholds{margin:6px 0}details.thresholds summary{cursor:pointer;font-weight:600}
 .limit{display:inline-block;margin:1px 8px 1px 0;white-space:nowrap}.limit small{color:#6b7280}
-.limit.fail{color:#b91c1c;font-weight:700}.limit.skip{color:#6b7280}
+.limit.pass{color:#111827;font-weight:400}.limit.fail{color:#b91c1c;font-weight:700}.limit.skip{color:#6b7280}
 .meta{color:#4b5563}
 """
 
@@ -94,7 +94,7 @@ def _gate(gate: GateSummary) -> str:
 
 def _threshold_cell(row: ThresholdRow) -> str:
     outcome = {"fail": "fail", "pass": "pass"}.get(row.status, "skip")
-    mark = {"fail": "FAIL", "pass": "✓"}.get(row.status, "–")
+    mark = {"fail": "FAIL", "pass": '<b class="pass">✓</b>'}.get(row.status, "–")
     return (
         f'<span class="limit {outcome}" title="{_cell(row.name)}">{escape(limits.label(row))} '
         f"{escape(limits.actual_text(row))} <small>{escape(limits.limit_text(row))}</small> {mark}</span>"
