@@ -199,7 +199,7 @@ def _run_gate(live: Target, run: VerifyRun, secrets: tuple[str | None, ...]) -> 
     options = GateOptions(target=live, report_dir=folder, max_examples=run.profile.max_examples)
     with (folder / "gate.log").open("w", encoding="utf-8") as log, _tool_output(log, run.verbose):
         try:
-            result = run_gate(options, out=log, progress=progress)
+            result = run_gate(options, progress=progress)  # its lines go where _tool_output sends them
         except ConfigError as exc:
             progress.done(step, f"error: {exc}")
             return GateSummary(exit_code=ExitCode.USAGE, error=str(exc))
