@@ -173,7 +173,11 @@ def test_gate_load_and_verify_run_from_an_empty_directory(installed: Venv, workd
         assert done.returncode == 0, f"{name}: {show(done)}"
         assert VERDICT.search(done.stdout + done.stderr), f"{name} printed no verdict: {show(done)}"
     runs = sorted(path.name for path in (workdir / "reports").iterdir())
-    assert [name.split("-", 1)[1] if "-" in name else "verify" for name in runs] == ["gate", "load-preemption", "verify"]
+    assert [name.split("-", 1)[1] if "-" in name else "verify" for name in runs] == [
+        "gate",
+        "load-preemption",
+        "verify",
+    ]
     folders = {name.split("-", 1)[1] if "-" in name else "verify": workdir / "reports" / name for name in runs}
     assert (folders["gate"] / "junit.xml").is_file()
     assert (folders["load-preemption"] / "thresholds.json").is_file()

@@ -19,7 +19,13 @@ PACKAGE = Path(ivhsuite.__file__).resolve().parent
 
 @pytest.mark.parametrize(
     "found",
-    [packaged.spec_file, packaged.schemathesis_config, packaged.contract_tests, packaged.locustfile, packaged.thresholds_file],
+    [
+        packaged.spec_file,
+        packaged.schemathesis_config,
+        packaged.contract_tests,
+        packaged.locustfile,
+        packaged.thresholds_file,
+    ],
     ids=lambda f: f.__name__,
 )
 def test_every_shipped_file_is_found_inside_the_package(found: object) -> None:
@@ -46,4 +52,3 @@ def test_the_embedded_emulator_signs_with_credentials_of_its_own() -> None:
     assert unsigned.code == Code.NOT_AUTHORIZED, "an unsigned request is refused: the signature rules are live"
     with endpoint(Target()) as other:
         assert other.access_token != live.access_token, "a fresh pair per run"
-

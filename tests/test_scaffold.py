@@ -25,7 +25,9 @@ def test_init_writes_a_config_the_suite_reads_and_a_workflow_that_installs_the_s
     assert [r.split()[:2] for r in runs[1:]] == [["ivhsuite", "gate"], ["ivhsuite", "verify"]]
 
 
-def test_init_refuses_to_overwrite_in_one_line_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_refuses_to_overwrite_in_one_line_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "ivhsuite.toml").write_text("# mine\n")
     assert main(["init", "--dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -34,8 +34,15 @@ def render(*load: LoadSummary) -> str:
 
 
 def test_limits_read_in_their_units_with_integers_as_integers() -> None:
-    shown = [f"{limits.label(r)} {limits.actual_text(r)} {limits.limit_text(r)}" for r in (P95, FAIL_RATIO, READY, RATE)]
-    assert shown == ["p95 12 ms ≤ 3,000 ms", "failed 0 % ≤ 1 %", "p95 1,200 ms ≤ 150,000 ms", "rate 3.46 req/s ≥ 0.2 req/s"]
+    shown = [
+        f"{limits.label(r)} {limits.actual_text(r)} {limits.limit_text(r)}" for r in (P95, FAIL_RATIO, READY, RATE)
+    ]
+    assert shown == [
+        "p95 12 ms ≤ 3,000 ms",
+        "failed 0 % ≤ 1 %",
+        "p95 1,200 ms ≤ 150,000 ms",
+        "rate 3.46 req/s ≥ 0.2 req/s",
+    ]
     assert limits.actual_text(NO_DATA) == "no data"
     assert limits.scope_text("operations.createsession") == "createsession"
     assert limits.scope_text("environmental.100008") == "environmental 100008"
@@ -50,7 +57,10 @@ def test_a_failing_scope_comes_first_and_its_scenario_is_open() -> None:
     assert limits.grouped([NO_DATA, VIOLATIONS])[0][1] == [VIOLATIONS, NO_DATA]
     html = render(LoadSummary("create", 0, "c", [P95, READY]), LoadSummary("preemption", 1, "p", [NO_DATA, VIOLATIONS]))
     sections = re.findall(r'<details class="thresholds"( open)?><summary class="(\w+)">([^<]*)</summary>', html)
-    assert sections == [("", "pass", "create: 2 passed, 0 failed"), (" open", "fail", "preemption: 0 passed, 1 failed, 1 without data")]
+    assert sections == [
+        ("", "pass", "create: 2 passed, 0 failed"),
+        (" open", "fail", "preemption: 0 passed, 1 failed, 1 without data"),
+    ]
     assert "150000.0" not in html and "≤ 150,000 ms" in html
 
 

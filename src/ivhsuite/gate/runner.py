@@ -37,8 +37,6 @@ from ivhsuite.runs import run_dir
 PYTEST_INTERRUPTED = 2
 
 
-
-
 def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress | None = None) -> GateResult:
     """Run the whole gate; the caller maps :attr:`GateResult.exit_code` to the process's.
 

@@ -20,7 +20,11 @@ def render(summary: VerifySummary) -> str:
     for failure in gate.failures[:20]:
         lines.append(f"- {failure.title} [{failure.promise}] ({failure.operation})")
     if summary.load:
-        lines += ["", "**Load thresholds**: " + "; ".join(f"{run.scenario}: {limits.counts(run.thresholds)}" for run in summary.load)]
+        lines += [
+            "",
+            "**Load thresholds**: "
+            + "; ".join(f"{run.scenario}: {limits.counts(run.thresholds)}" for run in summary.load),
+        ]
     rows = [
         f"| {run.scenario} | {t.name} | {limits.limit_text(t)} | {limits.actual_text(t)} | FAIL |"
         for run in summary.load
