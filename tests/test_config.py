@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from ivhsuite.config import DEFAULT_PROJECT_ID, Target
+from ivhsuite.config import DEFAULT_PROJECT_ID, Target, child_environ, pinned, setting
 from ivhsuite.errors import ConfigError
 
 
@@ -33,3 +36,26 @@ def test_bad_settings_are_one_line_config_errors(env: dict[str, str], message: s
 
 def test_repr_hides_the_access_token() -> None:
     assert "s3cret" not in repr(Target(appkey="a", access_token="s3cret"))
+
+
+def test_a_pinned_flag_beats_the_environment_and_reaches_child_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IVH_SPEC", "from-env.yaml")
+    assert setting("spec") == "from-env.yaml"
+    with pinned(spec="from-flag.yaml", thresholds=None):
+        assert setting("spec") == "from-flag.yaml"
+        assert child_environ()["IVH_SPEC"] == "from-flag.yaml"
+        assert child_environ().get("IVH_THRESHOLDS") == os.environ.get("IVH_THRESHOLDS"), "None pins nothing"
+    assert setting("spec") == "from-env.yaml"
+
+
+def test_profile_and_thresholds_come_from_the_environment_then_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IVH_PROFILE", raising=False)
+    monkeypatch.delenv("IVH_THRESHOLDS", raising=False)
+    (tmp_path / "pyproject.toml").write_text('[tool.ivhsuite]\nprofile = "smoke"\nthresholds = "mine.toml"\n')
+    assert (setting("profile", folder=tmp_path), setting("thresholds", folder=tmp_path)) == ("smoke", "mine.toml")
+    monkeypatch.setenv("IVH_PROFILE", "standard")
+    assert setting("profile", folder=tmp_path) == "standard"
+    assert setting("profile", "smoke", folder=tmp_path) == "smoke"
+    assert setting("profile", folder=tmp_path / "elsewhere") == "standard"

@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from ivhsuite.config import env_name, pinned
 from ivhsuite.errors import IvhsuiteError
 from ivhsuite.protocol import ExitCode
 from ivhsuite.signing import signed_query
@@ -43,9 +44,22 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     from ivhsuite.gate.cli import add_gate_parser
     from ivhsuite.load.cli import add_load_parser
     from ivhsuite.proxy.cli import add_proxy_parser
+    from ivhsuite.scaffold import add_init_parser
     from ivhsuite.verify import add_verify_parser
 
-    return [_add_sign, add_emulate_parser, add_gate_parser, add_load_parser, add_verify_parser, add_proxy_parser]
+    return [
+        _add_sign,
+        add_emulate_parser,
+        add_gate_parser,
+        add_load_parser,
+        add_verify_parser,
+        add_proxy_parser,
+        add_init_parser,
+    ]
+
+
+# Commands that read the spec: `--spec` holds for all of the command, its child processes included.
+SPEC_COMMANDS = ("gate", "load", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,13 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for register in _registrars():
         register(subparsers)
+    for name in SPEC_COMMANDS:
+        subparsers.choices[name].add_argument(
+            "--spec", help=f"an OpenAPI file of your own (default: ${env_name('spec')}, else the packaged spec)"
+        )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
+        with pinned(spec=getattr(args, "spec", None)):
+            return int(args.handler(args))
     except IvhsuiteError as exc:
         print(f"ivhsuite: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

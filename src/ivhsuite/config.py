@@ -15,7 +15,8 @@ from __future__ import annotations
 import functools
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,8 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("spec", "IVH_SPEC", None, "an OpenAPI file to use instead of the packaged spec"),
+    Setting("thresholds", "IVH_THRESHOLDS", None, "a load thresholds file to use instead of the packaged one"),
+    Setting("profile", "IVH_PROFILE", "standard", "`ivhsuite verify`'s load profile: `smoke` or `standard`"),
     Setting(
         "schemathesis_config",
         "IVH_SCHEMATHESIS_CONFIG",
@@ -140,11 +143,44 @@ def file_values(folder: Path | None = None) -> Mapping[str, Any]:
     return _file_values((folder or Path.cwd()).resolve())
 
 
+# Flags that hold for the whole command, in this process and the ones it starts (see `pinned`).
+_PINNED: dict[str, str] = {}
+
+
+@contextmanager
+def pinned(**flags: str | None) -> Iterator[None]:
+    """Make flags such as ``--spec`` hold for a whole command: every :func:`setting` in this
+    process, and every child started with :func:`child_environ` (the locust run, its emulator).
+
+    >>> with pinned(spec="mine.yaml"):
+    ...     setting("spec")
+    'mine.yaml'
+    """
+    given = {key: str(value) for key, value in flags.items() if value is not None}
+    unknown = sorted(set(given) - set(_BY_KEY))
+    if unknown:
+        raise KeyError(f"no setting {', '.join(unknown)}")
+    previous = dict(_PINNED)
+    _PINNED.update(given)
+    try:
+        yield
+    finally:
+        _PINNED.clear()
+        _PINNED.update(previous)
+
+
+def child_environ() -> dict[str, str]:
+    """The environment for a child process: this one's, with the pinned flags as their variables."""
+    return {**os.environ, **{_BY_KEY[key].env: value for key, value in _PINNED.items()}}
+
+
 def setting(key: str, given: Any = None, environ: Mapping[str, str] | None = None, folder: Path | None = None) -> Any:
-    """The value of one setting: ``given`` (a flag) if not None, else the environment, the file, the default."""
+    """The value of one setting: ``given`` (a flag) if not None, else a pinned flag, the environment, the file, the default."""
     spec = _BY_KEY[key]
     if given is not None:
         return given
+    if key in _PINNED:
+        return spec.parse(_PINNED[key])
     env = os.environ if environ is None else environ
     raw = env.get(spec.env)
     source = spec.env

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from ivhsuite.config import Target
 
@@ -15,14 +17,17 @@ log = logging.getLogger("ivhsuite")
 def endpoint(target: Target, **emulator_settings: object) -> Iterator[Target]:
     """Yield ``target`` unchanged when it has a base URL; else start the emulator for the block.
 
-    The emulator is signed with the target's credentials when they are set, and serves
-    the target's project id, so the same run works both ways.
+    The emulator serves the target's project id and enforces the signature: with the
+    target's credentials when they are set, else with a random pair made for this run
+    (never printed), so the signature rules are checked on a default run too.
     """
     if target.base_url:
         yield target
         return
     from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 
+    if not target.signed:
+        target = own_credentials(target)
     settings = EmulatorSettings(
         project_ids=(target.project_id,),
         appkey=target.appkey,
@@ -33,3 +38,8 @@ def endpoint(target: Target, **emulator_settings: object) -> Iterator[Target]:
     with serve_in_thread(settings) as running:
         log.warning("no base URL set (IVH_BASE_URL): started the embedded emulator at %s", running.base_url)
         yield target.with_base_url(running.base_url)
+
+
+def own_credentials(target: Target) -> Target:
+    """``target`` with a fresh appkey and access token: only this run's emulator and client know them."""
+    return replace(target, appkey=f"ivhsuite-{secrets.token_hex(4)}", access_token=secrets.token_urlsafe(24))

@@ -24,17 +24,17 @@ from referencing.jsonschema import DRAFT202012
 
 from ivhsuite.config import setting
 from ivhsuite.errors import ConfigError
+from ivhsuite.packaged import spec_file
 
 SPEC_URI = "urn:ivhsuite:openapi"
-SPEC_FILENAME = "ivh-sessionmanager.yaml"
 
 
 def default_spec_path() -> Path:
-    """The repository's ``openapi/`` file, or ``$IVH_SPEC`` when set."""
+    """The ``spec`` setting (``--spec``, ``$IVH_SPEC``, the config file) when set, else the packaged spec."""
     given = setting("spec")
     if given:
         return Path(given)
-    return Path(__file__).resolve().parents[2] / "openapi" / SPEC_FILENAME
+    return spec_file()
 
 
 @dataclass(frozen=True)

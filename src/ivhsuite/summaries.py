@@ -49,10 +49,22 @@ class GateSummary:
 
 @dataclass(frozen=True)
 class ThresholdRow:
-    name: str
-    limit: str
-    actual: Any  # a number, or "no data"
-    passed: bool
+    """One threshold's verdict: ``scope`` (``operations.createsession``, ``time_to_ready``, ...) and ``metric``."""
+
+    scope: str
+    metric: str  # p95_ms, fail_ratio, min_rps, max_violations, ...
+    comparison: str  # "<=" or ">="
+    limit: float
+    actual: float | None  # None: no data
+    status: str  # "pass", "fail" or "skip" (no data)
+
+    @property
+    def name(self) -> str:
+        return f"{self.scope}.{self.metric}"
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "fail"
 
 
 @dataclass
@@ -107,6 +119,9 @@ class VerifySummary:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["verdict"] = self.verdict
+        for run, written in zip(self.load, data["load"], strict=True):
+            for row, item in zip(run.thresholds, written["thresholds"], strict=True):
+                item.update(name=row.name, passed=row.passed)  # as summary.json always had them
         return data
 
     def to_json(self) -> str:

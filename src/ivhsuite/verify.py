@@ -1,35 +1,53 @@
 """``ivhsuite verify``: the gate, then the three load scenarios, then one verdict and a report.
 
-    ivhsuite verify [--base-url URL] [--report-dir DIR] [--profile smoke|standard]
+    ivhsuite verify [--base-url URL] [--report-dir DIR] [--profile smoke|standard] [-v]
 
 Everything goes to ``reports/<UTC stamp>/`` (or ``--report-dir``): ``index.html``
 (self-contained), ``summary.json``, one merged ``junit.xml``, and the raw schemathesis
 (``gate/``) and locust (``load-<scenario>/``) artifacts. With no base URL, one embedded
-emulator serves the whole run. Exit 0 green, 1 red, 2 a usage or configuration problem
-(or a gate that could not judge), 130 interrupted (the gate closes its sessions first).
+emulator serves the whole run. The terminal shows steps, phases and counts; the tools' own
+output goes to ``gate/gate.log`` and ``load-<scenario>/locust.log`` (and, with ``-v``, to the
+terminal too). Exit 0 green, 1 red, 2 a usage or configuration problem (or a gate that could
+not judge), 130 interrupted (the gate closes its sessions first).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO, TextIO
 
 from ivhsuite import junit
-from ivhsuite.config import DEFAULT_EMULATOR_QUOTA, ENV_BASE_URL, Target
+from ivhsuite.config import (
+    DEFAULT_EMULATOR_QUOTA,
+    ENV_ACCESS_TOKEN,
+    ENV_APPKEY,
+    ENV_BASE_URL,
+    Target,
+    child_environ,
+    env_name,
+    setting,
+)
 from ivhsuite.embedded import endpoint
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES
-from ivhsuite.load.results import read_load_summary
+from ivhsuite.load.results import live_counts, read_load_summary
+from ivhsuite.load.thresholds import read_thresholds
 from ivhsuite.progress import Progress, for_terminal
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
-from ivhsuite.report import markdown, page
+from ivhsuite.report import limits, markdown, page
 from ivhsuite.runs import run_dir
+from ivhsuite.spec import load_spec
 from ivhsuite.summaries import GateSummary, LoadSummary, TargetInfo, VerifySummary
 
 
@@ -48,21 +66,31 @@ PROFILES = {
     "standard": Profile(max_examples=DEFAULT_MAX_EXAMPLES, users=10, spawn_rate=5, run_time_s=20),
 }
 SCENARIOS = ("create", "preemption", "lifecycle")
+POLL_SECONDS = 0.5
 
 
 def add_verify_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("verify", help="gate + load profile: one verdict and a readable report")
     parser.add_argument("--base-url", help=f"endpoint (default: ${ENV_BASE_URL}; neither: the embedded emulator)")
     parser.add_argument("--report-dir", help="where to write (default: reports/<UTC timestamp>)")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="standard", help="default: standard")
+    parser.add_argument(
+        "--profile", choices=sorted(PROFILES), help=f"default: ${env_name('profile')}, the config file, or standard"
+    )
     parser.add_argument("--max-examples", type=int, help="override the profile's gate example budget")
     parser.add_argument("--load-seconds", type=int, help="override the profile's seconds per load scenario")
+    parser.add_argument(
+        "--thresholds", help=f"load thresholds file (default: ${env_name('thresholds')}, else the packaged one)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the gate's and locust's own output too")
     parser.set_defaults(handler=run_verify_command)
 
 
 def run_verify_command(args: argparse.Namespace) -> int:
     target = Target.from_env(base_url=args.base_url)
-    profile = PROFILES[args.profile]
+    profile_name = setting("profile", args.profile)
+    if profile_name not in PROFILES:
+        raise ConfigError(f"unknown profile {profile_name!r} (known: {', '.join(sorted(PROFILES))})")
+    profile = PROFILES[profile_name]
     if args.max_examples is not None or args.load_seconds is not None:
         profile = Profile(
             max_examples=profile.max_examples if args.max_examples is None else args.max_examples,
@@ -72,10 +100,14 @@ def run_verify_command(args: argparse.Namespace) -> int:
         )
     if profile.max_examples < 1 or profile.run_time_s < 1:
         raise ConfigError("--max-examples and --load-seconds must be at least 1")
+    thresholds_file = setting("thresholds", args.thresholds)
+    load_spec()  # a broken spec or thresholds file of the user's: one line now, not after the gate
+    read_thresholds(thresholds_file)
     folder = run_dir(args.report_dir)
     progress = for_terminal()
+    run = VerifyRun(folder, profile_name, profile, progress, thresholds_file, args.verbose)
     try:
-        summary = verify(target, folder, args.profile, profile, progress)
+        summary = verify(target, run)
     finally:
         progress.close()
     print(f"ivhsuite verify: {summary.verdict.upper()}: report {folder / 'index.html'}")
@@ -84,21 +116,34 @@ def run_verify_command(args: argparse.Namespace) -> int:
     return ExitCode.OK if summary.green else ExitCode.FAILED
 
 
-def verify(target: Target, folder: Path, profile_name: str, profile: Profile, progress: Progress) -> VerifySummary:
+@dataclass(frozen=True)
+class VerifyRun:
+    """How one verification runs: where it writes, how hard it pushes, who watches."""
+
+    folder: Path
+    profile_name: str
+    profile: Profile
+    progress: Progress
+    thresholds: str | None = None  # a thresholds file of the user's, for every load run
+    verbose: bool = False  # the tools' own output on the terminal too
+
+
+def verify(target: Target, run: VerifyRun) -> VerifySummary:
     """Run everything against one endpoint and write the reports; returns the summary."""
     began, started = time.monotonic(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    secrets = (target.access_token,)
+    folder = run.folder
     with endpoint(target, quota=DEFAULT_EMULATOR_QUOTA) as live:
-        gate = _run_gate(live, folder / "gate", profile, progress, secrets, embedded=target.base_url is None)
+        secrets = (live.access_token,)  # the embedded emulator's own token too
+        gate = _run_gate(live, run, secrets, embedded=target.base_url is None)
         if gate.exit_code == ExitCode.USAGE:
             raise ConfigError(gate.error or "the gate could not run: see gate/gate.log")
         if gate.exit_code == ExitCode.INTERRUPTED:  # the gate caught Ctrl-C to close its sessions: stop here
             raise KeyboardInterrupt
-        load = [_run_load(live, scenario, folder / f"load-{scenario}", profile, progress) for scenario in SCENARIOS]
+        load = [_run_load(live, scenario, run) for scenario in SCENARIOS]
     summary = VerifySummary(
         started=started,
         duration_s=round(time.monotonic() - began, 1),
-        profile=profile_name,
+        profile=run.profile_name,
         target=TargetInfo(
             base_url=target.base_url or "",
             embedded=target.base_url is None,
@@ -124,49 +169,107 @@ def reasons(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
         found.append(f"gate: exit code {gate.exit_code}, see gate/gate.log")
     for run in load:
         failed = run.failed_thresholds
-        found += [f"load {run.scenario}: threshold {t.name} failed ({t.actual} vs {t.limit})" for t in failed]
+        found += [
+            f"load {run.scenario}: threshold {t.name} failed ({limits.actual_text(t)} vs {limits.limit_text(t)})"
+            for t in failed
+        ]
         if run.exit_code != ExitCode.OK and not failed:
             found.append(f"load {run.scenario}: exit code {run.exit_code}, see {run.folder}/locust.log")
     return found
 
 
-def _run_gate(
-    live: Target,
-    folder: Path,
-    profile: Profile,
-    progress: Progress,
-    secrets: tuple[str | None, ...],
-    *,
-    embedded: bool,
-) -> GateSummary:
+class _Tee(io.TextIOBase):
+    """Writes to several streams: the log file, and the terminal with ``-v``."""
+
+    def __init__(self, *streams: IO[str]) -> None:
+        self._streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self._streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self._streams:
+            stream.flush()
+
+
+@contextmanager
+def _tool_output(log: TextIO, verbose: bool) -> Iterator[None]:
+    """Everything the gate's tools print (pytest, schemathesis) goes to its log, not through the live display."""
+    out = _Tee(log, sys.stdout) if verbose else log
+    with redirect_stdout(out), redirect_stderr(out):  # type: ignore[type-var]
+        yield
+
+
+def _run_gate(live: Target, run: VerifyRun, secrets: tuple[str | None, ...], *, embedded: bool) -> GateSummary:
     from ivhsuite.gate import GateOptions, gate_summary, run_gate
 
-    progress.start("contract gate")
+    step, folder, progress = "contract gate", run.folder / "gate", run.progress
+    progress.start(step)
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "gate.log").open("w", encoding="utf-8") as log:
+    options = GateOptions.from_env(target=live, report_dir=folder, max_examples=run.profile.max_examples)
+    if embedded:  # verify started this emulator: its quota is known exactly
+        options = replace(options, quota=DEFAULT_EMULATOR_QUOTA, quota_exact=True)
+    with (folder / "gate.log").open("w", encoding="utf-8") as log, _tool_output(log, run.verbose):
         try:
-            options = GateOptions.from_env(target=live, report_dir=folder, max_examples=profile.max_examples)
-            if embedded:  # verify started this emulator: its quota is known exactly
-                options = replace(options, quota=DEFAULT_EMULATOR_QUOTA, quota_exact=True)
-            result = run_gate(options, out=log)
+            result = run_gate(options, progress=progress)  # its lines go where _tool_output sends them
         except ConfigError as exc:
-            progress.done("contract gate", f"error: {exc}")
+            progress.done(step, f"error: {exc}")
             return GateSummary(exit_code=ExitCode.USAGE, error=str(exc))
-    progress.done("contract gate", "passed" if result.exit_code == 0 else f"FAILED (exit {result.exit_code})")
+    outcomes = ", ".join(f"{n} {k}" for k, n in result.scenario_outcomes.items() if n)
+    counts = f"{result.generated_requests} generated requests, scenarios: {outcomes or 'none'}"
+    verdict = "passed" if result.exit_code == 0 else f"FAILED (exit {result.exit_code})"
+    progress.done(step, f"{verdict}: {counts}")
     return gate_summary(result, secrets)
 
 
-def _run_load(live: Target, scenario: str, folder: Path, profile: Profile, progress: Progress) -> LoadSummary:
-    step = f"load: {scenario}"
+def _load_environ(live: Target) -> dict[str, str]:
+    """The child's environment: pinned flags, and the credentials (never on a command line)."""
+    environ = child_environ()
+    if live.appkey and live.access_token:
+        environ.update({ENV_APPKEY: live.appkey, ENV_ACCESS_TOKEN: live.access_token})
+    return environ
+
+
+def _pump(source: IO[str], sinks: list[IO[str]]) -> None:
+    for line in source:
+        for sink in sinks:
+            sink.write(line)
+            sink.flush()
+
+
+def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
+    step, folder, profile, progress = f"load: {scenario}", run.folder / f"load-{scenario}", run.profile, run.progress
     progress.start(step)
     folder.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "ivhsuite.cli", "load", "--scenario", scenario, "--base-url", live.base_url or ""]
     command += ["-u", str(profile.users), "-r", f"{profile.spawn_rate:g}", "-t", f"{profile.run_time_s}s"]
-    command += ["--project-id", live.project_id, "--report-dir", str(folder), "--", "--csv-full-history"]
+    command += ["--project-id", live.project_id, "--report-dir", str(folder)]
+    command += ["--thresholds", run.thresholds] if run.thresholds else []
+    command += ["--", "--csv-full-history"]
     with (folder / "locust.log").open("w", encoding="utf-8") as log:
-        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_load_environ(live)
+        )
+        sinks: list[IO[str]] = [log, sys.stdout] if run.verbose else [log]
+        pump = threading.Thread(target=_pump, args=(process.stdout, sinks), daemon=True)
+        pump.start()
+        phase = f"{profile.users} users for {profile.run_time_s} s"
+        try:
+            while process.poll() is None:
+                requests, failures = live_counts(folder)
+                progress.update(phase, f"{requests} requests, {failures} failed")
+                time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:
+            process.wait()  # the Ctrl-C reached locust too: it closes its sessions first
+            raise
+        pump.join()
+        code = process.returncode
     result = read_load_summary(scenario, folder, code)
-    progress.done(step, "passed" if code == 0 else f"FAILED (exit {code})")
+    failed = len(result.failed_thresholds)
+    verdict = "passed" if code == 0 else f"FAILED (exit {code})"
+    progress.done(step, f"{verdict}: {len(result.thresholds) - failed} thresholds passed, {failed} failed")
     return result
 
 

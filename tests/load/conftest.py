@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
+from ivhsuite import packaged
+
+LOCUSTFILE = packaged.locustfile()
 CLEARED = ("IVH_BASE_URL", "IVH_APPKEY", "IVH_ACCESS_TOKEN", "IVH_PROJECT_ID", "IVHSUITE_EMULATOR_FAULTS")
 
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from ivhsuite import packaged
 from ivhsuite.errors import ConfigError
 from ivhsuite.load import threshold_files
 from ivhsuite.load import thresholds as th
 from ivhsuite.load.thresholds import EntrySnapshot, StatsSnapshot
 
-REPO_FILE = Path(__file__).resolve().parents[2] / "loadtests" / "thresholds.toml"
+REPO_FILE = packaged.thresholds_file()
 
 
 def entry(name: str, requests: int = 100, failures: int = 0, method: str = "POST", **pct: float) -> EntrySnapshot:

@@ -71,6 +71,7 @@ def test_report_renders_offline_in_chromium(signed_run: tuple[Path, subprocess.C
     folder, _ = signed_run
     page = (folder / "index.html").read_text()
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", page), "no external resource"
+    assert "<script" not in page
     binary = chromium_binary()
     if binary is None:
         pytest.skip("chromium is not installed (.ci/install-chromium installs Debian's chromium)")
@@ -83,7 +84,7 @@ def test_report_renders_offline_in_chromium(signed_run: tuple[Path, subprocess.C
         assert "GREEN" in verdict
         charts = browser.evaluate(
             "[...document.querySelectorAll('svg.chart')].filter(s => s.getBoundingClientRect().height > 50"
-            " && s.querySelector('polyline, rect')).length"
+            " && s.querySelector('path.line.reactive, rect.rect')).length"
         )
         assert charts >= 8
         assert browser.evaluate("performance.getEntriesByType('resource').length") == 0

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from ivhsuite import packaged
 from ivhsuite.config import setting
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.context import RunContext, active
@@ -22,21 +23,17 @@ from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
 from ivhsuite.spec import default_spec_path
 
-CONFIG_NAME = "schemathesis.toml"
 REPORTS = "junit,har,vcr"
 
 
 def config_path() -> Path:
-    """``$IVH_SCHEMATHESIS_CONFIG``, else the repository's ``schemathesis.toml``, else the cwd's."""
+    """The ``schemathesis_config`` setting when set, else the packaged ``schemathesis.toml``."""
     given = setting("schemathesis_config")
-    if given:
-        path = Path(given)
-    else:
-        path = default_spec_path().resolve().parents[1] / CONFIG_NAME
-        if not path.is_file():
-            path = Path.cwd() / CONFIG_NAME
+    if not given:
+        return packaged.schemathesis_config()
+    path = Path(given)
     if not path.is_file():
-        raise ConfigError(f"cannot find {CONFIG_NAME} (looked beside the spec and in the current directory)")
+        raise ConfigError(f"cannot read the schemathesis config {path}: no such file")
     return path
 
 

@@ -33,6 +33,7 @@ class GatePlugin:
     def __init__(self, run: RunContext) -> None:
         self.run = run
         self.outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
+        self.collected = 0
         self.errors: list[str] = []  # failed tests that name no promise: errors, not findings
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -41,6 +42,15 @@ class GatePlugin:
         if deselected:
             items[:] = [item for item in items if item not in deselected]
             config.hook.pytest_deselected(items=deselected)
+        self.collected = len(items)
+
+    def counts_text(self) -> str:
+        """``12/39: 11 passed, 1 failed``, for a progress display."""
+        if not self.collected:
+            return "collecting"
+        done = sum(self.outcomes.values())
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes.items() if n)
+        return f"{done}/{self.collected}" + (f": {counts}" if counts else "")
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if self.run.out_of_time:

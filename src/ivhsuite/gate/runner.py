@@ -12,6 +12,7 @@ Exit codes: 0 the contract holds; 1 a promise is broken; 2 the run could not jud
 from __future__ import annotations
 
 import _thread
+import os
 import signal
 import sys
 import threading
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from ivhsuite import junit
+from ivhsuite import junit, packaged
 from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
 from ivhsuite.gate.generated import redacted_stdout, run_generated
@@ -29,22 +30,21 @@ from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.plugin import GatePlugin
 from ivhsuite.gate.preflight import preflight
 from ivhsuite.gate.summary import GateResult, summary_text
+from ivhsuite.progress import Progress, Silent, ticking
 from ivhsuite.protocol import ExitCode
 from ivhsuite.run_sessions import live_of_run
 from ivhsuite.runs import run_dir
-from ivhsuite.spec import default_spec_path
 
 PYTEST_INTERRUPTED = 2
 
 
-def contract_tests_dir() -> Path:
-    path = default_spec_path().resolve().parents[1] / "contract_tests"
-    return path if path.is_dir() else Path.cwd() / "contract_tests"
+def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress | None = None) -> GateResult:
+    """Run the whole gate; the caller maps :attr:`GateResult.exit_code` to the process's.
 
-
-def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
-    """Run the whole gate; the caller maps :attr:`GateResult.exit_code` to the process's."""
+    ``progress`` hears the phases and their counts (``ivhsuite verify`` shows them live).
+    """
     out = out or sys.stdout
+    progress = progress or Silent()
     started = time.monotonic()
     embedded = not options.target.base_url
     with target_run(options) as run, sigterm_as_interrupt():
@@ -65,7 +65,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
         clock = _max_time_alarm(run)
         try:
             with active(run):
-                _halves(run, folder, result)
+                _halves(run, folder, result, progress)
         except KeyboardInterrupt:
             if run.out_of_time:  # our own alarm, not the user's Ctrl-C
                 run.observe("max-time", f"--max-time ({options.max_time:g} s) reached: stopped, reporting what was covered")
@@ -73,6 +73,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
                 result.halves["interrupted"] = ExitCode.INTERRUPTED
         finally:
             clock.cancel()
+            progress.update("closing the run's sessions")
             with sigint_ignored():
                 run.finish()
                 result.left_open = _left_open(run)
@@ -100,11 +101,12 @@ def _max_time_alarm(run: RunContext) -> threading.Timer:
     return timer
 
 
-def _halves(run: RunContext, folder: Path, result: GateResult) -> None:
+def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progress) -> None:
     options = run.options
     if options.run_schemathesis:
         began = time.monotonic()
-        result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
+        with ticking(progress, "schemathesis", lambda: _generated_counts(run)):
+            result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
         run.guard.make_room()  # close the generated sessions before the scenarios count slots
         result.half_seconds["schemathesis"] = time.monotonic() - began
         if result.halves["schemathesis"] == ExitCode.INTERRUPTED:
@@ -112,7 +114,8 @@ def _halves(run: RunContext, folder: Path, result: GateResult) -> None:
     if options.run_scenarios:
         began = time.monotonic()
         plugin = GatePlugin(run)
-        code = _pytest(run, folder / "scenarios-junit.xml", plugin)
+        with ticking(progress, "scenarios", plugin.counts_text):
+            code = _pytest(run, folder / "scenarios-junit.xml", plugin)
         result.half_seconds["scenarios"] = time.monotonic() - began
         result.halves["scenarios"] = code
         result.scenario_outcomes = dict(plugin.outcomes)
@@ -121,13 +124,25 @@ def _halves(run: RunContext, folder: Path, result: GateResult) -> None:
             raise KeyboardInterrupt
 
 
+def _generated_counts(run: RunContext) -> str:
+    found = len(run.findings)
+    return f"{run.counters.generated} requests" + (f", {found} broken promise(s)" if found else "")
+
+
 def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
     import pytest
 
     args = [
-        str(contract_tests_dir()),
+        str(packaged.contract_tests()),
+        # Not the pytest configuration of whatever project the suite is run from (its addopts,
+        # its plugins), and no cache: the tests may live in site-packages, where nothing is written.
+        "-c",
+        os.devnull,
+        f"--rootdir={Path.cwd()}",
         "-p",
         "no:cacheprovider",
+        # sys.stdout and sys.stderr only: a live progress display keeps its terminal meanwhile.
+        "--capture=sys",
         f"--junitxml={junit}",
         "-o",
         "junit_suite_name=ivhsuite-scenarios",

@@ -12,24 +12,25 @@ never imports locust.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from ivhsuite.config import ENV_BASE_URL
+from ivhsuite import packaged
+from ivhsuite.config import ENV_BASE_URL, child_environ, env_name, setting
 from ivhsuite.errors import ConfigError
 from ivhsuite.load import thresholds
 from ivhsuite.load.options import SHAPES
 from ivhsuite.runs import run_dir
+from ivhsuite.spec import load_spec
 
 SCENARIOS = {"create": "CreateSessionUser", "preemption": "PreemptionUser", "lifecycle": "LifecycleUser"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def default_locustfile() -> Path:
-    """``loadtests/locustfile.py`` of the repository this package is installed from (editable)."""
-    return Path(__file__).resolve().parents[3] / "loadtests" / "locustfile.py"
+    """The packaged ``loadtests/locustfile.py``."""
+    return packaged.locustfile()
 
 
 def add_load_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -48,10 +49,12 @@ def add_load_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--processes", type=int, help="locust worker processes (distributed on this host)")
     parser.add_argument("--userid-pool", type=int, help="UserIds the preemption users contend for")
     parser.add_argument("--hold-seconds", type=float, help="how long a ready session is held")
-    parser.add_argument("--thresholds", help="thresholds file (default: loadtests/thresholds.toml)")
+    parser.add_argument(
+        "--thresholds", help=f"thresholds file (default: ${env_name('thresholds')}, else the packaged thresholds.toml)"
+    )
     parser.add_argument("--thresholds-abort", action="store_true", help="stop at the first failing threshold")
     parser.add_argument("--report-dir", help="folder for the reports (default: reports/<stamp>-load-<scenario>)")
-    parser.add_argument("--locustfile", help="locustfile (default: loadtests/locustfile.py of this repository)")
+    parser.add_argument("--locustfile", help="a locustfile of your own (default: the packaged loadtests/locustfile.py)")
     parser.add_argument("locust_args", nargs=argparse.REMAINDER, help="after --: passed to locust unchanged")
     parser.set_defaults(handler=run_load_command)
 
@@ -68,7 +71,7 @@ def locust_command(args: argparse.Namespace, locustfile: Path, folder: Path) -> 
         "--processes": args.processes,
         "--userid-pool": args.userid_pool,
         "--hold-seconds": args.hold_seconds,
-        "--thresholds": args.thresholds,
+        "--thresholds": setting("thresholds", args.thresholds),
     }
     for flag, value in optional.items():
         if value is not None:
@@ -87,12 +90,13 @@ def run_load_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"no locustfile at {locustfile}: pass --locustfile")
     if args.users < 1 or args.spawn_rate <= 0:
         raise ConfigError("-u must be at least 1 and -r more than 0")
-    # A broken thresholds file is a usage error before any load is generated.
-    thresholds.read_thresholds(args.thresholds or locustfile.with_name("thresholds.toml"))
+    # A broken spec or thresholds file is a usage error before any load is generated.
+    load_spec()
+    thresholds.read_thresholds(setting("thresholds", args.thresholds) or locustfile.with_name("thresholds.toml"))
     folder = run_dir(args.report_dir, f"load-{args.scenario}")
     command = locust_command(args, locustfile, folder)
     print(f"ivhsuite load: {SCENARIOS[args.scenario]}, reports in {folder}", file=sys.stderr, flush=True)
-    process = subprocess.Popen(command, env=os.environ.copy())
+    process = subprocess.Popen(command, env=child_environ())
     try:
         code = process.wait()
     except KeyboardInterrupt:

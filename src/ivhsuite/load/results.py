@@ -34,7 +34,7 @@ def _number(text: str | None) -> float | None:
 
 
 def thresholds(folder: Path) -> list[ThresholdRow]:
-    """The threshold rows: name, limit, actual, passed (a skipped threshold counts as passed)."""
+    """The threshold rows as ``thresholds.json`` has them (a skipped threshold has no data, and counts as passed)."""
     try:
         document = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -44,10 +44,12 @@ def thresholds(folder: Path) -> list[ThresholdRow]:
         actual = item.get("actual")
         rows.append(
             ThresholdRow(
-                name=str(item.get("name") or item.get("metric")),
-                limit=f"{item.get('comparison', '')} {item.get('limit')}".strip(),
-                actual="no data" if actual is None else round(actual, 3) if isinstance(actual, float) else actual,
-                passed=item.get("status") != "fail",
+                scope=str(item.get("scope", "")),
+                metric=str(item.get("metric", "")),
+                comparison=str(item.get("comparison", "<=")),
+                limit=float(item.get("limit") or 0),
+                actual=float(actual) if isinstance(actual, int | float) else None,
+                status=str(item.get("status", "skip")),
             )
         )
     return rows
@@ -59,7 +61,8 @@ def series(folder: Path) -> LoadSeries:
     start = min((_number(row["Timestamp"]) or 0 for row in history), default=0)
     latency: dict[str, list[Point]] = {name: [] for name in LATENCY_COLUMNS}
     rps: dict[str, list[Point]] = {"requests/s": [], "failures/s": []}
-    preemption: dict[str, list[Point]] = {"checks": [], "violations": []}
+    # "preemption check: list", "preemption check: superseded", ...: summed per sample
+    preemption: dict[str, dict[float, float]] = {"checks": {}, "violations": {}}
     for row in history:
         t = (_number(row["Timestamp"]) or 0) - start
         name = row.get("Name")
@@ -70,10 +73,11 @@ def series(folder: Path) -> LoadSeries:
                     latency[label].append((t, value))
             rps["requests/s"].append((t, _number(row.get("Requests/s")) or 0))
             rps["failures/s"].append((t, _number(row.get("Failures/s")) or 0))
-        elif row.get("Type") == IVH_METHOD and name == PREEMPTION_CHECK:
-            preemption["checks"].append((t, _number(row.get("Total Request Count")) or 0))
-        elif row.get("Type") == IVH_METHOD and name == PREEMPTION_VIOLATION:
-            preemption["violations"].append((t, _number(row.get("Total Request Count")) or 0))
+        elif row.get("Type") == IVH_METHOD and name:
+            for kind, prefix in (("checks", PREEMPTION_CHECK), ("violations", PREEMPTION_VIOLATION)):
+                if name.startswith(prefix):
+                    total = preemption[kind]
+                    total[t] = total.get(t, 0.0) + (_number(row.get("Total Request Count")) or 0)
     ready = next((row for row in _rows(folder / "locust_stats.csv") if row.get("Name") == TIME_TO_READY), None)
     ready_bars = [
         (column, _number(ready.get(column)) or 0) for column in READY_PERCENTILES if ready and ready.get(column)
@@ -82,8 +86,14 @@ def series(folder: Path) -> LoadSeries:
         latency={k: v for k, v in latency.items() if v},
         rps={k: v for k, v in rps.items() if v},
         time_to_ready=ready_bars,
-        preemption={k: v for k, v in preemption.items() if v},
+        preemption={k: sorted(v.items()) for k, v in preemption.items() if v},
     )
+
+
+def live_counts(folder: Path) -> tuple[int, int]:
+    """Requests and failures so far, from the stats locust rewrites every few seconds of a run."""
+    row = next((row for row in _rows(folder / "locust_stats.csv") if row.get("Name") == AGGREGATED), {})
+    return int(_number(row.get("Request Count")) or 0), int(_number(row.get("Failure Count")) or 0)
 
 
 def read_load_summary(scenario: str, folder: Path, exit_code: int) -> LoadSummary:

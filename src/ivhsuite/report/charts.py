@@ -1,93 +1,102 @@
-"""Inline SVG charts: the report must open offline, with no script, font or image fetched."""
+"""The report's charts, drawn by pygal as static SVG inlined in the page.
+
+The report must open offline and run no script: pygal's tooltip script (fetched from a CDN)
+is never asked for, the config script it inlines for that script is dropped, its CSS stays
+inline in each SVG, and its comments (which name its web site) are dropped too.
+Time series share one x axis: seconds since the run started, labelled.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from html import escape
+import re
+from collections.abc import Mapping, Sequence
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 36
+import pygal
+from pygal.style import Style
+
+WIDTH, HEIGHT = 640, 300
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
+TIME_AXIS = "seconds since the run started"
+STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#374151",
+    foreground_strong="#111827",
+    foreground_subtle="#e5e7eb",
+    colors=PALETTE,
+    font_family="system-ui, -apple-system, 'Segoe UI', sans-serif",
+    title_font_size=14,
+    label_font_size=11,
+    major_label_font_size=11,
+    legend_font_size=11,
+    no_data_font_size=14,
+)
+_DROPPED = re.compile(r"<!--.*?-->|<script\b.*?</script>", re.DOTALL)
 
 Point = tuple[float, float]
 
 
-def _scale(values: Sequence[float], low_px: float, high_px: float) -> tuple[float, float, Callable[[float], float]]:
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    low = min(low, 0.0)
-    if high <= low:
-        high = low + 1.0
-    span = high - low
-
-    def to_px(value: float) -> float:
-        return low_px + (value - low) / span * (high_px - low_px)
-
-    return low, high, to_px
-
-
 def _number(value: float) -> str:
+    """Integers as integers (with thousands separators), small values with two significant digits."""
+    if value == int(value):
+        return f"{int(value):,}"
     return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.2g}"
 
 
-def _frame(title: str, x_label: str, y_label: str, body: str, y_range: tuple[float, float]) -> str:
-    low, high = y_range
-    return (
-        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}">'
-        f"<title>{escape(title)}</title>"
-        f'<text x="{LEFT}" y="16" class="chart-title">{escape(title)}</text>'
-        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" class="axis"/>'
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" class="axis"/>'
-        f'<text x="{LEFT - 6}" y="{HEIGHT - BOTTOM}" text-anchor="end" class="tick">{_number(low)}</text>'
-        f'<text x="{LEFT - 6}" y="{TOP + 8}" text-anchor="end" class="tick">{_number(high)}</text>'
-        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" text-anchor="end" class="tick">{escape(x_label)}</text>'
-        f'<text x="4" y="{TOP - 10}" class="tick">{escape(y_label)}</text>'
-        f"{body}</svg>"
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value == int(value) else f"{value:.1f} s"
+
+
+def _config(title: str, y_title: str, x_title: str = "") -> dict[str, object]:
+    return {
+        "title": title,
+        "x_title": x_title,
+        "y_title": y_title,
+        "style": STYLE,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "explicit_size": True,
+        "js": [],  # the tooltip script comes from a CDN: the page must open offline
+        "classes": ["pygal-chart", "chart"],
+        "disable_xml_declaration": True,
+        "legend_at_bottom": True,
+        "legend_at_bottom_columns": 4,
+        "show_minor_x_labels": True,
+        "truncate_legend": -1,
+        "no_data_text": "no data",
+        "value_formatter": _number,
+        "margin": 8,
+        "margin_bottom": 40,  # pygal places a bottom legend below an x title without room for it
+    }
+
+
+def _svg(chart: pygal.graph.graph.Graph) -> str:
+    return _DROPPED.sub("", chart.render(is_unicode=True))
+
+
+def line_chart(title: str, series: Mapping[str, Sequence[Point]], y_title: str = "") -> str:
+    """One line per series over time (x in seconds since the run started)."""
+    chart = pygal.XY(
+        **_config(title, y_title, TIME_AXIS),
+        x_value_formatter=_seconds,
+        show_dots=any(len(points) == 1 for points in series.values()),
+        dots_size=3,
+        stroke_style={"width": 2},
+        include_x_axis=True,
     )
+    for name, points in series.items():
+        chart.add(name, [(float(x), float(y)) for x, y in points])
+    return _svg(chart)
 
 
-def line_chart(title: str, series: Mapping[str, Sequence[Point]], x_label: str = "s", y_label: str = "") -> str:
-    """One polyline per series over a shared x and y scale, with a legend."""
-    points = [point for values in series.values() for point in values]
-    if not points:
-        return empty_chart(title)
-    _, _, x_px = _scale([x for x, _ in points], LEFT, WIDTH - RIGHT)
-    low, high, y_px = _scale([y for _, y in points], HEIGHT - BOTTOM, TOP)
-    parts = []
-    for index, (name, values) in enumerate(series.items()):
-        color = PALETTE[index % len(PALETTE)]
-        coords = " ".join(f"{x_px(x):.1f},{y_px(y):.1f}" for x, y in values)
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{coords}"/>')
-        if len(values) == 1:
-            x, y = values[0]
-            parts.append(f'<circle cx="{x_px(x):.1f}" cy="{y_px(y):.1f}" r="3" fill="{color}"/>')
-        legend_x = LEFT + 8 + index * 120
-        parts.append(f'<rect x="{legend_x}" y="{TOP - 2}" width="10" height="3" fill="{color}"/>')
-        parts.append(f'<text x="{legend_x + 14}" y="{TOP + 2}" class="legend">{escape(name)}</text>')
-    return _frame(title, x_label, y_label, "".join(parts), (low, high))
-
-
-def bar_chart(title: str, bars: Sequence[tuple[str, float]], y_label: str = "") -> str:
-    """Labelled vertical bars, for a distribution."""
-    if not bars:
-        return empty_chart(title)
-    low, high, y_px = _scale([value for _, value in bars], HEIGHT - BOTTOM, TOP)
-    slot = (WIDTH - LEFT - RIGHT) / len(bars)
-    parts = []
-    for index, (label, value) in enumerate(bars):
-        x = LEFT + index * slot + slot * 0.15
-        top = y_px(value)
-        parts.append(
-            f'<rect x="{x:.1f}" y="{top:.1f}" width="{slot * 0.7:.1f}" height="{HEIGHT - BOTTOM - top:.1f}" '
-            f'fill="{PALETTE[0]}"><title>{escape(label)}: {_number(value)}</title></rect>'
-        )
-        parts.append(
-            f'<text x="{x + slot * 0.35:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" class="tick">'
-            f"{escape(label)}</text>"
-        )
-    return _frame(title, "", y_label, "".join(parts), (low, high))
+def bar_chart(title: str, bars: Sequence[tuple[str, float]], y_title: str = "", x_title: str = "") -> str:
+    """Labelled bars, for a distribution (e.g. time to ready by percentile)."""
+    chart = pygal.Bar(**_config(title, y_title, x_title), show_legend=False)
+    chart.x_labels = [label for label, _ in bars]
+    if bars:
+        chart.add(title, [float(value) for _, value in bars])
+    return _svg(chart)
 
 
 def empty_chart(title: str) -> str:
-    body = f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="tick">no data</text>'
-    return _frame(title, "", "", body, (0.0, 1.0))
+    return line_chart(title, {})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ivhsuite.config import ENV_STEP_SUMMARY
 from ivhsuite.redact import redact
+from ivhsuite.report import limits
 from ivhsuite.summaries import VerifySummary
 
 
@@ -18,10 +19,16 @@ def render(summary: VerifySummary) -> str:
     lines += ["", f"**Gate**: exit code {gate.exit_code}, {gate.requests} generated requests."]
     for failure in gate.failures[:20]:
         lines.append(f"- {failure.title} [{failure.promise}] ({failure.operation})")
+    if summary.load:
+        lines += [
+            "",
+            "**Load thresholds**: "
+            + "; ".join(f"{run.scenario}: {limits.counts(run.thresholds)}" for run in summary.load),
+        ]
     rows = [
-        f"| {run.scenario} | {t.name} | {t.limit} | {t.actual} | {'pass' if t.passed else 'FAIL'} |"
+        f"| {run.scenario} | {t.name} | {limits.limit_text(t)} | {limits.actual_text(t)} | FAIL |"
         for run in summary.load
-        for t in run.thresholds
+        for t in run.failed_thresholds
     ]
     if rows:
         lines += ["", "| scenario | threshold | limit | actual | outcome |", "| --- | --- | --- | --- | --- |", *rows]

@@ -1,7 +1,7 @@
 """``index.html``: the verdict first, then the gate, the thresholds and the charts.
 
-Self-contained: styles inline, charts as inline SVG, no script, no external URL
-other than plain text. Everything shown passes through :func:`ivhsuite.redact.redact`.
+Self-contained: styles inline, charts as inline SVG (pygal, :mod:`ivhsuite.report.charts`),
+no script, no external URL other than plain text. Everything shown passes through :func:`ivhsuite.redact.redact`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from html import escape
 from typing import Any
 
 from ivhsuite.redact import redact
-from ivhsuite.report import charts
-from ivhsuite.summaries import GateSummary, LoadSummary, VerifySummary
+from ivhsuite.report import charts, limits
+from ivhsuite.summaries import GateSummary, LoadSummary, ThresholdRow, VerifySummary
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#111827;background:#f9fafb}
@@ -27,7 +27,9 @@ th{background:#f3f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 .chart{background:#fff;border:1px solid #e5e7eb;border-radius:6px;max-width:100%;height:auto}
-.chart-title{font-weight:600;font-size:13px}.tick,.legend{font-size:11px;fill:#4b5563}.axis{stroke:#9ca3af}
+details.thresholds{margin:6px 0}details.thresholds summary{cursor:pointer;font-weight:600}
+.limit{display:inline-block;margin:1px 8px 1px 0;white-space:nowrap}.limit small{color:#6b7280}
+.limit.pass{color:#111827;font-weight:400}.limit.fail{color:#b91c1c;font-weight:700}.limit.skip{color:#6b7280}
 .meta{color:#4b5563}
 """
 
@@ -92,13 +94,32 @@ def _gate(gate: GateSummary) -> str:
     )
 
 
+def _threshold_cell(row: ThresholdRow) -> str:
+    outcome = {"fail": "fail", "pass": "pass"}.get(row.status, "skip")
+    mark = {"fail": "FAIL", "pass": '<b class="pass">✓</b>'}.get(row.status, "–")
+    return (
+        f'<span class="limit {outcome}" title="{_cell(row.name)}">{escape(limits.label(row))} '
+        f"{escape(limits.actual_text(row))} <small>{escape(limits.limit_text(row))}</small> {mark}</span>"
+    )
+
+
 def _thresholds(load: list[LoadSummary]) -> str:
-    rows = [
-        [_cell(run.scenario), _cell(t.name), _cell(t.limit), _cell(t.actual), _outcome(t.passed)]
-        for run in load
-        for t in run.thresholds
-    ]
-    return _table(["scenario", "threshold", "limit", "actual", "outcome"], rows) if rows else "<p>No load run.</p>"
+    """Per scenario one line of counts and one row per scope; a scenario with a failure is open, failures first."""
+    if not any(run.thresholds for run in load):
+        return "<p>No load run.</p>"
+    parts = []
+    for run in load:
+        failed = bool(run.failed_thresholds)
+        rows = [
+            [escape(limits.scope_text(scope)), " ".join(_threshold_cell(row) for row in found)]
+            for scope, found in limits.grouped(run.thresholds)
+        ]
+        summary = f"{_cell(run.scenario)}: {escape(limits.counts(run.thresholds))}"
+        parts.append(
+            f'<details class="thresholds"{" open" if failed else ""}><summary class="{"fail" if failed else "pass"}">'
+            f"{summary}</summary>{_table(['what', 'actual and limit'], rows)}</details>"
+        )
+    return "".join(parts)
 
 
 def _charts(load: list[LoadSummary]) -> str:
@@ -106,10 +127,12 @@ def _charts(load: list[LoadSummary]) -> str:
     for run in load:
         series = run.series
         parts.append(f'<h3>{_cell(run.scenario)}</h3><div class="charts">')
-        parts.append(charts.line_chart(f"{run.scenario}: latency percentiles (ms)", series.latency))
-        parts.append(charts.line_chart(f"{run.scenario}: requests per second", series.rps))
-        parts.append(charts.bar_chart(f"{run.scenario}: time to ready (ms, by percentile)", series.time_to_ready))
-        parts.append(charts.line_chart(f"{run.scenario}: preemption checks (cumulative)", series.preemption))
+        parts.append(charts.line_chart(f"{run.scenario}: latency percentiles", series.latency, "ms"))
+        parts.append(charts.line_chart(f"{run.scenario}: throughput", series.rps, "requests per second"))
+        parts.append(
+            charts.bar_chart(f"{run.scenario}: time to ready", series.time_to_ready, "ms", "percentile of sessions")
+        )
+        parts.append(charts.line_chart(f"{run.scenario}: preemption checks", series.preemption, "checks (cumulative)"))
         parts.append("</div>")
     return "".join(parts)
 
