@@ -1,9 +1,11 @@
 """The emulator's HTTP surface: a Starlette app whose routes come from the spec.
 
-Each request goes: signature (when credentials are set) → body read and parsed →
-validated against the spec → one handler per operation → the store.
+Each request goes: network faults (``toxics``, outermost) → signature (when credentials
+are set) → body read and parsed → the request-side choices (``policy``) → validated
+against the spec → one handler per operation → the store. ``/__admin/`` paths (``admin``)
+skip the faults and the signature.
 
-Answers, where the vendor docs are silent:
+Answers with the default choices (each point where the docs are silent is a choice):
 - every answer is ``{"Header": {"Code", "Message", "RequestID"}, "Payload": {...}}`` with
   ``Content-Type: application/json`` and a fresh uuid4 ``RequestID``;
 - a business error is HTTP 200 with a non-zero Code; its Payload is ``{"ReqId": ...}``
@@ -17,8 +19,10 @@ Answers, where the vendor docs are silent:
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,17 +31,33 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
+from ivhsuite.emulator import admin
 from ivhsuite.emulator.auth import SignatureMiddleware
+from ivhsuite.emulator.choices import Choices
 from ivhsuite.emulator.faults import FaultMiddleware, request_check
+from ivhsuite.emulator.pages import html_page
+from ivhsuite.emulator.policy import RequestPolicy
 from ivhsuite.emulator.settings import EmulatorSettings
-from ivhsuite.emulator.store import BAD_PARAMETER, SessionInfo, Store, StoreError
+from ivhsuite.emulator.store import BAD_PARAMETER, PREPARING, TOO_FREQUENT, SessionInfo, Store, StoreError
+from ivhsuite.emulator.toxics import SCOPE_KEY, Injected, ToxicBox, ToxicMiddleware
 from ivhsuite.protocol import Code
 from ivhsuite.spec import Operation, Spec, load_spec
 
 NOT_AUTHORIZED = Code.NOT_AUTHORIZED
 INTERNAL_ERROR = Code.INTERNAL_ERROR
-Handler = Callable[[Store, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler may know besides the payload."""
+
+    choices: Choices
+    prepare_seconds: float | None = None  # a slow_start fault's preparation time
+
+
+Handler = Callable[[Store, dict[str, Any], Call], dict[str, Any]]
 
 
 class _BadInput(Exception):
@@ -57,24 +77,65 @@ class _AsciiJSON(JSONResponse):
         return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def envelope(code: int, message: str, payload: dict[str, Any], status: int = 200) -> JSONResponse:
-    header = {"Code": code, "Message": message, "RequestID": str(uuid.uuid4())}
-    return _AsciiJSON({"Header": header, "Payload": payload}, status_code=status)
+def envelope(
+    code: int, message: str, payload: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The answer envelope; ``payload=None`` leaves Payload out."""
+    answer: dict[str, Any] = {"Header": {"Code": code, "Message": message, "RequestID": str(uuid.uuid4())}}
+    if payload is not None:
+        answer["Payload"] = payload
+    return _AsciiJSON(answer, status_code=status, headers=headers)
+
+
+class Answers:
+    """Every error answer the emulator writes, shaped by the choices."""
+
+    def __init__(self, choices: Choices) -> None:
+        self.choices = choices
+
+    def _payload(self, echo: dict[str, Any]) -> dict[str, Any] | None:
+        return {"reqid": echo, "empty": {}, "absent": None}[self.choices.error_payload]
+
+    def error(self, code: int, message: str, echo: dict[str, Any], *, retry_after: int | None = None) -> Response:
+        """A business error: the chosen HTTP status and Payload; Retry-After on a 100012."""
+        wait = self.choices.retry_after if retry_after is None else retry_after
+        headers = {"Retry-After": str(wait)} if code == TOO_FREQUENT and wait is not None else None
+        return envelope(code, message, self._payload(echo), self.choices.status_of(code), headers)
+
+    def unreadable(self, status: int, message: str) -> Response:
+        """A body the endpoint cannot read (400, 413, 415): the envelope, or a gateway page."""
+        if self.choices.unreadable_body == "html":
+            return html_page(status)
+        return envelope(BAD_PARAMETER, message, self._payload({}), status)
+
+    def undocumented(self, request: Request, status: int) -> Response:
+        """An unknown path (404) or a verb other than POST (405), as the choice says."""
+        what = {404: f"no such operation: {request.url.path}", 405: f"method {request.method} not allowed: use POST"}
+        choice = self.choices.undocumented_method
+        answer_status = int(choice) if choice.isdigit() else status
+        headers = {"Allow": "POST"} if answer_status == 405 else None
+        if choice == "html":
+            return html_page(answer_status, headers)
+        return envelope(BAD_PARAMETER, what[status], self._payload({}), answer_status, headers)
 
 
 # --- one handler per operation: payload in, success payload out ---------------------
 
 
-def _summary(info: SessionInfo) -> dict[str, Any]:
-    item: dict[str, Any] = {"UserId": info.user_id, "SessionId": info.session_id}
-    item["SessionStatus"] = info.status
-    if info.play_stream_addr is not None:
-        item["PlayStreamAddr"] = info.play_stream_addr
+def _play_addr(info: SessionInfo, call: Call) -> dict[str, str]:
+    """``{"PlayStreamAddr": ...}`` when the session has one to show now, else ``{}``."""
+    withheld = info.status == PREPARING and call.choices.play_addr_while_preparing == "no"
+    return {} if info.play_stream_addr is None or withheld else {"PlayStreamAddr": info.play_stream_addr}
+
+
+def _summary(info: SessionInfo, call: Call) -> dict[str, Any]:
+    item: dict[str, Any] = {"UserId": info.user_id, "SessionId": info.session_id, "SessionStatus": info.status}
+    item.update(_play_addr(info, call))
     item.update(DriverType=info.driver_type, IsSessionStarted=info.started)
     return item
 
 
-def createsession(store: Store, p: dict[str, Any]) -> dict[str, Any]:
+def createsession(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
     option = p.get("ProtocolOption") or {}
     info = store.create(
         p["VirtualmanProjectId"],
@@ -82,39 +143,35 @@ def createsession(store: Store, p: dict[str, Any]) -> dict[str, Any]:
         p["DriverType"],
         session_id=p.get("SessionId"),
         custom_push=bool(option.get("CssCustomPushUrl")),
+        prepare_seconds=call.prepare_seconds,
     )
-    answer: dict[str, Any] = {"SessionId": info.session_id, "SessionStatus": info.status}
-    if info.play_stream_addr is not None:
-        answer["PlayStreamAddr"] = info.play_stream_addr
-    return answer
+    return {"SessionId": info.session_id, "SessionStatus": info.status, **_play_addr(info, call)}
 
 
-def statsession(store: Store, p: dict[str, Any]) -> dict[str, Any]:
+def statsession(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
     info = store.stat(p["SessionId"])
-    answer: dict[str, Any] = {"SessionStatus": info.status}
-    if info.play_stream_addr is not None:
-        answer["PlayStreamAddr"] = info.play_stream_addr
+    answer: dict[str, Any] = {"SessionStatus": info.status, **_play_addr(info, call)}
     answer.update(SpeakStatus=info.speak_status, IsSessionStarted=info.started)
     if info.error_code is not None:
         answer.update(ErrorCode=info.error_code, ErrorMessage=info.error_message or "")
     return answer
 
 
-def startsession(store: Store, p: dict[str, Any]) -> dict[str, Any]:
+def startsession(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
     store.start(p["SessionId"])
     return {}
 
 
-def closesession(store: Store, p: dict[str, Any]) -> dict[str, Any]:
+def closesession(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
     store.close(p["SessionId"])
     return {}
 
 
-def listsessionofprojectid(store: Store, p: dict[str, Any]) -> dict[str, Any]:
-    return {"Sessions": [_summary(info) for info in store.sessions(p["VirtualmanProjectId"])]}
+def listsessionofprojectid(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
+    return {"Sessions": [_summary(info, call) for info in store.sessions(p["VirtualmanProjectId"])]}
 
 
-def command(store: Store, p: dict[str, Any]) -> dict[str, Any]:
+def command(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
     store.command(p["SessionId"])
     return {}
 
@@ -156,7 +213,9 @@ def _req_id(body: Any) -> dict[str, Any]:
     return {"ReqId": req_id} if isinstance(req_id, str) else {}
 
 
-def _endpoint(op: Operation, spec: Spec, settings: EmulatorSettings) -> Callable[[Request], Any]:
+def _endpoint(
+    op: Operation, spec: Spec, settings: EmulatorSettings, policy: RequestPolicy, answers: Answers
+) -> Callable[[Request], Any]:
     handler = HANDLERS[op.operation_id]
     check = request_check(op, spec, settings.faults)
     # Only the no-validation fault lets malformed payloads reach a handler.
@@ -165,20 +224,32 @@ def _endpoint(op: Operation, spec: Spec, settings: EmulatorSettings) -> Callable
     )
 
     async def endpoint(request: Request) -> Response:
+        if policy.refuses_content_type(request.headers):
+            return answers.unreadable(415, "Content-Type must be application/json")
         try:
             body = await _read_json(request, settings.max_body_bytes)
         except _BadInput as exc:
-            return envelope(BAD_PARAMETER, exc.message, {}, exc.status)
+            return answers.unreadable(exc.status, exc.message)
         echo = _req_id(body)
+        injected: Injected | None = request.scope.get(SCOPE_KEY)
+        if injected is not None and injected.code is not None:
+            return answers.error(injected.code, injected.message, echo, retry_after=injected.retry_after)
+        if policy.too_frequent():
+            return answers.error(TOO_FREQUENT, "requests too frequent", echo)
+        body = policy.normalised(body)
         violation = check(body)
         if violation is not None:
-            return envelope(BAD_PARAMETER, f"Invalid {violation.field}: {violation.message}", echo)
+            return answers.error(BAD_PARAMETER, f"Invalid {violation.field}: {violation.message}", echo)
+        refusal = policy.edge(op.operation_id, body["Payload"])
+        if refusal is not None:
+            return answers.error(BAD_PARAMETER, refusal, echo)
+        call = Call(settings.choices, injected.prepare_seconds if injected else None)
         try:
-            answer = handler(request.app.state.store, body["Payload"])
+            answer = handler(request.app.state.store, body["Payload"], call)
         except StoreError as exc:
-            return envelope(exc.code, exc.message, echo)
+            return answers.error(exc.code, exc.message, echo)
         except malformed as exc:
-            return envelope(BAD_PARAMETER, f"malformed payload: {exc!r}", echo)
+            return answers.error(BAD_PARAMETER, f"malformed payload: {exc!r}", echo)
         return envelope(0, "success", {**echo, **answer})
 
     endpoint.__name__ = op.operation_id
@@ -186,12 +257,11 @@ def _endpoint(op: Operation, spec: Spec, settings: EmulatorSettings) -> Callable
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    answers: Answers = request.app.state.answers
     status = getattr(exc, "status_code", 400)
-    what = {
-        404: f"no such operation: {request.url.path}",
-        405: f"method {request.method} not allowed: use POST",
-    }
-    response = envelope(BAD_PARAMETER, what.get(status, str(exc)), {}, status)
+    if status in (404, 405):
+        return answers.undocumented(request, status)
+    response = answers.unreadable(status, str(exc))
     response.headers.update(getattr(exc, "headers", None) or {})
     return response
 
@@ -201,8 +271,22 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return envelope(INTERNAL_ERROR, "internal error", {}, 500)
 
 
+class _Emulator(Starlette):
+    """Starlette with the network faults outside everything, Starlette's own error
+    handling included: a reset must reach uvicorn's connection, not become a 500."""
+
+    def __init__(self, toxics: ToxicBox, spec: Spec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._toxics = toxics
+        self._spec = spec
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ToxicMiddleware(super().build_middleware_stack(), self._toxics, admin.ADMIN_PREFIX, self._spec)
+
+
 def create_app(settings: EmulatorSettings | None = None, *, clock: Callable[[], float] | None = None) -> Starlette:
-    """The emulator as an ASGI app; its sessions are at ``app.state.store``.
+    """The emulator as an ASGI app; its sessions are at ``app.state.store``, its live
+    network faults at ``app.state.toxics``.
 
     >>> app = create_app(EmulatorSettings(prepare_seconds=0))
     >>> app.state.store.settings.quota
@@ -210,21 +294,29 @@ def create_app(settings: EmulatorSettings | None = None, *, clock: Callable[[], 
     """
     settings = settings or EmulatorSettings()
     spec = load_spec()
-    routes = [Route(op.path, _endpoint(op, spec, settings), methods=["POST"]) for op in spec]
+    answers = Answers(settings.choices)
+    policy = RequestPolicy(settings.choices, clock or time.monotonic)
+    routes = [Route(op.path, _endpoint(op, spec, settings, policy, answers), methods=["POST"]) for op in spec]
     middleware = [Middleware(FaultMiddleware, faults=settings.faults, spec=spec)]
     if settings.signed and "auth-not-enforced" not in settings.faults:
         signature = Middleware(
             SignatureMiddleware,
             appkey=settings.appkey,
             access_token=settings.access_token,
-            reject=lambda why: envelope(NOT_AUTHORIZED, why, {}),
+            reject=lambda why: answers.error(NOT_AUTHORIZED, why, {}),
+            exempt=admin.ADMIN_PREFIX,
         )
         middleware.append(signature)
-    app = Starlette(
-        routes=routes,
+    toxics = ToxicBox(settings.toxics, settings.seed)
+    app = _Emulator(
+        toxics,
+        spec,
+        routes=[*routes, *admin.ROUTES],
         middleware=middleware,
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
     app.state.store = Store(settings, clock) if clock else Store(settings)
     app.state.settings = settings
+    app.state.answers = answers
+    app.state.toxics = toxics
     return app

@@ -24,14 +24,15 @@ class SignatureMiddleware:
     >>> SignatureMiddleware(app, "appkey", "token", reject=lambda why: Response(why))  # doctest: +SKIP
     """
 
-    def __init__(self, app: ASGIApp, appkey: str, access_token: str, reject: Reject) -> None:
+    def __init__(self, app: ASGIApp, appkey: str, access_token: str, reject: Reject, exempt: str | None = None) -> None:
         self.app = app
         self._appkey = appkey
         self._access_token = access_token
         self._reject = reject
+        self._exempt = exempt  # a path prefix served unsigned (the emulator's admin endpoints)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self._exempt and scope["path"].startswith(self._exempt)):
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"").decode("latin-1")

@@ -2,7 +2,9 @@
 
 Credentials come only from ``--appkey``/``--access-token`` (not from ``IVH_*``): the
 emulator is the server, and a client's environment must not silently sign it.
-Faults are read from ``IVHSUITE_EMULATOR_FAULTS`` (comma-separated) only when it is set.
+Choices and network faults come from ``--config FILE`` and the ``--choice``/``--fault``
+flags (flags win). The test-only broken variants are read from
+``IVHSUITE_EMULATOR_FAULTS`` (comma-separated) only when it is set.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from typing import Any
 
 from ivhsuite.config import DEFAULT_PROJECT_ID, MODES, env_name
 from ivhsuite.emulator import settings as defaults
+from ivhsuite.emulator.choices import CHOICES, Choices, parse_pair
+from ivhsuite.emulator.configfile import load_config
 from ivhsuite.emulator.server import bind_socket, run, url_of
 from ivhsuite.emulator.settings import EmulatorSettings
+from ivhsuite.emulator.toxics import KINDS, Toxic
 
 ENV_FAULTS = env_name("emulator_faults")
 
@@ -32,39 +37,61 @@ def add_emulate_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--appkey", help="with --access-token: enforce the signature and 5-minute window")
     parser.add_argument("--access-token")
-    parser.add_argument("--quota", type=int, default=defaults.DEFAULT_QUOTA, help="live sessions per project")
+    parser.add_argument("--quota", type=int, help=f"live sessions per project (default: {defaults.DEFAULT_QUOTA})")
     parser.add_argument(
         "--prepare-seconds",
         type=float,
-        default=defaults.DEFAULT_PREPARE_SECONDS,
-        help="how long a cold session stays in status 3",
+        help=f"how long a cold session stays in status 3 (default: {defaults.DEFAULT_PREPARE_SECONDS:g})",
     )
     parser.add_argument(
-        "--mode", choices=MODES, default="saas", help="saas refuses a caller-chosen SessionId; private honours it"
+        "--mode", choices=MODES, help="saas (default) refuses a caller-chosen SessionId; private honours it"
     )
     parser.add_argument(
         "--idle-seconds",
         type=float,
-        default=defaults.DEFAULT_IDLE_SECONDS,
-        help="a session not driven for this long is closed",
+        help=f"a session not driven for this long is closed (default: {defaults.DEFAULT_IDLE_SECONDS:g})",
     )
+    parser.add_argument(
+        "--choice",
+        action="append",
+        dest="choices",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"answer differently where the docs are silent; repeatable. Names: {', '.join(CHOICES)} (see README)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        dest="toxics",
+        default=[],
+        metavar="KIND[:KEY=VALUE,...]",
+        help=f"a network fault; repeatable. Kinds: {', '.join(KINDS)}; keys: toxicity, operation, and the kind's own",
+    )
+    parser.add_argument("--seed", type=int, help="seed every random draw (faults, cold failures) to replay a run")
+    parser.add_argument("--config", metavar="FILE", help="a TOML file of settings, [choices] and [[faults]]")
     parser.set_defaults(handler=run_emulate)
 
 
 def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> EmulatorSettings:
+    """Defaults, then ``--config FILE``, then the flags."""
     env = os.environ if environ is None else environ
-    extra: dict[str, Any] = {}
+    found: dict[str, Any] = load_config(args.config) if getattr(args, "config", None) else {}
     if env.get(ENV_FAULTS):
-        extra["faults"] = frozenset(name.strip() for name in env[ENV_FAULTS].split(",") if name.strip())
+        found["faults"] = frozenset(name.strip() for name in env[ENV_FAULTS].split(",") if name.strip())
+    for name in ("quota", "prepare_seconds", "mode", "idle_seconds", "seed"):
+        if getattr(args, name, None) is not None:
+            found[name] = getattr(args, name)
+    pairs = dict(parse_pair(text) for text in getattr(args, "choices", []))
+    if pairs:
+        found["choices"] = Choices.parse(pairs, base=found.get("choices"))
+    flagged = tuple(Toxic.of(text) for text in getattr(args, "toxics", []))
+    if flagged:
+        found["toxics"] = (*found.get("toxics", ()), *flagged)
     return EmulatorSettings(
         project_ids=tuple(args.project_ids or (DEFAULT_PROJECT_ID,)),
         appkey=args.appkey or None,
         access_token=args.access_token or None,
-        quota=args.quota,
-        prepare_seconds=args.prepare_seconds,
-        mode=args.mode,
-        idle_seconds=args.idle_seconds,
-        **extra,
+        **found,
     )
 
 
@@ -75,6 +102,13 @@ def startup_line(settings: EmulatorSettings, url: str) -> str:
         f"ivhsuite emulator on {url} | projects: {', '.join(settings.project_ids)} | {auth}"
         f" | quota {settings.quota} per project | mode {settings.mode}"
     )
+    changed = settings.choices.changed()
+    if changed:
+        line += f" | choices: {', '.join(f'{k}={v}' for k, v in changed.items())}"
+    if settings.toxics:
+        line += f" | network faults: {', '.join(f'{t.kind}@{t.toxicity:g}' for t in settings.toxics)}"
+    if settings.seed is not None:
+        line += f" | seed {settings.seed}"
     if settings.faults:
         line += f" | FAULTS: {', '.join(sorted(settings.faults))}"
     return line

@@ -2,15 +2,21 @@
 
 Where the vendor docs are silent (preparation time, idle timeout, command spacing)
 the defaults are the documented or most plausible values, and every one can be changed
-so a test can pin the behaviour it needs.
+so a test can pin the behaviour it needs. Three kinds of deviation are kept apart:
+``choices`` (another plausible answer where the docs are silent), ``toxics`` (network
+faults a client must survive) and ``faults`` (test-only variants breaking a promise).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ivhsuite.config import DEFAULT_PROJECT_ID, MODES
+from ivhsuite.emulator.choices import Choices
 from ivhsuite.emulator.faults import FAULTS
+from ivhsuite.emulator.toxics import Toxic
 from ivhsuite.errors import ConfigError
 
 DEFAULT_QUOTA = 10
@@ -26,6 +32,8 @@ class EmulatorSettings:
 
     >>> EmulatorSettings(quota=2, prepare_seconds=0).signed
     False
+    >>> EmulatorSettings(choices={"close-twice": "error"}, toxics=["latency:latency=50"]).choices.close_twice
+    'error'
     """
 
     project_ids: tuple[str, ...] = (DEFAULT_PROJECT_ID,)
@@ -39,11 +47,19 @@ class EmulatorSettings:
     cold_start: bool = True
     faults: frozenset[str] = frozenset()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    choices: Choices = Choices()
+    toxics: tuple[Toxic, ...] = ()
+    seed: int | None = None  # for every random draw: toxics, cold failures
 
     def __post_init__(self) -> None:
-        # Accept any iterable for the collections, store them immutable.
+        # Accept any iterable for the collections, store them immutable; choices and
+        # toxics also as the names users type ({"close-twice": "error"}, "latency:latency=50").
         object.__setattr__(self, "project_ids", tuple(self.project_ids))
         object.__setattr__(self, "faults", frozenset(self.faults))
+        object.__setattr__(self, "choices", _choices(self.choices))
+        object.__setattr__(self, "toxics", tuple(Toxic.of(t) for t in _toxic_items(self.toxics)))
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+            raise ConfigError(f"seed must be an integer, not {self.seed!r}")
         if not self.project_ids or not all(isinstance(p, str) and p for p in self.project_ids):
             raise ConfigError("the emulator needs at least one non-empty project id")
         if bool(self.appkey) != bool(self.access_token):
@@ -68,3 +84,17 @@ class EmulatorSettings:
     def signed(self) -> bool:
         """Whether requests must carry a valid signature."""
         return bool(self.appkey and self.access_token)
+
+
+def _choices(value: Choices | Mapping[str, Any]) -> Choices:
+    if isinstance(value, Choices):
+        return value
+    if isinstance(value, Mapping):
+        return Choices.parse(value)
+    raise ConfigError(f"choices must be a mapping of name to value, not {type(value).__name__}")
+
+
+def _toxic_items(value: Iterable[Any]) -> Iterable[Any]:
+    if isinstance(value, str | Mapping | Toxic):
+        return (value,)
+    return value

@@ -9,6 +9,7 @@ injected clock, which lets tests move time instead of sleeping.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -16,13 +17,20 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ivhsuite.emulator.choices import COLD_FAILURES, new_session_id
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.protocol import Code, SessionStatus
 
-READY, CLOSED, PREPARING = SessionStatus.READY, SessionStatus.CLOSED, SessionStatus.PREPARING
+READY, CLOSED, PREPARING, FAILED = (
+    SessionStatus.READY,
+    SessionStatus.CLOSED,
+    SessionStatus.PREPARING,
+    SessionStatus.FAILED,
+)
 PLAY_URL = "rtmp://liveplay.ivh.qq.com/live/{session_id}"
 SPEAK_STATUS = "TextOver"  # the docs give no other value; the emulator never "speaks"
 CLOSED_KEPT = 10_000  # closed sessions remembered for statsession, oldest forgotten first
+CLOSED_LISTED = 100  # closed sessions listed per project under the list-closed=yes choice
 
 BAD_PARAMETER = Code.BAD_PARAMETER
 OVER_QUOTA = Code.OVER_CONCURRENCY_LIMIT
@@ -81,10 +89,11 @@ class _Session:
     last_command_at: float | None = None
     error_code: int | None = None
     error_message: str | None = None
+    fails_with: int | None = None  # a cold start that ends in status 4 (cold-failure choice)
 
     def status(self, now: float) -> int:
         if self.closed:
-            return CLOSED
+            return FAILED if self.fails_with is not None and self.error_code == self.fails_with else CLOSED
         return READY if now >= self.ready_at else PREPARING
 
     def info(self, now: float) -> SessionInfo:
@@ -120,6 +129,10 @@ class Store:
         self._by_user: dict[tuple[str, str], _Session] = {}
         self._warm: dict[tuple[str, str], float] = {}
         self._closed: deque[_Session] = deque()
+        self._choices = settings.choices
+        self._rng = random.Random(settings.seed)
+        listed = self._choices.list_closed == "yes"
+        self._listed_closed = {p: deque(maxlen=CLOSED_LISTED) for p in settings.project_ids} if listed else None
 
     # --- operations -------------------------------------------------------------
 
@@ -131,8 +144,12 @@ class Store:
         *,
         session_id: str | None = None,
         custom_push: bool = False,
+        prepare_seconds: float | None = None,
     ) -> SessionInfo:
-        """Open a session: preempt the UserId's live one, then check the quota, then add."""
+        """Open a session: preempt the UserId's live one, then check the quota, then add.
+
+        ``prepare_seconds`` makes this one session cold for that long (a slow-start fault).
+        """
         with self._lock:
             now = self.clock()
             live = self._project(project_id, now)
@@ -147,16 +164,19 @@ class Store:
                 self._close(previous, PREEMPTED, "closed because the same UserId created a new stream")
             if len(live) >= self.settings.quota and "no-quota" not in self._faults:
                 raise StoreError(OVER_QUOTA, f"over the concurrency limit of {self.settings.quota} sessions")
-            session_id = session_id or uuid.uuid4().hex
+            session_id = session_id or self._new_id()
             hide_addr = custom_push and "play-addr-with-css" not in self._faults
+            if prepare_seconds is None:
+                prepare_seconds = self.settings.prepare_seconds if self._is_cold(key, now) else 0.0
             session = _Session(
                 session_id=session_id,
                 project_id=project_id,
                 user_id=user_id,
                 driver_type=driver_type,
                 play_stream_addr=None if hide_addr else PLAY_URL.format(session_id=session_id),
-                ready_at=now + (self.settings.prepare_seconds if self._is_cold(key, now) else 0.0),
+                ready_at=now + prepare_seconds,
                 last_driven=now,
+                fails_with=self._cold_failure() if prepare_seconds > 0 else None,
             )
             self._warm[key] = now
             self._sessions[session_id] = session
@@ -200,15 +220,23 @@ class Store:
         with self._lock:
             now = self.clock()
             session = self._get(session_id, now)
+            if session.closed and self._choices.close_twice == "error":
+                raise StoreError(SESSION_CLOSED, f"session {session_id} is already closed")
             if not session.closed and "close-keeps-slot" not in self._faults:
                 self._close(session, None, None)
             return session.info(now)
 
     def sessions(self, project_id: str) -> list[SessionInfo]:
-        """The live sessions (ready or preparing) of a project, oldest first."""
+        """The live sessions (ready or preparing) of a project, oldest first.
+
+        Under the list-closed=yes choice, followed by its last closed or failed ones.
+        """
         with self._lock:
             now = self.clock()
-            return [s.info(now) for s in self._project(project_id, now).values()]
+            listed = [s.info(now) for s in self._project(project_id, now).values()]
+            if self._listed_closed is not None:
+                listed += [s.info(now) for s in self._listed_closed[project_id]]
+            return listed
 
     # --- helpers (lock held) ----------------------------------------------------
 
@@ -217,16 +245,16 @@ class Store:
         live = self._live.get(project_id)
         if live is None:
             raise StoreError(BAD_PARAMETER, f"{_INVALID_PROJECT}: unknown project {project_id!r}")
-        for session in [s for s in live.values() if self._idle(s, now)]:
-            self._close(session, None, None)
+        for session in [s for s in live.values() if self._idle(s, now) or self._failing(s, now)]:
+            self._end(session, now)
         return live
 
     def _get(self, session_id: str, now: float) -> _Session:
         session = self._sessions.get(session_id)
         if session is None:
             raise StoreError(NO_SUCH_SESSION, f"session {session_id} does not exist")
-        if not session.closed and self._idle(session, now):
-            self._close(session, None, None)
+        if not session.closed and (self._idle(session, now) or self._failing(session, now)):
+            self._end(session, now)
         return session
 
     def _usable(self, session_id: str, now: float) -> _Session:
@@ -240,6 +268,32 @@ class Store:
 
     def _idle(self, session: _Session, now: float) -> bool:
         return now - session.last_driven >= self.settings.idle_seconds
+
+    def _failing(self, session: _Session, now: float) -> bool:
+        return session.fails_with is not None and now >= session.ready_at
+
+    def _end(self, session: _Session, now: float) -> None:
+        """Close a session whose cold start failed (status 4) or that sat idle too long."""
+        if self._failing(session, now):
+            code = session.fails_with
+            self._close(session, code, COLD_FAILURES.get(code or 0, "creation failed"))
+        else:
+            self._close(session, None, None)
+
+    def _cold_failure(self) -> int | None:
+        """The ErrorCode a new cold session will fail with, drawn per the cold-failure choice."""
+        chance = self._choices.cold_failure
+        if chance and self._rng.random() < chance:
+            return self._rng.choice(sorted(COLD_FAILURES))
+        return None
+
+    def _new_id(self) -> str:
+        """A SessionId in the chosen format, unused so far (short ones can collide)."""
+        for _ in range(100):
+            candidate = new_session_id(self._choices.session_id)
+            if candidate not in self._sessions:
+                return candidate
+        return uuid.uuid4().hex
 
     def _is_cold(self, key: tuple[str, str], now: float) -> bool:
         """Cold unless the same project and UserId created a session within idle_seconds."""
@@ -258,6 +312,8 @@ class Store:
         if self._by_user.get(key) is session:
             del self._by_user[key]
         self._closed.append(session)
+        if self._listed_closed is not None:
+            self._listed_closed[session.project_id].append(session)
         if len(self._closed) > CLOSED_KEPT:
             old = self._closed.popleft()
             if self._sessions.get(old.session_id) is old:
