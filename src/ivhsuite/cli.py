@@ -2,7 +2,8 @@
 
 Exit codes (:class:`ivhsuite.protocol.ExitCode`): 0 success, 1 the endpoint broke its
 contract or a threshold, 2 a usage or configuration problem, said in one line on stderr,
-never a traceback; 130 interrupted.
+never a traceback; 3 the endpoint was too unstable to judge; 130 interrupted (SIGINT),
+143 terminated (SIGTERM), each after closing every session.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from ivhsuite import interrupts
 from ivhsuite.errors import IvhsuiteError
 from ivhsuite.protocol import ExitCode
 from ivhsuite.signing import signed_query
@@ -42,9 +44,10 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     from ivhsuite.emulator.cli import add_emulate_parser
     from ivhsuite.gate.cli import add_gate_parser
     from ivhsuite.load.cli import add_load_parser
+    from ivhsuite.sweep_cli import add_sweep_parser
     from ivhsuite.verify import add_verify_parser
 
-    return [_add_sign, add_emulate_parser, add_gate_parser, add_load_parser, add_verify_parser]
+    return [_add_sign, add_emulate_parser, add_gate_parser, add_load_parser, add_verify_parser, add_sweep_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,13 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
+        with interrupts.trapped():
+            code = int(args.handler(args))
+        return interrupts.exit_code(code) if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) else code
     except IvhsuiteError as exc:
         print(f"ivhsuite: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    except KeyboardInterrupt:
-        print("ivhsuite: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt as exc:
+        code = interrupts.exit_code_for(interrupts.interrupted_by(exc))
+        print(f"ivhsuite: {'terminated' if code == ExitCode.TERMINATED else 'interrupted'}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ivhsuite.config import (
     DEFAULT_GATE_QUOTA,
+    DEFAULT_MAX_TRANSPORT_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_READY_TIMEOUT,
     DEFAULT_USER_ID_MAX_LENGTH,
@@ -48,6 +49,7 @@ class GateOptions:
     phases: tuple[str, ...] = PHASES
     run_schemathesis: bool = True
     run_scenarios: bool = True
+    max_transport_errors: float = DEFAULT_MAX_TRANSPORT_ERRORS  # share of requests left unanswered: beyond, exit 3
 
     def __post_init__(self) -> None:
         if self.max_examples < 1:
@@ -58,6 +60,8 @@ class GateOptions:
             raise ConfigError(f"--quota must be at least 1, not {self.quota}")
         if self.ready_timeout <= 0 or self.poll_interval <= 0:
             raise ConfigError("--ready-timeout and the poll interval must be more than 0")
+        if not 0.0 <= self.max_transport_errors <= 1.0:
+            raise ConfigError(f"--max-transport-errors must be from 0% to 100%, not {self.max_transport_errors}")
         if self.user_id_max_length < MIN_USER_ID_LENGTH:
             raise ConfigError(f"--user-id-max-length must be at least {MIN_USER_ID_LENGTH}")
         unknown = sorted(set(self.phases) - set(PHASES))
@@ -77,7 +81,7 @@ class GateOptions:
     def from_env(cls, environ: Mapping[str, str] | None = None, **given: object) -> GateOptions:
         """Fill what ``given`` leaves as None from ``IVH_*`` variables, then the defaults."""
         values = {k: v for k, v in given.items() if v is not None}
-        for key in ("quota", "ready_timeout", "user_id_max_length"):
+        for key in ("quota", "ready_timeout", "user_id_max_length", "max_transport_errors"):
             if key not in values:
                 found = setting(key, environ=environ)
                 if found is not None:

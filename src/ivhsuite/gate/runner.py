@@ -3,23 +3,22 @@
 Order of a run: pick the target (starting the embedded emulator when no URL is set),
 preflight (exit 2 on a wrong setting), schemathesis in-process, close its sessions,
 ``pytest contract_tests`` in-process, close everything and sweep the project for the
-run's prefix (also after Ctrl-C or SIGTERM), write and redact the reports.
+run's tag (also after Ctrl-C, SIGTERM or an exception), write and redact the reports.
 
-Exit codes: 0 the contract holds; 1 a promise is broken; 2 the run could not judge
-(a setting, an unreachable endpoint, a half that errored); 130 interrupted.
+Exit codes: 0 the contract holds; 1 a promise is broken (it wins over everything but a
+signal); 2 the run could not judge (a setting, an unreachable endpoint, a half that
+errored); 3 the endpoint was too unstable to judge (more requests lost to the network
+than ``--max-transport-errors`` allows); 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from ivhsuite import junit
+from ivhsuite import environmental, interrupts, junit
 from ivhsuite.embedded import endpoint
 from ivhsuite.gate.context import RunContext, active
 from ivhsuite.gate.findings import redact_tree, write_failures
@@ -34,6 +33,7 @@ from ivhsuite.runs import run_dir
 from ivhsuite.spec import default_spec_path
 
 PYTEST_INTERRUPTED = 2
+NETWORK_JUNIT = "network-junit.xml"
 
 
 def contract_tests_dir() -> Path:
@@ -46,7 +46,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
     out = out or sys.stdout
     started = time.monotonic()
     embedded = not options.target.base_url
-    with endpoint(options.target, quota=options.quota) as target, sigterm_as_interrupt():
+    with endpoint(options.target, quota=options.quota) as target, interrupts.trapped():
         run = RunContext(options.with_target(target, quota_exact=embedded))
         try:
             preflight(run)
@@ -60,10 +60,10 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
         try:
             with active(run):
                 _halves(run, folder, result)
-        except KeyboardInterrupt:
-            result.halves["interrupted"] = ExitCode.INTERRUPTED
+        except KeyboardInterrupt as exc:
+            result.halves["interrupted"] = interrupts.exit_code_for(interrupts.interrupted_by(exc))
         finally:
-            with sigint_ignored():
+            with interrupts.shielded():  # a second Ctrl-C must not cut the clean-up short
                 run.finish()
                 result.left_open = _left_open(run)
                 run.shutdown()
@@ -71,6 +71,9 @@ def run_gate(options: GateOptions, out: TextIO | None = None) -> GateResult:
     counters = run.counters
     result.generated_requests, result.scenario_requests = counters.generated, counters.scenario
     result.sessions_created = counters.created
+    result.environment = run.tally.summary(options.max_transport_errors, swept=run.swept)
+    result.environmental_errors = run.environmental_errors
+    result.generated_errors = list(run.generated_errors)
     result.elapsed = time.monotonic() - started
     result.exit_code = _verdict(result)
     _write_reports(folder, result, run.secrets)
@@ -82,16 +85,18 @@ def _halves(run: RunContext, folder: Path, result: GateResult) -> None:
     options = run.options
     if options.run_schemathesis:
         result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
-        run.guard.make_room()  # close the generated sessions before the scenarios count slots
-        if result.halves["schemathesis"] == ExitCode.INTERRUPTED:
+        # schemathesis takes Ctrl-C itself and returns; the signal is remembered all the same
+        if result.halves["schemathesis"] == ExitCode.INTERRUPTED or interrupts.received():
             raise KeyboardInterrupt
+        run.guard.make_room()  # close the generated sessions before the scenarios count slots
     if options.run_scenarios:
         plugin = GatePlugin(run)
         code = _pytest(run, folder / "scenarios-junit.xml", plugin)
         result.halves["scenarios"] = code
         result.scenario_outcomes = dict(plugin.outcomes)
         result.scenario_errors = list(plugin.errors)
-        if code == PYTEST_INTERRUPTED:
+        result.scenario_environmental = list(plugin.environmental)
+        if code == PYTEST_INTERRUPTED or interrupts.received():
             raise KeyboardInterrupt
 
 
@@ -118,12 +123,26 @@ def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
 
 def _verdict(result: GateResult) -> int:
     if "interrupted" in result.halves:
-        return ExitCode.INTERRUPTED
+        return result.halves["interrupted"]
     if result.findings:
         return ExitCode.FAILED  # a broken promise outweighs an error elsewhere in the run
+    if result.environment.unstable:
+        return ExitCode.UNSTABLE
     generated = result.halves.get("schemathesis", ExitCode.OK)
-    scenarios = result.halves.get("scenarios", ExitCode.OK)
-    if generated != ExitCode.OK or scenarios != ExitCode.OK:
+    # schemathesis exits 1 for failures (all findings, or dropped as the network's) and for errors:
+    # only an error that was not the network's means the half could not judge.
+    generated_failed = generated not in (ExitCode.OK, ExitCode.FAILED) or (
+        generated == ExitCode.FAILED and bool(result.generated_errors)
+    )
+    if (
+        generated_failed
+        or result.scenario_errors
+        or result.halves.get("scenarios", ExitCode.OK)
+        not in (
+            ExitCode.OK,
+            ExitCode.FAILED,
+        )
+    ):
         return ExitCode.USAGE  # errors, not findings: the run could not judge
     return ExitCode.OK
 
@@ -139,37 +158,7 @@ def _left_open(run: RunContext) -> int | None:
 
 def _write_reports(folder: Path, result: GateResult, secrets: tuple[str | None, ...]) -> None:
     write_failures(folder / "failures.txt", result.findings, secrets)
-    junit.merge([folder / "schemathesis" / "junit.xml", folder / "scenarios-junit.xml"], folder / "junit.xml", secrets)
+    environmental.write_junit(result.environment, folder / NETWORK_JUNIT, secrets)
+    sources = [folder / "schemathesis" / "junit.xml", folder / "scenarios-junit.xml", folder / NETWORK_JUNIT]
+    junit.merge(sources, folder / "junit.xml", secrets)
     redact_tree(folder, secrets)
-
-
-@contextmanager
-def sigint_ignored() -> Iterator[None]:
-    """A second Ctrl-C must not cut the clean-up short: every open session is a paid stream."""
-    try:
-        previous: Any = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """A CI cancel (SIGTERM) cleans up like Ctrl-C."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous: Any = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
