@@ -25,7 +25,7 @@ from .conftest import LOCUSTFILE, LocustRun, clean_env
 
 pytestmark = pytest.mark.slow
 Run = Callable[..., LocustRun]
-SESSION_ID = re.compile(r"session [0-9a-f]{32} of UserId ivhload-\w+-p\d+ still live")
+SESSION_ID = re.compile(r"session [0-9a-f]{32} of UserId ivhs-\w+-p\d+ still live")
 
 
 def assert_green_and_clean(run: LocustRun) -> None:
