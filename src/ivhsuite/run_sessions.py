@@ -8,7 +8,8 @@ lists the project and closes every live session whose UserId carries the run's t
 which also catches a session whose createsession answer was lost on the network.
 
 The tag is the one format every run uses (:func:`run_tag`): ``ivhs-<run id>-`` at the
-start of each UserId it creates, the run id being 1 to 16 lowercase letters or digits.
+start of each UserId it creates, the run id being 8 lowercase hex digits (:func:`new_run_id`),
+so a UserId of someone else's is unlikely to pass for one.
 ``ivhsuite sweep`` (:func:`sweep_tagged`) closes what killed runs left behind, and never a
 session whose UserId does not carry such a tag.
 
@@ -40,8 +41,8 @@ log = logging.getLogger("ivhsuite")
 SWEEP_TIMEOUT = 20.0
 SWEEP_POLL = 0.5
 TAG_PREFIX = "ivhs-"
-_RUN_ID = re.compile(r"[0-9a-z]{1,16}")
-_TAGGED = re.compile(r"ivhs-([0-9a-z]{1,16})-")
+RUN_ID = re.compile(r"[0-9a-f]{8}")
+_TAGGED = re.compile(r"ivhs-([0-9a-f]{8})-")
 
 
 def new_run_id() -> str:
@@ -51,8 +52,8 @@ def new_run_id() -> str:
 
 def run_tag(run_id: str) -> str:
     """The UserId prefix of every session the run ``run_id`` creates."""
-    if not _RUN_ID.fullmatch(run_id):
-        raise ValueError(f"a run id is 1 to 16 lowercase letters or digits, not {run_id!r}")
+    if not RUN_ID.fullmatch(run_id):
+        raise ValueError(f"a run id is 8 lowercase hex digits, not {run_id!r}")
     return f"{TAG_PREFIX}{run_id}-"
 
 

@@ -12,15 +12,12 @@ Exit 0 when nothing tagged is left live, 1 when a session could not be closed.
 from __future__ import annotations
 
 import argparse
-import re
 
 from ivhsuite.client import IvhClient
 from ivhsuite.config import ENV_BASE_URL, ENV_PROJECT_ID, Target
 from ivhsuite.errors import ConfigError
 from ivhsuite.protocol import ExitCode
-from ivhsuite.run_sessions import TaggedSweep, sweep_tagged
-
-_RUN_ID = re.compile(r"[0-9a-z]{1,16}")
+from ivhsuite.run_sessions import RUN_ID, TaggedSweep, sweep_tagged
 
 
 def add_sweep_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,8 +36,8 @@ def add_sweep_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
-    if args.run is not None and not _RUN_ID.fullmatch(args.run):
-        raise ConfigError(f"--run takes a run id of 1 to 16 lowercase letters or digits, not {args.run!r}")
+    if args.run is not None and not RUN_ID.fullmatch(args.run):
+        raise ConfigError(f"--run takes a run id of 8 lowercase hex digits (as in the run's summary), not {args.run!r}")
     target = Target.from_env(base_url=args.base_url, project_id=args.project_id)
     if not target.base_url:
         raise ConfigError(f"no endpoint: pass --base-url or set {ENV_BASE_URL} (an emulator forgets its sessions anyway)")

@@ -34,6 +34,7 @@ DEFAULT_TEXT_INTERVAL = 1.2  # the docs ask for 1 s between texts; keep a margin
 DEFAULT_SHAPE_DURATION = 60.0
 DEFAULT_SHAPE_STEPS = 4
 DEFAULT_EMULATOR_PREPARE_SECONDS = 1.0
+LOCAL_RUN_ID = "00000000"  # a user built outside a locust run (a unit test) has no run id of its own
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class ScenarioOptions:
     @property
     def userid_prefix(self) -> str:
         """Every UserId of this run starts with it, so cleanup can tell our sessions apart."""
-        return run_tag(self.ivh_run_id or "local")
+        return run_tag(self.ivh_run_id or LOCAL_RUN_ID)
 
 
 def add_arguments(parser: Any, **_: Any) -> None:
