@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -56,10 +57,8 @@ def test_a_signal_in_any_phase_closes_every_session_then_exits(
         while not any(f"{phase}: started" in line for line in output):
             assert process.poll() is None, "verify ended before the phase: " + "".join(output)[-3000:]
             assert time.monotonic() < deadline, f"{phase} did not start in time"
-            try:
+            with contextlib.suppress(queue.Empty):
                 output.append(seen.get(timeout=0.5))
-            except queue.Empty:
-                pass
         while not _live(emulator):
             assert process.poll() is None, "verify ended before it opened a session: " + "".join(output)[-3000:]
             assert time.monotonic() < deadline, f"{phase} opened no session in time"

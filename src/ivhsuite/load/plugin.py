@@ -190,8 +190,6 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     failed = any(v.failed for v in verdicts)
     unstable = environmental.verdict(network_summary)
     code = ExitCode.FAILED if failed else ExitCode.UNSTABLE if unstable else ExitCode.OK
-    if run.terminating:
-        code = ExitCode.TERMINATED  # a signal wins, once the sweep is done
     environment.process_exit_code = int(code)
     word = "FAILED" if failed else "UNSTABLE" if unstable else "passed"
     log.info("load run %s: %s", word, "threshold(s) failed" if failed else unstable or "all green")
