@@ -83,7 +83,7 @@ class _Base:
             return response
         fault = attempts.faults[-1]
         raise GatewayError(
-            f"{attempts.operation}: {_fault_text(fault)} from {self.target.base_url}{_unknown(attempts)}", fault.label
+            f"{_fault_text(fault)} from {self.target.base_url}{_which(attempts)}", fault.label
         )
 
     def _auth(self) -> httpx.Auth | None:
@@ -168,22 +168,24 @@ def _fault_text(fault: Fault) -> str:
     )
 
 
-def _unknown(attempts: Attempts) -> str:
-    tries = f" after {len(attempts.faults)} attempts" if len(attempts.faults) > 1 else ""
+def _which(attempts: Attempts) -> str:
+    """`` (operation, N attempts)``, and for a create or command that may have reached the server, what follows."""
+    tries = f", {len(attempts.faults)} attempts" if len(attempts.faults) > 1 else ""
+    text = f" ({attempts.operation}{tries})"
     if attempts.operation in ("createsession", "command") and attempts.faults[-1].kind != "not sent":
-        return f"{tries}; the outcome is unknown (the run's sweep closes a session it may have created)"
-    return tries
+        text += "; the outcome is unknown (the run's sweep closes a session it may have created)"
+    return text
 
 
 def _translate(exc: BaseException, url: str, attempts: Attempts) -> TransportError:
     fault = attempts.faults[-1]
     if isinstance(exc, httpx.TimeoutException) and fault.kind == "timeout":
         return RequestTimeout(
-            f"{attempts.operation}: no answer from {url} in time ({type(exc).__name__}){_unknown(attempts)}",
+            f"no answer from {url} in time: {type(exc).__name__}{_which(attempts)}",
             fault.label,
         )
     detail = f"{exc}" if str(exc) else type(exc).__name__
-    return TransportError(f"{attempts.operation}: cannot reach {url}: {detail}{_unknown(attempts)}", fault.label)
+    return TransportError(f"cannot reach {url}: {detail}{_which(attempts)}", fault.label)
 
 
 # What a failed exchange raises: httpx's errors, and ConnectionError from an in-process (ASGI) endpoint.

@@ -7,7 +7,7 @@ it too), and the signal is remembered: a library that swallows the ``KeyboardInt
 which asks :func:`received`. Inside :func:`shielded` (the sweep), further signals are
 remembered but raise nothing: every open session is a paid stream and its close must finish.
 
->>> exit_code_for(signal.SIGTERM)
+>>> int(exit_code_for(signal.SIGTERM))
 143
 """
 
