@@ -11,9 +11,12 @@ connection could not even be opened. Every request and fault lands in the run's
 
 A 502/503/504 left after the retries (and not repeated on every attempt) is returned to
 schemathesis marked :data:`UNANSWERED`; the gate's ``filter_failure`` hook drops any
-failure on it: the network's, not a broken promise. A network error left after the
-retries propagates, and schemathesis reports it as an error, which the gate counts as
-environmental (:func:`is_environmental`).
+failure on it: the network's, not a broken promise. A reset or a timeout left after the
+retries becomes a stand-in answer, marked the same way and saying so (HTTP 504, header
+``X-Ivhsuite-Unanswered``, a plain-text body naming the fault): raised instead, it would
+end the operation's whole phase as a schemathesis "Network Error" (or a Hypothesis
+"Flaky" runtime error with a traceback) although the endpoint did nothing wrong.
+Errors schemathesis still reports are sorted by :func:`is_environmental`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from ivhsuite.gate.context import current
 from ivhsuite.protocol import Answer
 from ivhsuite.retry import DEFAULT_POLICY, Attempts, Fault, status_fault
 
-UNANSWERED = "ivhsuite_unanswered"  # attribute set on the PreparedRequest of a 502/503/504 that is the network's
+UNANSWERED = "ivhsuite_unanswered"  # attribute set on the PreparedRequest of an answer that is the network's
+STAND_IN_HEADER = "X-Ivhsuite-Unanswered"
+STAND_IN_STATUS = 504
 _INSTALLED = "_ivhsuite_retry_policy"
 # Failures of an exchange: the connection (refused, reset, closed), the clock, a body cut short.
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -53,14 +58,17 @@ def fault_of(exc: BaseException) -> Fault:
     return Fault.RESET
 
 
-def is_environmental(exc: BaseException) -> bool:
-    """Whether an error schemathesis reports is the network's (a lost connection, a timeout)."""
+def is_environmental(exc: BaseException | None) -> bool:
+    """Whether an error schemathesis reports is the network's: a lost connection or a timeout, however wrapped
+    (a cause, a Hypothesis "Flaky" group whose every member is one)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, NETWORK_ERRORS):
             return True
+        if isinstance(exc, BaseExceptionGroup):
+            return bool(exc.exceptions) and all(is_environmental(e) for e in exc.exceptions)
         seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        exc = exc.__cause__ or exc.__context__
     return False
 
 
@@ -84,9 +92,13 @@ def send(session: requests.Session, data: dict[str, Any], retries: int, max_stre
             try:
                 response = transport._request(session, data, max_stream_events)
             except NETWORK_ERRORS as exc:
-                delay = attempts.failed(fault_of(exc))
+                fault = fault_of(exc)
+                delay = attempts.failed(fault)
                 if delay is None:
-                    raise
+                    if run is not None:
+                        with run.counters.lock:
+                            run.environmental_errors += 1
+                    return stand_in(data, exc, fault, attempts)
                 time.sleep(delay)
                 continue
             fault = None
@@ -106,6 +118,25 @@ def send(session: requests.Session, data: dict[str, Any], retries: int, max_stre
     finally:
         if run is not None and operation:
             run.tally.record(attempts)
+
+
+def stand_in(data: dict[str, Any], exc: BaseException, fault: Fault, attempts: Attempts) -> requests.Response:
+    """An answer that says there was none: marked :data:`UNANSWERED`, so no check judges it."""
+    request = getattr(exc, "request", None)
+    if not isinstance(request, requests.PreparedRequest):
+        request = requests.Request(str(data.get("method", "POST")), str(data.get("url", ""))).prepare()
+    setattr(request, UNANSWERED, fault.label)
+    response = requests.Response()
+    response.status_code = STAND_IN_STATUS
+    response.reason = "No answer (ivhsuite stand-in)"
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.headers[STAND_IN_HEADER] = fault.label
+    text = f"ivhsuite: no answer from the endpoint ({fault.label}, {len(attempts.faults)} attempt(s)): {exc}"
+    response._content = text.encode("utf-8")
+    response.encoding = "utf-8"
+    response.request = request
+    response.url = request.url or ""
+    return response
 
 
 def install() -> None:

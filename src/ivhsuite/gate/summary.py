@@ -84,7 +84,9 @@ def _network_lines(result: GateResult) -> list[str]:
         lines.append(f"  ~ {why}")
     lines += [f"      {line}" for line in environmental.per_operation(env)]
     if result.environmental_errors:
-        lines.append(f"  ~ {result.environmental_errors} generated case(s) cut short by the network (not findings)")
+        lines.append(
+            f"  ~ {result.environmental_errors} generated case(s) got no answer from the network (not judged, not findings)"
+        )
     for text in result.scenario_environmental[: MAX_EXAMPLES_SHOWN * 2]:
         lines.append(f"  ~ scenario skipped, {text}")
     if env.swept:
