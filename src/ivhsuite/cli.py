@@ -2,7 +2,8 @@
 
 Exit codes (:class:`ivhsuite.protocol.ExitCode`): 0 success, 1 the endpoint broke its
 contract or a threshold, 2 a usage or configuration problem, said in one line on stderr,
-never a traceback; 130 interrupted.
+never a traceback; 3 the endpoint was too unstable to judge; 130 interrupted (SIGINT),
+143 terminated (SIGTERM), each after closing every session.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from ivhsuite import interrupts
 from ivhsuite.config import env_name, pinned
 from ivhsuite.errors import IvhsuiteError
 from ivhsuite.protocol import ExitCode
@@ -45,6 +47,7 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     from ivhsuite.load.cli import add_load_parser
     from ivhsuite.proxy.cli import add_proxy_parser
     from ivhsuite.scaffold import add_init_parser
+    from ivhsuite.sweep_cli import add_sweep_parser
     from ivhsuite.verify import add_verify_parser
 
     return [
@@ -55,6 +58,7 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
         add_verify_parser,
         add_proxy_parser,
         add_init_parser,
+        add_sweep_parser,
     ]
 
 
@@ -77,14 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        with pinned(spec=getattr(args, "spec", None)):
-            return int(args.handler(args))
+        with pinned(spec=getattr(args, "spec", None)), interrupts.trapped():
+            code = int(args.handler(args))
+        return interrupts.exit_code(code) if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) else code
     except IvhsuiteError as exc:
         print(f"ivhsuite: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    except KeyboardInterrupt:
-        print("ivhsuite: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt as exc:
+        code = interrupts.exit_code_for(interrupts.interrupted_by(exc))
+        print(f"ivhsuite: {'terminated' if code == ExitCode.TERMINATED else 'interrupted'}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

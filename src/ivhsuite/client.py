@@ -6,6 +6,12 @@ client creates are remembered and closed by :meth:`IvhClient.close_all`, which t
 context manager calls on the way out, errors and Ctrl-C included: every real session
 is a paid stream holding a concurrency slot.
 
+Network faults follow :mod:`ivhsuite.retry`: a reset, a timeout or a 502/503/504 is retried
+where that is safe; what is left raises :class:`TransportError` (``GatewayError`` for a
+502/503/504), never an answer to judge. A 5xx that repeats on every attempt is the
+endpoint's own and comes back as the answer. A ``tally`` (:class:`ivhsuite.environmental.Tally`)
+counts every request and fault.
+
 >>> with IvhClient(Target(base_url="http://127.0.0.1:8000")) as ivh:  # doctest: +SKIP
 ...     session = ivh.create_session("user-1")
 ...     ivh.wait_until_ready(session["SessionId"])
@@ -22,8 +28,10 @@ from typing import Any
 import httpx
 
 from ivhsuite.config import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, Target, env_name
-from ivhsuite.errors import ApiError, ConfigError, RequestTimeout, TransportError
+from ivhsuite.environmental import Tally
+from ivhsuite.errors import ApiError, ConfigError, GatewayError, RequestTimeout, TransportError
 from ivhsuite.protocol import ENDED_STATUSES, Answer, Code, SessionStatus
+from ivhsuite.retry import DEFAULT_POLICY, GATEWAY_STATUSES, Attempts, Fault, RetryPolicy
 from ivhsuite.run_sessions import RunSessions, close_failed, close_ignoring_gone
 from ivhsuite.signing import SignatureAuth
 from ivhsuite.spec import Spec, load_spec
@@ -49,12 +57,34 @@ def with_reqid(payload: dict[str, Any]) -> dict[str, Any]:
 class _Base:
     """What both clients share: the target, the spec, payload builders and answer parsing."""
 
-    def __init__(self, target: Target | None, spec: Spec | None) -> None:
+    def __init__(
+        self, target: Target | None, spec: Spec | None, policy: RetryPolicy = DEFAULT_POLICY, tally: Tally | None = None
+    ) -> None:
         self.target = target or Target.from_env()
         if not self.target.base_url:
             raise ConfigError(f"no endpoint: pass a base URL or set {env_name('base_url')}")
         self.spec = spec or load_spec()
         self.sessions = RunSessions()  # the sessions this client created and has not closed
+        self.policy = policy
+        self.tally = tally
+
+    def _begin(self, operation_id: str) -> Attempts:
+        if self.tally is not None:
+            self.tally.request(operation_id)
+        return self.policy.start(operation_id)
+
+    def _end(self, attempts: Attempts) -> None:
+        if self.tally is not None:
+            self.tally.record(attempts)
+
+    def _gave_up(self, attempts: Attempts, response: httpx.Response) -> httpx.Response:
+        """After the last 502/503/504: the endpoint's own answer when it repeated, else a GatewayError."""
+        if attempts.repeated_5xx:
+            return response
+        fault = attempts.faults[-1]
+        raise GatewayError(
+            f"{_fault_text(fault)} from {self.target.base_url}{_which(attempts)}", fault.label
+        )
 
     def _auth(self) -> httpx.Auth | None:
         t = self.target
@@ -103,10 +133,63 @@ class _Base:
         return self.sessions.open_ids()
 
 
-def _translate(exc: httpx.HTTPError, url: str) -> TransportError:
+class _SendTrace:
+    """httpcore's trace hook: did writing the request fail? (httpcore then reads on, and fails there.)"""
+
+    def __init__(self) -> None:
+        self.send_failed = False
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event in ("http11.send_request_headers.failed", "http11.send_request_body.failed"):
+            self.send_failed = True
+
+    async def atrace(self, event: str, info: dict[str, Any]) -> None:
+        self(event, info)
+
+
+def _fault_of(exc: BaseException, trace: _SendTrace) -> Fault:
+    """The fault an exception stands for. NOT_SENT only when the server cannot have read a whole request."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout) or trace.send_failed:
+        return Fault.NOT_SENT
     if isinstance(exc, httpx.TimeoutException):
-        return RequestTimeout(f"no answer from {url} in time ({type(exc).__name__})")
-    return TransportError(f"cannot reach {url}: {exc or type(exc).__name__}")
+        return Fault.TIMEOUT
+    return Fault.RESET
+
+
+def _answer_fault(response: httpx.Response) -> Fault | None:
+    if response.status_code not in GATEWAY_STATUSES:
+        return None
+    return Fault.gateway(response.status_code, page=Answer.read(response.status_code, response.content).code is None)
+
+
+def _fault_text(fault: Fault) -> str:
+    return {"not sent": "no connection", "reset": "connection reset or closed before an answer"}.get(
+        fault.kind, fault.label
+    )
+
+
+def _which(attempts: Attempts) -> str:
+    """`` (operation, N attempts)``, and for a create or command that may have reached the server, what follows."""
+    tries = f", {len(attempts.faults)} attempts" if len(attempts.faults) > 1 else ""
+    text = f" ({attempts.operation}{tries})"
+    if attempts.operation in ("createsession", "command") and attempts.faults[-1].kind != "not sent":
+        text += "; the outcome is unknown (the run's sweep closes a session it may have created)"
+    return text
+
+
+def _translate(exc: BaseException, url: str, attempts: Attempts) -> TransportError:
+    fault = attempts.faults[-1]
+    if isinstance(exc, httpx.TimeoutException) and fault.kind == "timeout":
+        return RequestTimeout(
+            f"no answer from {url} in time: {type(exc).__name__}{_which(attempts)}",
+            fault.label,
+        )
+    detail = f"{exc}" if str(exc) else type(exc).__name__
+    return TransportError(f"cannot reach {url}: {detail}{_which(attempts)}", fault.label)
+
+
+# What a failed exchange raises: httpx's errors, and ConnectionError from an in-process (ASGI) endpoint.
+_NETWORK_ERRORS = (httpx.HTTPError, ConnectionError)
 
 
 class IvhClient(_Base):
@@ -119,8 +202,10 @@ class IvhClient(_Base):
         spec: Spec | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        tally: Tally | None = None,
     ) -> None:
-        super().__init__(target, spec)
+        super().__init__(target, spec, policy, tally)
         self.http = httpx.Client(
             base_url=self.target.base_url or "", auth=self._auth(), transport=transport, timeout=timeout
         )
@@ -135,11 +220,33 @@ class IvhClient(_Base):
             self.http.close()
 
     def send(self, operation_id: str, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
-        """POST the envelope as is (no ReqId added): the raw answer, for contract checks."""
+        """POST the envelope as is (no ReqId added): the raw answer, for contract checks.
+
+        Retried per :mod:`ivhsuite.retry`; :class:`TransportError` when no answer is left to judge.
+        """
+        attempts = self._begin(operation_id)
         try:
-            return self.http.post(self.path(operation_id), json=envelope(payload), **kwargs)
-        except httpx.HTTPError as exc:
-            raise _translate(exc, self.target.base_url or "") from None
+            while True:
+                trace = _SendTrace()
+                try:
+                    response = self.http.post(
+                        self.path(operation_id), json=envelope(payload), extensions={"trace": trace}, **kwargs
+                    )
+                except _NETWORK_ERRORS as exc:
+                    delay = attempts.failed(_fault_of(exc, trace))
+                    if delay is None:
+                        raise _translate(exc, self.target.base_url or "", attempts) from None
+                    time.sleep(delay)
+                    continue
+                fault = _answer_fault(response)
+                if fault is None:
+                    return response
+                delay = attempts.failed(fault)
+                if delay is None:
+                    return self._gave_up(attempts, response)
+                time.sleep(delay)
+        finally:
+            self._end(attempts)
 
     def call(self, operation_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         payload = with_reqid(payload)
@@ -199,8 +306,10 @@ class AsyncIvhClient(_Base):
         spec: Spec | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        tally: Tally | None = None,
     ) -> None:
-        super().__init__(target, spec)
+        super().__init__(target, spec, policy, tally)
         self.http = httpx.AsyncClient(
             base_url=self.target.base_url or "", auth=self._auth(), transport=transport, timeout=timeout
         )
@@ -215,10 +324,29 @@ class AsyncIvhClient(_Base):
             await self.http.aclose()
 
     async def send(self, operation_id: str, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        attempts = self._begin(operation_id)
         try:
-            return await self.http.post(self.path(operation_id), json=envelope(payload), **kwargs)
-        except httpx.HTTPError as exc:
-            raise _translate(exc, self.target.base_url or "") from None
+            while True:
+                trace = _SendTrace()
+                try:
+                    response = await self.http.post(
+                        self.path(operation_id), json=envelope(payload), extensions={"trace": trace.atrace}, **kwargs
+                    )
+                except _NETWORK_ERRORS as exc:
+                    delay = attempts.failed(_fault_of(exc, trace))
+                    if delay is None:
+                        raise _translate(exc, self.target.base_url or "", attempts) from None
+                    await asyncio.sleep(delay)
+                    continue
+                fault = _answer_fault(response)
+                if fault is None:
+                    return response
+                delay = attempts.failed(fault)
+                if delay is None:
+                    return self._gave_up(attempts, response)
+                await asyncio.sleep(delay)
+        finally:
+            self._end(attempts)
 
     async def call(self, operation_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         payload = with_reqid(payload)

@@ -34,6 +34,8 @@ DEFAULT_GATE_QUOTA = 5
 DEFAULT_EMULATOR_QUOTA = 10
 DEFAULT_LOAD_EMULATOR_QUOTA = 200
 DEFAULT_USER_ID_MAX_LENGTH = 32
+# The share of requests a run may leave unanswered (after the safe retries) and still judge.
+DEFAULT_MAX_TRANSPORT_ERRORS = 0.05
 CONFIG_FILE = "ivhsuite.toml"
 
 
@@ -49,6 +51,25 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise ValueError(text)
     return value
+
+
+def parse_share(text: str) -> float:
+    """``"1%"``, ``"0.01"`` → 0.01: a share from 0 to 1 (ValueError otherwise)."""
+    raw = str(text).strip()
+    value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(text)
+    return value
+
+
+def share_argument(text: str) -> float:
+    """argparse ``type=`` for a share: a usage error names the expected form."""
+    try:
+        return parse_share(text)
+    except ValueError:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"expected a share like 5% or 0.05, not {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,13 @@ SETTINGS: tuple[Setting, ...] = (
         DEFAULT_USER_ID_MAX_LENGTH,
         "longest UserId the gate generates (the docs give no limit)",
         int,
+    ),
+    Setting(
+        "max_transport_errors",
+        "IVH_MAX_TRANSPORT_ERRORS",
+        DEFAULT_MAX_TRANSPORT_ERRORS,
+        "share of requests a run may leave unanswered after safe retries (e.g. `1%`) before it exits 3, unstable",
+        parse_share,
     ),
     Setting("spec", "IVH_SPEC", None, "an OpenAPI file to use instead of the packaged spec"),
     Setting("thresholds", "IVH_THRESHOLDS", None, "a load thresholds file to use instead of the packaged one"),

@@ -2,8 +2,9 @@
 
     IvhsuiteError
     ├── ConfigError        a setting is missing or wrong (CLI exit code 2)
-    ├── TransportError     the endpoint could not be reached or did not answer in time
-    │   └── RequestTimeout
+    ├── TransportError     no answer to judge: unreachable, reset, too late, or a gateway's 502/503/504
+    │   ├── RequestTimeout
+    │   └── GatewayError   a 502/503/504 in place of the endpoint's answer
     └── ApiError           the endpoint answered with a non-zero Header.Code
 
 Third-party exceptions (httpx, yaml) are translated where they are caught, so nothing
@@ -22,11 +23,24 @@ class ConfigError(IvhsuiteError):
 
 
 class TransportError(IvhsuiteError):
-    """The endpoint could not be reached, or the connection failed mid-request."""
+    """No answer to judge: the endpoint could not be reached, the connection failed mid-request,
+    the answer came too late, or a gateway answered in its place. Environmental, never a broken promise.
+
+    ``fault`` names it the way reports do (``reset``, ``timeout``, ``HTTP 502 page``; see
+    :class:`ivhsuite.retry.Fault`), "" when unknown.
+    """
+
+    def __init__(self, message: str, fault: str = "") -> None:
+        super().__init__(message)
+        self.fault = fault
 
 
 class RequestTimeout(TransportError):
     """The endpoint did not answer within the client's timeout."""
+
+
+class GatewayError(TransportError):
+    """A 502, 503 or 504 (often a proxy's HTML page) came back instead of the endpoint's answer."""
 
 
 class ApiError(IvhsuiteError):

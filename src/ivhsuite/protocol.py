@@ -68,6 +68,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # a broken promise or a failed threshold
     USAGE = 2  # a usage or configuration problem, or a run that could not judge
+    UNSTABLE = 3  # the endpoint was too unstable to judge: too many requests lost to the network
     INTERRUPTED = 130  # SIGINT, after closing every session
     TERMINATED = 143  # SIGTERM, after closing every session
 

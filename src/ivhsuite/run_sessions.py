@@ -4,12 +4,26 @@ Every real session is a paid stream holding a concurrency slot, so whatever a ru
 creates it must close. The client, the gate and the load users all keep their sessions
 in a :class:`RunSessions`; :func:`close_ignoring_gone` is the one rule for a close that
 finds the session already gone; :func:`sweep` is the safety net at the end of a run: it
-lists the project and closes every live session whose UserId carries the run's tag.
+lists the project and closes every live session whose UserId carries the run's tag,
+which also catches a session whose createsession answer was lost on the network.
+
+The tag is the one format every run uses (:func:`run_tag`): ``ivhs-<run id>-`` at the
+start of each UserId it creates, the run id being 8 lowercase hex digits (:func:`new_run_id`),
+so a UserId of someone else's is unlikely to pass for one.
+``ivhsuite sweep`` (:func:`sweep_tagged`) closes what killed runs left behind, and never a
+session whose UserId does not carry such a tag.
+
+>>> run_tag("3fa9c1d2")
+'ivhs-3fa9c1d2-'
+>>> run_id_of("ivhs-3fa9c1d2-l0a1b2"), run_id_of("someone-else")
+('3fa9c1d2', None)
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +40,27 @@ log = logging.getLogger("ivhsuite")
 
 SWEEP_TIMEOUT = 20.0
 SWEEP_POLL = 0.5
+TAG_PREFIX = "ivhs-"
+RUN_ID = re.compile(r"[0-9a-f]{8}")
+_TAGGED = re.compile(r"ivhs-([0-9a-f]{8})-")
+
+
+def new_run_id() -> str:
+    """A fresh run id: 8 random hex digits."""
+    return secrets.token_hex(4)
+
+
+def run_tag(run_id: str) -> str:
+    """The UserId prefix of every session the run ``run_id`` creates."""
+    if not RUN_ID.fullmatch(run_id):
+        raise ValueError(f"a run id is 8 lowercase hex digits, not {run_id!r}")
+    return f"{TAG_PREFIX}{run_id}-"
+
+
+def run_id_of(user_id: object) -> str | None:
+    """The run id a UserId is tagged with, or None when it carries no ivhsuite tag."""
+    found = _TAGGED.match(user_id) if isinstance(user_id, str) else None
+    return found.group(1) if found else None
 
 
 class RunSessions:
@@ -132,3 +167,42 @@ def sweep(
                 if session_id not in result.closed:
                     result.closed.append(session_id)
         sleep(SWEEP_POLL)
+
+
+@dataclass
+class TaggedSweep:
+    """What ``ivhsuite sweep`` found and did: live tagged sessions per run id."""
+
+    found: dict[str, list[str]] = field(default_factory=dict)  # run id -> live SessionIds
+    closed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # could not be closed (still live or unknown)
+
+
+def live_tagged(listed: Iterable[Mapping[str, Any]], run_id: str | None = None) -> dict[str, list[str]]:
+    """Live sessions carrying an ivhsuite tag, per run id (only ``run_id``'s when given)."""
+    found: dict[str, list[str]] = {}
+    for session in listed:
+        owner = run_id_of(session.get("UserId"))
+        if owner is None or (run_id is not None and owner != run_id) or not is_live(session):
+            continue
+        if session.get("SessionId"):
+            found.setdefault(owner, []).append(str(session["SessionId"]))
+    return found
+
+
+def sweep_tagged(client: IvhClient, run_id: str | None = None, *, dry_run: bool = False) -> TaggedSweep:
+    """Close the live sessions of one earlier run (``run_id``) or of every run (None), then list again to confirm.
+
+    Raises :class:`~ivhsuite.errors.IvhsuiteError` when the project cannot be listed.
+    """
+    result = TaggedSweep(found=live_tagged(client.list_sessions(), run_id))
+    if dry_run or not result.found:
+        return result
+    for ids in result.found.values():
+        for session_id in ids:
+            if close_ignoring_gone(client.close_session, session_id):
+                result.closed.append(session_id)
+    still = {sid for ids in live_tagged(client.list_sessions(), run_id).values() for sid in ids}
+    result.failed = sorted(still)
+    result.closed = [sid for sid in result.closed if sid not in still]
+    return result

@@ -36,6 +36,43 @@ class CheckRow:
 
 
 @dataclass
+class NetworkRow:
+    """One operation's brush with the network: logical requests, faults per kind, retries, requests left unanswered."""
+
+    operation: str
+    requests: int = 0
+    faults: dict[str, int] = field(default_factory=dict)  # fault label ("reset", "HTTP 502 page") -> attempts
+    retries: int = 0
+    unanswered: int = 0  # ended without an answer to judge, after the safe retries
+
+
+@dataclass
+class EnvironmentSummary:
+    """What the network did to a run, apart from what the endpoint promised (:mod:`ivhsuite.environmental`)."""
+
+    rows: list[NetworkRow] = field(default_factory=list)
+    tolerance: float = 0.05  # the share of unanswered requests a run may have and still judge
+    swept: int = 0  # live sessions of the run its end-of-run sweep closed (a create answer lost)
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.rows)
+
+    @property
+    def unanswered(self) -> int:
+        return sum(r.unanswered for r in self.rows)
+
+    @property
+    def faults(self) -> int:
+        return sum(sum(r.faults.values()) for r in self.rows)
+
+    @property
+    def unstable(self) -> bool:
+        """More requests went unanswered than the tolerance allows: the run could not judge."""
+        return self.requests > 0 and self.unanswered / self.requests > self.tolerance
+
+
+@dataclass
 class GateSummary:
     exit_code: int
     requests: int = 0
@@ -45,6 +82,7 @@ class GateSummary:
     checks: list[CheckRow] = field(default_factory=list)
     error: str = ""
     observations: list[str] = field(default_factory=list)  # noticed, not violations (the docs leave them open)
+    environment: EnvironmentSummary = field(default_factory=EnvironmentSummary)
 
 
 @dataclass(frozen=True)
@@ -84,6 +122,7 @@ class LoadSummary:
     folder: str
     thresholds: list[ThresholdRow] = field(default_factory=list)
     series: LoadSeries = field(default_factory=LoadSeries)
+    environment: EnvironmentSummary = field(default_factory=EnvironmentSummary)
 
     @property
     def failed_thresholds(self) -> list[ThresholdRow]:
@@ -108,13 +147,16 @@ class VerifySummary:
     load: list[LoadSummary] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
+    unstable: list[str] = field(default_factory=list)  # why the endpoint was too unstable to judge
+
     @property
     def verdict(self) -> str:
-        return "red" if self.reasons else "green"
+        """``red`` (a broken promise or threshold: it wins), ``unstable`` (could not judge) or ``green``."""
+        return "red" if self.reasons else "unstable" if self.unstable else "green"
 
     @property
     def green(self) -> bool:
-        return not self.reasons
+        return not self.reasons and not self.unstable
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -7,8 +7,9 @@ Everything goes to ``reports/<UTC stamp>/`` (or ``--report-dir``): ``index.html`
 (``gate/``) and locust (``load-<scenario>/``) artifacts. With no base URL, one embedded
 emulator serves the whole run. The terminal shows steps, phases and counts; the tools' own
 output goes to ``gate/gate.log`` and ``load-<scenario>/locust.log`` (and, with ``-v``, to the
-terminal too). Exit 0 green, 1 red, 2 a usage or configuration problem (or a gate that could
-not judge), 130 interrupted (the gate closes its sessions first).
+terminal too). Exit 0 green, 1 red (a broken promise or threshold: it wins), 2 a usage or
+configuration problem (or a gate that could not judge), 3 the endpoint was too unstable to
+judge, 130 interrupted (SIGINT), 143 terminated (SIGTERM): each phase closes its sessions first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TextIO
 
-from ivhsuite import junit
+from ivhsuite import environmental, interrupts, junit
 from ivhsuite.config import (
     DEFAULT_EMULATOR_QUOTA,
     ENV_ACCESS_TOKEN,
@@ -36,6 +38,7 @@ from ivhsuite.config import (
     child_environ,
     env_name,
     setting,
+    share_argument,
 )
 from ivhsuite.embedded import endpoint
 from ivhsuite.errors import ConfigError
@@ -48,7 +51,7 @@ from ivhsuite.redact import redact
 from ivhsuite.report import limits, markdown, page
 from ivhsuite.runs import run_dir
 from ivhsuite.spec import load_spec
-from ivhsuite.summaries import GateSummary, LoadSummary, TargetInfo, VerifySummary
+from ivhsuite.summaries import EnvironmentSummary, GateSummary, LoadSummary, TargetInfo, VerifySummary
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Profile:
     users: int
     spawn_rate: float
     run_time_s: int
+    max_transport_errors: float = 0.05
 
 
 PROFILES = {
@@ -82,6 +86,12 @@ def add_verify_parser(subparsers: argparse._SubParsersAction) -> None:
         "--thresholds", help=f"load thresholds file (default: ${env_name('thresholds')}, else the packaged one)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show the gate's and locust's own output too")
+    parser.add_argument(
+        "--max-transport-errors",
+        type=share_argument,
+        metavar="SHARE",
+        help="share of requests the network may leave unanswered (after safe retries) before exit 3 (default 5%%)",
+    )
     parser.set_defaults(handler=run_verify_command)
 
 
@@ -103,6 +113,7 @@ def run_verify_command(args: argparse.Namespace) -> int:
     thresholds_file = setting("thresholds", args.thresholds)
     load_spec()  # a broken spec or thresholds file of the user's: one line now, not after the gate
     read_thresholds(thresholds_file)
+    profile = replace(profile, max_transport_errors=setting("max_transport_errors", args.max_transport_errors))
     folder = run_dir(args.report_dir)
     progress = for_terminal()
     run = VerifyRun(folder, profile_name, profile, progress, thresholds_file, args.verbose)
@@ -111,9 +122,23 @@ def run_verify_command(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     print(f"ivhsuite verify: {summary.verdict.upper()}: report {folder / 'index.html'}")
-    for reason in summary.reasons:
+    for reason in [*summary.reasons, *summary.unstable]:
         print(f"  - {reason}")
-    return ExitCode.OK if summary.green else ExitCode.FAILED
+    for line in network_lines(summary.gate.environment, summary.load):
+        print(f"  ~ {line}")
+    if summary.reasons:
+        return ExitCode.FAILED  # a broken promise or threshold wins
+    return ExitCode.UNSTABLE if summary.unstable else ExitCode.OK
+
+
+def network_lines(gate: EnvironmentSummary, load: list[LoadSummary]) -> list[str]:
+    """What the network did, phase by phase, and the sessions the sweeps closed."""
+    lines = [f"gate: {environmental.describe(gate)}"]
+    lines += [f"load {run.scenario}: {environmental.describe(run.environment)}" for run in load]
+    swept = gate.swept + sum(run.environment.swept for run in load)
+    if swept:
+        lines.append(environmental.swept_words(swept))
+    return lines
 
 
 @dataclass(frozen=True)
@@ -137,9 +162,11 @@ def verify(target: Target, run: VerifyRun) -> VerifySummary:
         gate = _run_gate(live, run, secrets, embedded=target.base_url is None)
         if gate.exit_code == ExitCode.USAGE:
             raise ConfigError(gate.error or "the gate could not run: see gate/gate.log")
-        if gate.exit_code == ExitCode.INTERRUPTED:  # the gate caught Ctrl-C to close its sessions: stop here
-            raise KeyboardInterrupt
-        load = [_run_load(live, scenario, run) for scenario in SCENARIOS]
+        _stop_if_signalled(gate.exit_code)
+        load = []
+        for scenario in SCENARIOS:
+            load.append(_run_load(live, scenario, run))
+            _stop_if_signalled(load[-1].exit_code)
     summary = VerifySummary(
         started=started,
         duration_s=round(time.monotonic() - began, 1),
@@ -154,8 +181,29 @@ def verify(target: Target, run: VerifyRun) -> VerifySummary:
         load=load,
     )
     summary.reasons = reasons(gate, load)
+    summary.unstable = unstable(gate, load)
     _write(folder, summary, secrets)
     return summary
+
+
+def _stop_if_signalled(code: int) -> None:
+    """A phase ended by SIGINT or SIGTERM (its sessions closed): no further phase runs."""
+    if code == ExitCode.TERMINATED or interrupts.received() == signal.SIGTERM:
+        raise interrupts.Terminated
+    if code == ExitCode.INTERRUPTED or interrupts.received():
+        raise KeyboardInterrupt
+
+
+def unstable(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
+    """Why a phase could not judge for the network's sake (exit 3), one line each."""
+    found = []
+    if gate.exit_code == ExitCode.UNSTABLE:
+        found.append(f"gate: {environmental.verdict(gate.environment) or 'the endpoint was too unstable to judge'}")
+    for run in load:
+        if run.exit_code == ExitCode.UNSTABLE:
+            why = environmental.verdict(run.environment) or "the endpoint was too unstable to judge"
+            found.append(f"load {run.scenario}: {why}")
+    return found
 
 
 def reasons(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
@@ -165,7 +213,7 @@ def reasons(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
         line = f"gate: broken promise: {failure.title}"
         if line not in found:
             found.append(line)
-    if gate.exit_code != ExitCode.OK and not gate.failures:
+    if gate.exit_code not in (ExitCode.OK, ExitCode.UNSTABLE) and not gate.failures:
         found.append(f"gate: exit code {gate.exit_code}, see gate/gate.log")
     for run in load:
         failed = run.failed_thresholds
@@ -173,7 +221,7 @@ def reasons(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
             f"load {run.scenario}: threshold {t.name} failed ({limits.actual_text(t)} vs {limits.limit_text(t)})"
             for t in failed
         ]
-        if run.exit_code != ExitCode.OK and not failed:
+        if run.exit_code not in (ExitCode.OK, ExitCode.UNSTABLE) and not failed:
             found.append(f"load {run.scenario}: exit code {run.exit_code}, see {run.folder}/locust.log")
     return found
 
@@ -208,7 +256,12 @@ def _run_gate(live: Target, run: VerifyRun, secrets: tuple[str | None, ...], *, 
     step, folder, progress = "contract gate", run.folder / "gate", run.progress
     progress.start(step)
     folder.mkdir(parents=True, exist_ok=True)
-    options = GateOptions.from_env(target=live, report_dir=folder, max_examples=run.profile.max_examples)
+    options = GateOptions.from_env(
+        target=live,
+        report_dir=folder,
+        max_examples=run.profile.max_examples,
+        max_transport_errors=run.profile.max_transport_errors,
+    )
     if embedded:  # verify started this emulator: its quota is known exactly
         options = replace(options, quota=DEFAULT_EMULATOR_QUOTA, quota_exact=True)
     with (folder / "gate.log").open("w", encoding="utf-8") as log, _tool_output(log, run.verbose):
@@ -219,8 +272,7 @@ def _run_gate(live: Target, run: VerifyRun, secrets: tuple[str | None, ...], *, 
             return GateSummary(exit_code=ExitCode.USAGE, error=str(exc))
     outcomes = ", ".join(f"{n} {k}" for k, n in result.scenario_outcomes.items() if n)
     counts = f"{result.generated_requests} generated requests, scenarios: {outcomes or 'none'}"
-    verdict = "passed" if result.exit_code == 0 else f"FAILED (exit {result.exit_code})"
-    progress.done(step, f"{verdict}: {counts}")
+    progress.done(step, f"{_word(result.exit_code)}: {counts}")
     return gate_summary(result, secrets)
 
 
@@ -247,10 +299,16 @@ def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
     command += ["-u", str(profile.users), "-r", f"{profile.spawn_rate:g}", "-t", f"{profile.run_time_s}s"]
     command += ["--project-id", live.project_id, "--report-dir", str(folder)]
     command += ["--thresholds", run.thresholds] if run.thresholds else []
-    command += ["--", "--csv-full-history"]
+    command += ["--max-transport-errors", str(profile.max_transport_errors), "--", "--csv-full-history"]
     with (folder / "locust.log").open("w", encoding="utf-8") as log:
+        # its own process group: this process relays one signal to it, and waits for its sweep
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_load_environ(live)
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=_load_environ(live),
+            start_new_session=True,
         )
         sinks: list[IO[str]] = [log, sys.stdout] if run.verbose else [log]
         pump = threading.Thread(target=_pump, args=(process.stdout, sinks), daemon=True)
@@ -261,22 +319,31 @@ def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
                 requests, failures = live_counts(folder)
                 progress.update(phase, f"{requests} requests, {failures} failed")
                 time.sleep(POLL_SECONDS)
-        except KeyboardInterrupt:
-            process.wait()  # the Ctrl-C reached locust too: it closes its sessions first
-            raise
+            code = process.returncode
+        except KeyboardInterrupt as exc:
+            signum = interrupts.interrupted_by(exc)
+            with interrupts.shielded():  # locust closes the run's sessions and writes its reports: wait for it
+                process.send_signal(signum)
+                process.wait()
+            code = interrupts.exit_code_for(signum)
         pump.join()
-        code = process.returncode
     result = read_load_summary(scenario, folder, code)
     failed = len(result.failed_thresholds)
-    verdict = "passed" if code == 0 else f"FAILED (exit {code})"
-    progress.done(step, f"{verdict}: {len(result.thresholds) - failed} thresholds passed, {failed} failed")
+    progress.done(step, f"{_word(code)}: {len(result.thresholds) - failed} thresholds passed, {failed} failed")
     return result
+
+
+def _word(code: int) -> str:
+    words = {ExitCode.OK: "passed", ExitCode.UNSTABLE: "UNSTABLE (the network, exit 3)"}
+    return words.get(code, f"FAILED (exit {code})")  # type: ignore[call-overload]
 
 
 def _write(folder: Path, summary: VerifySummary, secrets: tuple[str | None, ...]) -> None:
     (folder / "summary.json").write_text(redact(summary.to_json(), secrets), encoding="utf-8")
     (folder / "index.html").write_text(redact(page.render(summary), secrets), encoding="utf-8")
-    sources = [folder / "gate" / "junit.xml"] + [folder / f"load-{s}" / "thresholds.xml" for s in SCENARIOS]
+    sources = [folder / "gate" / "junit.xml"]
+    for scenario in SCENARIOS:
+        sources += [folder / f"load-{scenario}" / "thresholds.xml", folder / f"load-{scenario}" / "network-junit.xml"]
     junit.merge(sources, folder / "junit.xml", secrets)
     markdown.append_step_summary(summary)
     for log in folder.rglob("*.log"):

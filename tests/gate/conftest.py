@@ -30,7 +30,7 @@ def _no_ivh_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def run() -> Iterator[RunContext]:
     """An active run pointed at an address nothing listens on (for code that sends nothing)."""
-    ctx = RunContext(GateOptions(Target(base_url="http://127.0.0.1:9", project_id=PROJECT)), tag="abc123")
+    ctx = RunContext(GateOptions(Target(base_url="http://127.0.0.1:9", project_id=PROJECT)), tag="00abc123")
     with active(ctx):
         yield ctx
     ctx.shutdown()

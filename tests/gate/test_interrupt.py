@@ -36,8 +36,13 @@ def _interrupt_when_sessions_are_live(running: RunningEmulator, argv: list[str],
 
 @pytest.mark.parametrize(
     ("half", "signum"),
-    [("schemathesis", signal.SIGINT), ("scenarios", signal.SIGINT), ("scenarios", signal.SIGTERM)],
-    ids=["sigint-generated", "sigint-scenarios", "sigterm-scenarios"],
+    [
+        ("schemathesis", signal.SIGINT),
+        ("schemathesis", signal.SIGTERM),
+        ("scenarios", signal.SIGINT),
+        ("scenarios", signal.SIGTERM),
+    ],
+    ids=["sigint-generated", "sigterm-generated", "sigint-scenarios", "sigterm-scenarios"],
 )
 def test_interrupted_gate_leaves_no_live_session(
     emulator: Callable[..., RunningEmulator], tmp_path: Path, half: str, signum: int
@@ -45,5 +50,5 @@ def test_interrupted_gate_leaves_no_live_session(
     running = emulator(quota=5)
     argv = gate_command("--base-url", running.base_url, "--only", half, "--report-dir", str(tmp_path))
     code = _interrupt_when_sessions_are_live(running, argv, signum)
-    assert code == 130
+    assert code == (143 if signum == signal.SIGTERM else 130)
     assert live_sessions(running) == []

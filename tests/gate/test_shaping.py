@@ -10,7 +10,7 @@ from ivhsuite.gate.shaping import REQ_ID, USER_ID_ALPHABET, Shaper, css_push_url
 from ivhsuite.spec import default_spec_path, load_spec
 
 SPEC = load_spec()
-PREFIX = "gateabc123_"
+PREFIX = "ivhs-00abc123-"
 
 
 def shaper(mode: str = "saas", known: frozenset[str] = frozenset()) -> Shaper:

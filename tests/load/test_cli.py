@@ -98,7 +98,7 @@ def ivhsuite_load(locustfile: Path, report_dir: Path) -> list[str]:
     return [sys.executable, "-m", "ivhsuite.cli", *argv]
 
 
-@pytest.mark.parametrize(("locust_exit", "expected"), [(0, 0), (1, 1), (3, 2)], ids=["green", "failed", "error"])
+@pytest.mark.parametrize(("locust_exit", "expected"), [(0, 0), (1, 1), (3, 3), (4, 2)], ids=["green", "failed", "unstable", "error"])
 def test_exit_code_follows_locusts(fake_locustfile: Path, tmp_path: Path, locust_exit: int, expected: int) -> None:
     env = {**os.environ, "FAKE_LOCUST_EXIT": str(locust_exit)}
     done = subprocess.run(
@@ -107,7 +107,7 @@ def test_exit_code_follows_locusts(fake_locustfile: Path, tmp_path: Path, locust
     assert done.returncode == expected, done.stderr
     assert "Traceback" not in done.stderr
     if expected == 2:
-        assert "ivhsuite: error: locust exited with code 3" in done.stderr
+        assert f"ivhsuite: error: locust exited with code {locust_exit}" in done.stderr
 
 
 def test_ctrl_c_waits_for_locust_to_clean_up_then_exits_130(fake_locustfile: Path, tmp_path: Path) -> None:

@@ -45,4 +45,4 @@ def test_values_from_the_web_ui_are_coerced() -> None:
 
 
 def test_user_id_prefix_names_the_run() -> None:
-    assert ScenarioOptions(ivh_run_id="ab12").userid_prefix == "ivhload-ab12-"
+    assert ScenarioOptions(ivh_run_id="0000ab12").userid_prefix == "ivhs-0000ab12-"

@@ -28,7 +28,7 @@ from .conftest import LOCUSTFILE, LocustRun, clean_env
 pytestmark = pytest.mark.slow
 Run = Callable[..., LocustRun]
 WAIT_FOR_SESSIONS = 60.0
-SESSION_ID = re.compile(r"session [0-9a-f]{32} of UserId ivhload-\w+-p\d+ still live")
+SESSION_ID = re.compile(r"session [0-9a-f]{32} of UserId ivhs-\w+-p\d+ still live")
 
 
 def live_sessions(running: RunningEmulator) -> list[str]:

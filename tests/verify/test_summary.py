@@ -8,8 +8,17 @@ from pathlib import Path
 
 from ivhsuite.protocol import ExitCode
 from ivhsuite.report import markdown, page
-from ivhsuite.summaries import GateFailure, GateSummary, LoadSummary, TargetInfo, ThresholdRow, VerifySummary
-from ivhsuite.verify import reasons
+from ivhsuite.summaries import (
+    EnvironmentSummary,
+    GateFailure,
+    GateSummary,
+    LoadSummary,
+    NetworkRow,
+    TargetInfo,
+    ThresholdRow,
+    VerifySummary,
+)
+from ivhsuite.verify import reasons, unstable
 
 FAILED = ThresholdRow("preemption", "max_violations", "<=", 0.0, 2.0, "fail")
 PASSED = ThresholdRow("operations.createsession", "p95_ms", "<=", 100.0, 3.0, "pass")
@@ -86,3 +95,29 @@ def test_html_is_self_contained_and_redacted() -> None:
     assert "RED" in page_text and "signature=***" in page_text and "abc%2B" not in page_text
     assert "<script" not in page_text
     assert "http" not in re.sub(r'xmlns(?::\w+)?="http://www\.w3\.org/[^"]*"', "", page_text)
+
+
+def _unstable_network() -> EnvironmentSummary:
+    rows = [NetworkRow("createsession", requests=20, faults={"reset": 3, "HTTP 502 page": 1}, retries=0, unanswered=4)]
+    return EnvironmentSummary(rows=rows, tolerance=0.05, swept=2)
+
+
+def test_too_unstable_to_judge_is_its_own_verdict_and_a_broken_promise_still_wins() -> None:
+    load = LoadSummary("lifecycle", ExitCode.UNSTABLE, "load-lifecycle", [PASSED], environment=_unstable_network())
+    found = summary(GateSummary(exit_code=ExitCode.OK), load)
+    found.unstable = unstable(found.gate, found.load)
+    assert found.verdict == "unstable" and not found.green and found.reasons == []
+    assert found.unstable == [
+        "load lifecycle: the endpoint was too unstable to judge: 20.0% of requests got no answer after the safe"
+        " retries (tolerance 5.0%, --max-transport-errors)"
+    ]
+    html = page.render(found)
+    assert 'class="verdict unstable"' in html and "UNSTABLE: the network" in html
+    assert "3 resets, 1 HTTP 502 from a gateway in 20 requests" in html
+    assert "2 sessions whose create answer was lost" in html
+    assert "⚠️ unstable" in markdown.render(found)
+
+    red = summary(GateSummary(exit_code=ExitCode.FAILED, failures=[REQID]), load)
+    red.unstable = unstable(red.gate, red.load)
+    assert red.verdict == "red"
+    assert json.loads(red.to_json())["load"][0]["environment"]["rows"][0]["unanswered"] == 4

@@ -110,4 +110,7 @@ def test_unreachable_endpoint_is_one_line_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("ivhsuite: error:")]
-    assert errors == ["ivhsuite: error: cannot reach http://127.0.0.1:9: [Errno 111] Connection refused"]
+    assert errors == [
+        "ivhsuite: error: cannot reach http://127.0.0.1:9: [Errno 111] Connection refused"
+        " (listsessionofprojectid, 3 attempts)"
+    ]

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from ivhsuite.config import (
     DEFAULT_GATE_QUOTA,
+    DEFAULT_MAX_TRANSPORT_ERRORS,
     DEFAULT_READY_TIMEOUT,
     DEFAULT_USER_ID_MAX_LENGTH,
     Target,
     env_name,
+    share_argument,
 )
 from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES, DEFAULT_WORKERS, PHASES, GateOptions
 
@@ -23,7 +25,10 @@ DESCRIPTION = (
     " stateful) plus scenarios, against --base-url / IVH_BASE_URL, or the embedded emulator when none is set."
     " Credentials from IVH_APPKEY / IVH_ACCESS_TOKEN, project from IVH_PROJECT_ID."
 )
-EPILOG = "exit codes: 0 the contract holds, 1 a broken promise, 2 a usage or configuration problem, 130 interrupted"
+EPILOG = (
+    "exit codes: 0 the contract holds, 1 a broken promise, 2 a usage or configuration problem,"
+    " 3 the endpoint was too unstable to judge, 130 interrupted, 143 terminated"
+)
 
 
 def add_gate_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -70,9 +75,20 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds the whole gate may take; past it, it closes what it opened and reports what it covered"
         " (default 900)",
     )
+    add_tolerance_argument(parser)
     parser.add_argument("--phases", help=f"schemathesis phases, comma-separated (default: {','.join(PHASES)})")
     parser.add_argument(
         "--only", choices=("schemathesis", "scenarios"), help="run one half of the gate (for debugging)"
+    )
+
+
+def add_tolerance_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-transport-errors",
+        type=share_argument,
+        metavar="SHARE",
+        help="share of requests the network may leave without an answer (after safe retries) before the run exits 3,"
+        f" unstable (e.g. 1%%; default: {env_name('max_transport_errors')} or {DEFAULT_MAX_TRANSPORT_ERRORS * 100:g}%%)",
     )
 
 
@@ -91,6 +107,7 @@ def options_from_args(args: argparse.Namespace) -> GateOptions:
         max_time=args.max_time,
         run_schemathesis=None if args.only != "scenarios" else False,
         run_scenarios=None if args.only != "schemathesis" else False,
+        max_transport_errors=args.max_transport_errors,
     )
 
 

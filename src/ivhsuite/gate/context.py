@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -19,12 +18,14 @@ from dataclasses import dataclass, field
 
 from ivhsuite.client import IvhClient
 from ivhsuite.config import DEFAULT_GATE_QUOTA, Target, setting
+from ivhsuite.environmental import Tally
 from ivhsuite.errors import ConfigError, IvhsuiteError
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.quota_guard import SessionGuard
 from ivhsuite.gate.shaping import Shaper
-from ivhsuite.run_sessions import RunSessions, close_ignoring_gone, is_live, live_of_run, sweep
+from ivhsuite.retry import DEFAULT_POLICY, RetryPolicy
+from ivhsuite.run_sessions import RunSessions, close_ignoring_gone, is_live, live_of_run, new_run_id, run_tag, sweep
 from ivhsuite.spec import Spec, load_spec
 
 log = logging.getLogger("ivhsuite")
@@ -48,18 +49,29 @@ class Counters:
 
 
 class RunContext:
-    """One run: its options and target, the spec, the session guard and the UserId prefix."""
+    """One run: its options and target, the spec, the session guard, the UserId tag and the network tally."""
 
     deadline: float  # time.monotonic() past which the run stops starting new work (--max-time)
 
-    def __init__(self, options: GateOptions, spec: Spec | None = None, tag: str | None = None) -> None:
+    def __init__(
+        self,
+        options: GateOptions,
+        spec: Spec | None = None,
+        tag: str | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
         if not options.target.base_url:
             raise ConfigError("no endpoint: pass --base-url or set IVH_BASE_URL")
         self.options = options
         self.target: Target = options.target
         self.spec = spec or load_spec()
-        self.tag = tag or secrets.token_hex(3)
-        self.prefix = f"gate{self.tag}_"
+        self.tag = tag or new_run_id()  # the run id
+        self.prefix = run_tag(self.tag)  # every UserId of the run starts with it (ivhsuite.run_sessions)
+        self.policy = policy
+        self.tally = Tally()  # every request of the run (generated, scenarios, clean-up) and its faults
+        self.swept = 0  # live sessions of the run only the final sweep found (a create answer lost)
+        self.environmental_errors = 0  # schemathesis errors that were the network's
+        self.generated_errors: list[str] = []  # schemathesis errors that were not: the run could not judge
         self.counters = Counters()
         self.sessions = RunSessions()  # every session of this run, open and closed
         self.findings: list[Finding] = []
@@ -68,7 +80,7 @@ class RunContext:
         self.quota_exhausted = False  # a scenario already found every slot held: later ones do not wait as long
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
         self._known_lock = threading.Lock()
-        self.closer = IvhClient(self.target, spec=self.spec)
+        self.closer = IvhClient(self.target, spec=self.spec, policy=policy, tally=self.tally)
         self.guard = SessionGuard(self._close, options.session_limit)
         self.shaper = Shaper(
             self.spec,
@@ -163,8 +175,9 @@ class RunContext:
         swept = sweep(self.closer, self.prefix)
         if swept.error:
             log.warning("could not list the project's sessions to sweep them: %s", swept.error)
-        closed += [sid for sid in swept.closed if sid not in closed]
-        return closed
+        found = [sid for sid in swept.closed if sid not in closed]
+        self.swept += len(found)
+        return closed + found
 
     def shutdown(self) -> None:
         self.closer.http.close()

@@ -5,8 +5,10 @@
   createsession, makes room within the quota (:class:`~ivhsuite.gate.quota_guard.SessionGuard`);
 - ``after_call``: remembers every SessionId a createsession returns, forgets closed
   ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
+- ``filter_failure``: drops any failure on a 502/503/504 the network answered
+  (:mod:`ivhsuite.gate.network`, which also puts schemathesis's requests under the retry policy);
 - :class:`FindingCollector`, a CLI event handler that hands every failure, with its
-  request, to the gate's report.
+  request, to the gate's report, and counts the errors that were the network's.
 
 Importing this module registers the checks of :mod:`ivhsuite.gate.checks`.
 """
@@ -19,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 from schemathesis.cli import handler
 from schemathesis.cli.commands.run.handlers.base import EventHandler
+from schemathesis.engine import events
 
-from ivhsuite.gate import astlock, checks
+from ivhsuite.gate import astlock, checks, network
 from ivhsuite.gate.checks import BrokenPromise, answer, body_positive, operation_of
 from ivhsuite.gate.context import current
 from ivhsuite.gate.curl import curl_line
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from schemathesis import AuthContext, Case, HookContext, Response
 
 astlock.install()  # the workers are threads; see ivhsuite.gate.astlock
+network.install()  # the one retry policy, and no hidden re-send of a createsession
 QUOTA_BACKOFF = 1.0
 __all__ = ["IvhSignature", "FindingCollector", "checks"]
 
@@ -99,6 +103,12 @@ def after_network_error(context: HookContext, case: Case, request: Any) -> None:
         run.guard.request_lost()
 
 
+@schemathesis.hook
+def filter_failure(context: HookContext, failure: Any, case: Case, response: Response) -> bool:
+    """A 502/503/504 the network answered (after the safe retries) is no broken promise."""
+    return network.unanswered(response) is None
+
+
 @handler()
 class FindingCollector(EventHandler):
     """Hands each failure schemathesis settled on to the gate's report, with a curl line."""
@@ -107,7 +117,14 @@ class FindingCollector(EventHandler):
         pass
 
     def handle_event(self, ctx: Any, event: Any) -> None:
-        pass
+        run = current()
+        if run is None or not isinstance(event, events.NonFatalError):
+            return
+        if network.is_environmental(event.value):
+            with run.counters.lock:
+                run.environmental_errors += 1
+        else:
+            run.generated_errors.append(f"{event.label}: {type(event.value).__name__}: {event.value}"[:300])
 
     def shutdown(self, ctx: Any) -> None:
         run = current()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ivhsuite.config import (
     DEFAULT_GATE_QUOTA,
+    DEFAULT_MAX_TRANSPORT_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_READY_TIMEOUT,
     DEFAULT_USER_ID_MAX_LENGTH,
@@ -54,6 +55,7 @@ class GateOptions:
     run_schemathesis: bool = True
     run_scenarios: bool = True
     max_time: float = DEFAULT_MAX_TIME
+    max_transport_errors: float = DEFAULT_MAX_TRANSPORT_ERRORS  # share of requests left unanswered: beyond, exit 3
 
     def __post_init__(self) -> None:
         if self.max_examples < 1:
@@ -66,6 +68,8 @@ class GateOptions:
             raise ConfigError(f"--max-time must be more than 0, not {self.max_time:g}")
         if self.ready_timeout <= 0 or self.poll_interval <= 0:
             raise ConfigError("--ready-timeout and the poll interval must be more than 0")
+        if not 0.0 <= self.max_transport_errors <= 1.0:
+            raise ConfigError(f"--max-transport-errors must be from 0% to 100%, not {self.max_transport_errors}")
         if self.user_id_max_length < MIN_USER_ID_LENGTH:
             raise ConfigError(f"--user-id-max-length must be at least {MIN_USER_ID_LENGTH}")
         unknown = sorted(set(self.phases) - set(PHASES))
@@ -88,7 +92,7 @@ class GateOptions:
     def from_env(cls, environ: Mapping[str, str] | None = None, **given: object) -> GateOptions:
         """Fill what ``given`` leaves as None from ``IVH_*`` variables, then the defaults."""
         values = {k: v for k, v in given.items() if v is not None}
-        for key in ("quota", "ready_timeout", "user_id_max_length"):
+        for key in ("quota", "ready_timeout", "user_id_max_length", "max_transport_errors"):
             if key not in values:
                 found = setting(key, environ=environ)
                 if found is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ivhsuite.errors import TransportError
 from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
@@ -35,6 +36,18 @@ class GatePlugin:
         self.outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
         self.collected = 0
         self.errors: list[str] = []  # failed tests that name no promise: errors, not findings
+        self.environmental: list[str] = []  # tests the network cut short: neither passed nor failed
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """A scenario cut short by the network (TransportError) is skipped, named as such: no finding, no error."""
+        report = yield
+        if call.excinfo is not None and call.excinfo.errisinstance(TransportError):
+            why = f"environmental ({call.excinfo.value.fault or 'network'}): {call.excinfo.value}"
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, why[:400])
+            self.environmental.append(f"{item.nodeid}: {why[:200]}")
+        return report
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         items.sort(key=lambda item: item.get_closest_marker(COLD_FIRST_MARKER) is None)  # stable: cold ones first

@@ -24,6 +24,7 @@ from ivhsuite.client import IvhClient, envelope
 from ivhsuite.errors import IvhsuiteError
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.curl import curl_line
+from ivhsuite.gate.network import environmental_answer
 from ivhsuite.gate.promises import broken
 from ivhsuite.protocol import COLD_FAILURE_CODES, ENDED_STATUSES, Answer, SessionStatus
 
@@ -53,7 +54,7 @@ class Probe:
 
     def __init__(self, run: RunContext) -> None:
         self.run = run
-        self.client = IvhClient(run.target, spec=run.spec, timeout=30.0)
+        self.client = IvhClient(run.target, spec=run.spec, timeout=30.0, policy=run.policy, tally=run.tally)
         self.client.http.event_hooks["response"].append(self._record)
         self.sent: list[tuple[httpx.Request, bool]] = []  # (request, re-sign it in the curl line)
         self.opened: list[str] = []  # sessions this scenario created, closed on exit
@@ -249,6 +250,8 @@ class Probe:
         url = f"{self.run.target.base_url}{self.run.spec.operation(operation_id).path}?{query}"
         hook = self._record if resign else self._record_as_sent
         with httpx.Client(timeout=30.0, event_hooks={"response": [hook]}) as http:
-            response = http.post(url, json=envelope({"ReqId": uuid.uuid4().hex, **payload}))
+            response = environmental_answer(
+                lambda: http.post(url, json=envelope({"ReqId": uuid.uuid4().hex, **payload}))
+            )
         self.run.counters.add("scenario")
         return Answer.read(response.status_code, response.content)

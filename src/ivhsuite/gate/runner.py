@@ -3,26 +3,24 @@
 Order of a run: pick the target (starting the embedded emulator when no URL is set),
 preflight (exit 2 on a wrong setting), schemathesis in-process, close its sessions,
 ``pytest contract_tests`` in-process, close everything and sweep the project for the
-run's prefix (also after Ctrl-C or SIGTERM), write and redact the reports.
+run's tag (also after Ctrl-C, SIGTERM or an exception), write and redact the reports.
 
-Exit codes: 0 the contract holds; 1 a promise is broken; 2 the run could not judge
-(a setting, an unreachable endpoint, a half that errored); 130 interrupted.
+Exit codes: 0 the contract holds; 1 a promise is broken (it wins over everything but a
+signal); 2 the run could not judge (a setting, an unreachable endpoint, a half that
+errored); 3 the endpoint was too unstable to judge (more requests lost to the network
+than ``--max-transport-errors`` allows); 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
-import _thread
 import os
-import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from ivhsuite import junit, packaged
+from ivhsuite import environmental, interrupts, junit, packaged
 from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
 from ivhsuite.gate.generated import redacted_stdout, run_generated
@@ -36,6 +34,7 @@ from ivhsuite.run_sessions import live_of_run
 from ivhsuite.runs import run_dir
 
 PYTEST_INTERRUPTED = 2
+NETWORK_JUNIT = "network-junit.xml"
 
 
 def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress | None = None) -> GateResult:
@@ -47,7 +46,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     progress = progress or Silent()
     started = time.monotonic()
     embedded = not options.target.base_url
-    with target_run(options) as run, sigterm_as_interrupt():
+    with target_run(options) as run, interrupts.trapped():
         target = run.target
         try:
             preflight(run)
@@ -66,15 +65,15 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
         try:
             with active(run):
                 _halves(run, folder, result, progress)
-        except KeyboardInterrupt:
-            if run.out_of_time:  # our own alarm, not the user's Ctrl-C
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, interrupts.TimeUp) or (run.out_of_time and not interrupts.received()):
                 run.observe("max-time", f"--max-time ({options.max_time:g} s) reached: stopped, reporting what was covered")
             else:
-                result.halves["interrupted"] = ExitCode.INTERRUPTED
+                result.halves["interrupted"] = interrupts.exit_code_for(interrupts.interrupted_by(exc))
         finally:
             clock.cancel()
             progress.update("closing the run's sessions")
-            with sigint_ignored():
+            with interrupts.shielded():  # a second Ctrl-C must not cut the clean-up short
                 run.finish()
                 result.left_open = _left_open(run)
                 run.shutdown()
@@ -83,6 +82,9 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     counters = run.counters
     result.generated_requests, result.scenario_requests = counters.generated, counters.scenario
     result.sessions_created = counters.created
+    result.environment = run.tally.summary(options.max_transport_errors, swept=run.swept)
+    result.environmental_errors = run.environmental_errors
+    result.generated_errors = list(run.generated_errors)
     result.elapsed = time.monotonic() - started
     result.exit_code = _verdict(result)
     _write_reports(folder, result, run.secrets)
@@ -91,14 +93,11 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
 
 
 def _max_time_alarm(run: RunContext) -> threading.Timer:
-    """At --max-time, interrupt the main thread as Ctrl-C would; the clean-up then runs as usual.
+    """At --max-time, stop the run as Ctrl-C would (:func:`ivhsuite.interrupts.alarm`); the clean-up runs as usual.
 
     (schemathesis's own --max-time keeps its fuzzing phase busy until the time is up: not a bound.)
     """
-    timer = threading.Timer(max(0.0, run.deadline - time.monotonic()), _thread.interrupt_main)
-    timer.daemon = True
-    timer.start()
-    return timer
+    return interrupts.alarm(max(0.0, run.deadline - time.monotonic()))
 
 
 def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progress) -> None:
@@ -107,10 +106,11 @@ def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progres
         began = time.monotonic()
         with ticking(progress, "schemathesis", lambda: _generated_counts(run)):
             result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
-        run.guard.make_room()  # close the generated sessions before the scenarios count slots
         result.half_seconds["schemathesis"] = time.monotonic() - began
-        if result.halves["schemathesis"] == ExitCode.INTERRUPTED:
+        # schemathesis takes Ctrl-C itself and returns; the signal is remembered all the same
+        if result.halves["schemathesis"] == ExitCode.INTERRUPTED or interrupts.received():
             raise KeyboardInterrupt
+        run.guard.make_room()  # close the generated sessions before the scenarios count slots
     if options.run_scenarios:
         began = time.monotonic()
         plugin = GatePlugin(run)
@@ -120,7 +120,8 @@ def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progres
         result.halves["scenarios"] = code
         result.scenario_outcomes = dict(plugin.outcomes)
         result.scenario_errors = list(plugin.errors)
-        if code == PYTEST_INTERRUPTED:
+        result.scenario_environmental = list(plugin.environmental)
+        if code == PYTEST_INTERRUPTED or interrupts.received():
             raise KeyboardInterrupt
 
 
@@ -159,12 +160,26 @@ def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
 
 def _verdict(result: GateResult) -> int:
     if "interrupted" in result.halves:
-        return ExitCode.INTERRUPTED
+        return result.halves["interrupted"]
     if result.findings:
         return ExitCode.FAILED  # a broken promise outweighs an error elsewhere in the run
+    if result.environment.unstable:
+        return ExitCode.UNSTABLE
     generated = result.halves.get("schemathesis", ExitCode.OK)
-    scenarios = result.halves.get("scenarios", ExitCode.OK)
-    if generated != ExitCode.OK or scenarios != ExitCode.OK:
+    # schemathesis exits 1 for failures (all findings, or dropped as the network's) and for errors:
+    # only an error that was not the network's means the half could not judge.
+    generated_failed = generated not in (ExitCode.OK, ExitCode.FAILED) or (
+        generated == ExitCode.FAILED and bool(result.generated_errors)
+    )
+    if (
+        generated_failed
+        or result.scenario_errors
+        or result.halves.get("scenarios", ExitCode.OK)
+        not in (
+            ExitCode.OK,
+            ExitCode.FAILED,
+        )
+    ):
         return ExitCode.USAGE  # errors, not findings: the run could not judge
     return ExitCode.OK
 
@@ -180,37 +195,7 @@ def _left_open(run: RunContext) -> int | None:
 
 def _write_reports(folder: Path, result: GateResult, secrets: tuple[str | None, ...]) -> None:
     write_failures(folder / "failures.txt", result.findings, secrets)
-    junit.merge([folder / "schemathesis" / "junit.xml", folder / "scenarios-junit.xml"], folder / "junit.xml", secrets)
+    environmental.write_junit(result.environment, folder / NETWORK_JUNIT, secrets)
+    sources = [folder / "schemathesis" / "junit.xml", folder / "scenarios-junit.xml", folder / NETWORK_JUNIT]
+    junit.merge(sources, folder / "junit.xml", secrets)
     redact_tree(folder, secrets)
-
-
-@contextmanager
-def sigint_ignored() -> Iterator[None]:
-    """A second Ctrl-C must not cut the clean-up short: every open session is a paid stream."""
-    try:
-        previous: Any = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """A CI cancel (SIGTERM) cleans up like Ctrl-C."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous: Any = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

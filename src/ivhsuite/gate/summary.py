@@ -6,15 +6,19 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivhsuite import environmental
 from ivhsuite.gate.findings import Finding, broken_promises
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
-from ivhsuite.summaries import CheckRow, GateFailure, GateSummary
+from ivhsuite.summaries import CheckRow, EnvironmentSummary, GateFailure, GateSummary
 
 VERDICTS = {
     ExitCode.OK: "PASS: the contract holds",
     ExitCode.FAILED: "FAIL: broken promises",
     ExitCode.USAGE: "ERROR: the run could not judge",
+    ExitCode.UNSTABLE: "UNSTABLE: the endpoint was too unstable to judge (the network, not the contract)",
+    ExitCode.INTERRUPTED: "INTERRUPTED (SIGINT), every session closed",
+    ExitCode.TERMINATED: "TERMINATED (SIGTERM), every session closed",
 }
 MAX_EXAMPLES_SHOWN = 2
 
@@ -34,13 +38,17 @@ class GateResult:
     halves: dict[str, int] = field(default_factory=dict)  # each half's own exit code
     scenario_outcomes: dict[str, int] = field(default_factory=dict)
     scenario_errors: list[str] = field(default_factory=list)  # failed without naming a promise
+    scenario_environmental: list[str] = field(default_factory=list)  # cut short by the network
+    generated_errors: list[str] = field(default_factory=list)  # schemathesis errors that were not the network's
+    environmental_errors: int = 0  # schemathesis errors that were
+    environment: EnvironmentSummary = field(default_factory=EnvironmentSummary)
     base_url: str = ""
     observations: list[str] = field(default_factory=list)  # noticed, not violations: never in the exit code
     half_seconds: dict[str, float] = field(default_factory=dict)  # how long each half took
 
 
 def summary_text(result: GateResult) -> str:
-    verdict = VERDICTS.get(result.exit_code, "INTERRUPTED")
+    verdict = VERDICTS.get(ExitCode(result.exit_code), "INTERRUPTED")
     lines = ["", f"ivhsuite gate: {verdict} (exit {result.exit_code})"]
     for key, group in broken_promises(result.findings).items():
         sources = ", ".join(sorted({f.source for f in group}))
@@ -50,11 +58,14 @@ def summary_text(result: GateResult) -> str:
             lines.append(f"      {finding.where}: {first[:240]}")
     for nodeid in result.scenario_errors[: MAX_EXAMPLES_SHOWN * 2]:
         lines.append(f"  ! {nodeid} failed without naming a promise (an error, not a finding): see above")
+    for text in result.generated_errors[: MAX_EXAMPLES_SHOWN * 2]:
+        lines.append(f"  ! schemathesis error (not the network's): {text}")
     for half, code in result.halves.items():
         if code not in (ExitCode.OK, ExitCode.FAILED) and half != "interrupted":
             lines.append(f"  ! {half} ended with exit code {code}: see its output above")
     for note in result.observations:
         lines.append(f"  · observation: {note}")
+    lines += _network_lines(result)
     outcomes = result.scenario_outcomes
     scenarios = ", ".join(f"{n} {k}" for k, n in outcomes.items() if n) or "not run"
     left = "unknown" if result.left_open is None else str(result.left_open)
@@ -67,6 +78,25 @@ def summary_text(result: GateResult) -> str:
     names = sorted(p.relative_to(result.report_dir).as_posix() for p in result.report_dir.rglob("*") if p.is_file())
     lines.append(f"reports: {result.report_dir}/ ({', '.join(names)})")
     return "\n".join(lines)
+
+
+def _network_lines(result: GateResult) -> list[str]:
+    """What the network did, apart from the promises: the line, per operation, what was cut short, the sweep."""
+    env = result.environment
+    lines = [f"  ~ {environmental.describe(env)}"]
+    why = environmental.verdict(env)
+    if why:
+        lines.append(f"  ~ {why}")
+    lines += [f"      {line}" for line in environmental.per_operation(env)]
+    if result.environmental_errors:
+        lines.append(
+            f"  ~ {result.environmental_errors} generated case(s) got no answer from the network (not judged, not findings)"
+        )
+    for text in result.scenario_environmental[: MAX_EXAMPLES_SHOWN * 2]:
+        lines.append(f"  ~ scenario skipped, {text}")
+    if env.swept:
+        lines.append(f"  ~ {environmental.swept_words(env.swept)}")
+    return lines
 
 
 def gate_summary(result: GateResult, secrets: tuple[str | None, ...] = ()) -> GateSummary:
@@ -88,6 +118,7 @@ def gate_summary(result: GateResult, secrets: tuple[str | None, ...] = ()) -> Ga
         ],
         checks=junit_rows(result.report_dir / "junit.xml"),
         observations=list(result.observations),
+        environment=result.environment,
     )
 
 

@@ -2,30 +2,36 @@
 
     ivhsuite load --scenario preemption -u 10 -r 5 -t 30s [--base-url URL] [-- more locust args]
 
-Writes locust's HTML report and CSVs and the threshold JUnit/JSON under
-``reports/<UTC stamp>-load-<scenario>/`` (or ``--report-dir``). The exit code is locust's:
-0 all thresholds green, 1 a threshold or a violation failed, 2 a usage problem.
-Locust runs in a child process (it patches the interpreter with gevent); this module
-never imports locust.
+Writes locust's HTML report and CSVs, the threshold JUnit/JSON and what the network did
+(``network.json``, ``network-junit.xml``) under ``reports/<UTC stamp>-load-<scenario>/``
+(or ``--report-dir``). The exit code is locust's: 0 all thresholds green, 1 a threshold or
+a violation failed, 2 a usage problem, 3 the endpoint was too unstable to judge; after
+SIGINT or SIGTERM, 130 or 143 once locust has closed the run's sessions.
+Locust runs in a child process of its own process group (it patches the interpreter with
+gevent); this process relays one signal to it, so a terminal's Ctrl-C and a CI runner's
+SIGTERM reach it exactly once. This module never imports locust.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from ivhsuite import packaged
-from ivhsuite.config import ENV_BASE_URL, child_environ, env_name, setting
+from ivhsuite import interrupts, packaged
+from ivhsuite.config import ENV_BASE_URL, child_environ, env_name, setting, share_argument
 from ivhsuite.errors import ConfigError
 from ivhsuite.load import thresholds
 from ivhsuite.load.options import SHAPES
+from ivhsuite.protocol import ExitCode
 from ivhsuite.runs import run_dir
 from ivhsuite.spec import load_spec
 
 SCENARIOS = {"create": "CreateSessionUser", "preemption": "PreemptionUser", "lifecycle": "LifecycleUser"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+VERDICT_CODES = {ExitCode.OK: "passed", ExitCode.FAILED: "FAILED", ExitCode.UNSTABLE: "UNSTABLE (the network)"}
 
 
 def default_locustfile() -> Path:
@@ -53,6 +59,12 @@ def add_load_parser(subparsers: argparse._SubParsersAction) -> None:
         "--thresholds", help=f"thresholds file (default: ${env_name('thresholds')}, else the packaged thresholds.toml)"
     )
     parser.add_argument("--thresholds-abort", action="store_true", help="stop at the first failing threshold")
+    parser.add_argument(
+        "--max-transport-errors",
+        type=share_argument,
+        metavar="SHARE",
+        help="share of requests the network may leave unanswered (after safe retries) before exit 3 (default 5%%)",
+    )
     parser.add_argument("--report-dir", help="folder for the reports (default: reports/<stamp>-load-<scenario>)")
     parser.add_argument("--locustfile", help="a locustfile of your own (default: the packaged loadtests/locustfile.py)")
     parser.add_argument("locust_args", nargs=argparse.REMAINDER, help="after --: passed to locust unchanged")
@@ -72,6 +84,7 @@ def locust_command(args: argparse.Namespace, locustfile: Path, folder: Path) -> 
         "--userid-pool": args.userid_pool,
         "--hold-seconds": args.hold_seconds,
         "--thresholds": setting("thresholds", args.thresholds),
+        "--max-transport-errors": getattr(args, "max_transport_errors", None),
     }
     for flag, value in optional.items():
         if value is not None:
@@ -96,19 +109,25 @@ def run_load_command(args: argparse.Namespace) -> int:
     folder = run_dir(args.report_dir, f"load-{args.scenario}")
     command = locust_command(args, locustfile, folder)
     print(f"ivhsuite load: {SCENARIOS[args.scenario]}, reports in {folder}", file=sys.stderr, flush=True)
-    process = subprocess.Popen(command, env=child_environ())
+    return relay(command, folder)
+
+
+def relay(command: list[str], folder: Path) -> int:
+    """Run locust in its own process group; pass it one SIGINT or SIGTERM; its verdict, or 130/143 after a signal."""
+    process = subprocess.Popen(command, env=child_environ(), start_new_session=True)
     try:
         code = process.wait()
-    except KeyboardInterrupt:
-        # locust got the Ctrl-C too: let it close its sessions and write its reports
-        try:
+    except KeyboardInterrupt as exc:
+        signum = interrupts.interrupted_by(exc)
+        with interrupts.shielded():  # locust closes the run's sessions and writes its reports: wait for it
+            process.send_signal(signum)
             process.wait()
-        except KeyboardInterrupt:
-            process.kill()
-            process.wait()
-        return EXIT_INTERRUPTED
-    if code in (EXIT_OK, EXIT_FAILED):
-        print(f"ivhsuite load: {'passed' if code == EXIT_OK else 'FAILED'}, reports in {folder}", file=sys.stderr)
+        print(f"ivhsuite load: stopped by signal {signum} after closing the run's sessions", file=sys.stderr)
+        return interrupts.exit_code_for(signum)
+    if code in VERDICT_CODES:
+        print(f"ivhsuite load: {VERDICT_CODES[ExitCode(code)]}, reports in {folder}", file=sys.stderr)
         return code
+    if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, -signal.SIGTERM, -signal.SIGINT):
+        return ExitCode.TERMINATED if code in (ExitCode.TERMINATED, -signal.SIGTERM) else ExitCode.INTERRUPTED
     print(f"ivhsuite: error: locust exited with code {code} (see its output above)", file=sys.stderr)
     return EXIT_USAGE

@@ -12,12 +12,16 @@ from typing import Any
 
 from ivhsuite.config import (
     DEFAULT_LOAD_EMULATOR_QUOTA,
+    DEFAULT_MAX_TRANSPORT_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_PROJECT_ID,
     DEFAULT_READY_TIMEOUT,
     ENV_PROJECT_ID,
+    env_name,
     setting,
+    share_argument,
 )
+from ivhsuite.run_sessions import run_tag
 
 SHAPES = ("constant", "ramp", "step", "spike")
 
@@ -30,6 +34,7 @@ DEFAULT_TEXT_INTERVAL = 1.2  # the docs ask for 1 s between texts; keep a margin
 DEFAULT_SHAPE_DURATION = 60.0
 DEFAULT_SHAPE_STEPS = 4
 DEFAULT_EMULATOR_PREPARE_SECONDS = 1.0
+LOCAL_RUN_ID = "00000000"  # a user built outside a locust run (a unit test) has no run id of its own
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class ScenarioOptions:
     emulator_quota: int = DEFAULT_LOAD_EMULATOR_QUOTA
     emulator_prepare_seconds: float = DEFAULT_EMULATOR_PREPARE_SECONDS
     ivh_run_id: str = ""
+    max_transport_errors: float = DEFAULT_MAX_TRANSPORT_ERRORS
 
     @classmethod
     def from_namespace(cls, namespace: argparse.Namespace | None) -> ScenarioOptions:
@@ -77,7 +83,7 @@ class ScenarioOptions:
     @property
     def userid_prefix(self) -> str:
         """Every UserId of this run starts with it, so cleanup can tell our sessions apart."""
-        return f"ivhload-{self.ivh_run_id or 'local'}-"
+        return run_tag(self.ivh_run_id or LOCAL_RUN_ID)
 
 
 def add_arguments(parser: Any, **_: Any) -> None:
@@ -166,5 +172,13 @@ def add_arguments(parser: Any, **_: Any) -> None:
         default=DEFAULT_EMULATOR_PREPARE_SECONDS,
         include_in_web_ui=False,
         help="how long a cold session of the embedded emulator prepares",
+    )
+    group.add_argument(
+        "--max-transport-errors",
+        type=share_argument,
+        default=setting("max_transport_errors"),
+        include_in_web_ui=False,
+        help="share of requests the network may leave unanswered (after safe retries) before the run exits 3"
+        f" (default: ${env_name('max_transport_errors')} or {DEFAULT_MAX_TRANSPORT_ERRORS * 100:g}%%)",
     )
     group.add_argument("--ivh-run-id", default="", include_in_web_ui=False, help=argparse.SUPPRESS)

@@ -2,8 +2,11 @@
 
 Only the master (or the single local process) decides: it picks the target (``--host``,
 else ``IVH_BASE_URL``, else an embedded emulator it starts once and hands to the
-workers as the host), sweeps the run's sessions when the users are gone, evaluates the
-thresholds on the aggregated stats and sets the exit code. Workers only run users.
+workers as the host), sweeps the run's sessions (by the run's tag) when the users are
+gone, evaluates the thresholds on the aggregated stats, counts what the network did
+(:mod:`ivhsuite.load.network`) and sets the exit code: 1 a failed threshold (it wins),
+3 the endpoint was too unstable to judge (``--max-transport-errors``), else 0.
+Workers only run users.
 
 >>> from locust import events                      # doctest: +SKIP
 >>> install(events, thresholds_file=HERE / "thresholds.toml")
@@ -13,12 +16,12 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import logging
 import signal
 import sys
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +29,23 @@ import gevent
 from locust import LoadTestShape
 from locust.runners import STATE_INIT, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED, MasterRunner, WorkerRunner
 
+from ivhsuite import environmental
 from ivhsuite.client import IvhClient
 from ivhsuite.config import ENV_BASE_URL, Target, setting
 from ivhsuite.errors import ConfigError
-from ivhsuite.load import emulator_proc, shapes, threshold_files, thresholds, webtab
+from ivhsuite.load import emulator_proc, network, shapes, threshold_files, thresholds, webtab
 from ivhsuite.load.options import ScenarioOptions, add_arguments
-from ivhsuite.run_sessions import SweepResult, sweep
+from ivhsuite.protocol import ExitCode
+from ivhsuite.run_sessions import SweepResult, new_run_id, sweep
 from ivhsuite.runs import run_dir
+from ivhsuite.summaries import EnvironmentSummary
 
 log = logging.getLogger("ivhsuite")
 
 MASTER_SETTLE = 3.0  # seconds workers get to close their own sessions before the master does
 ABORT_POLL = 2.0
+NETWORK_JSON = "network.json"
+NETWORK_JUNIT = "network-junit.xml"
 
 
 @dataclass
@@ -53,6 +61,7 @@ class LoadRun:
     aborted: list[str] = field(default_factory=list)
     sigterm: Any = None  # our SIGTERM watcher, until locust installs its own
     terminating: bool = False
+    swept: int = 0  # live sessions of the run only the sweep found (a create answer lost)
 
 
 def run_of(environment: Any) -> LoadRun | None:
@@ -83,7 +92,7 @@ def _on_init(environment: Any, default_thresholds: Path, web_ui: Any = None, **_
         return
     parsed = environment.parsed_options
     if parsed is not None and not getattr(parsed, "ivh_run_id", ""):
-        parsed.ivh_run_id = uuid.uuid4().hex[:8]  # sent to the workers with the spawn message
+        parsed.ivh_run_id = new_run_id()  # sent to the workers with the spawn message
     opts = _options(environment)
     try:
         Target.from_env(project_id=opts.project_id)  # incomplete credentials: a usage error, now
@@ -174,12 +183,16 @@ def _on_quitting(environment: Any, **_: Any) -> None:
             settle = MASTER_SETTLE if isinstance(environment.runner, MasterRunner) else 0.0
             _sweep(environment, run, settle=settle)
         verdicts = _final_verdicts(environment, run)
+        network_summary = _network(environment, run)
     finally:
         if run.emulator is not None:
             run.emulator.stop()
     failed = any(v.failed for v in verdicts)
-    environment.process_exit_code = 1 if failed else 0
-    log.info("load run %s: %s", "FAILED" if failed else "passed", "threshold(s) failed" if failed else "all green")
+    unstable = environmental.verdict(network_summary)
+    code = ExitCode.FAILED if failed else ExitCode.UNSTABLE if unstable else ExitCode.OK
+    environment.process_exit_code = int(code)
+    word = "FAILED" if failed else "UNSTABLE" if unstable else "passed"
+    log.info("load run %s: %s", word, "threshold(s) failed" if failed else unstable or "all green")
 
 
 def _sweep(environment: Any, run: LoadRun, settle: float) -> None:
@@ -193,8 +206,10 @@ def _sweep(environment: Any, run: LoadRun, settle: float) -> None:
         return
     run.dirty = False
     if result.closed:
+        run.swept += len(result.closed)
         log.warning(
-            "cleanup: %d session(s) of this run were still live after the users stopped; closed: %s",
+            "cleanup: %d session(s) of this run were still live after the users stopped"
+            " (a create answer lost, or a close that failed); closed: %s",
             len(result.closed),
             ", ".join(result.closed),
         )
@@ -226,6 +241,24 @@ def _final_verdicts(environment: Any, run: LoadRun) -> list[thresholds.Verdict]:
     threshold_files.write_json(verdicts, snap, folder / threshold_files.JSON_NAME, run.thresholds.source)
     log.info("thresholds written to %s and %s", folder / threshold_files.JUNIT_NAME, folder / threshold_files.JSON_NAME)
     return verdicts
+
+
+def _network(environment: Any, run: LoadRun) -> EnvironmentSummary:
+    """What the network did to the run: logged, and written as ``network.json`` and ``network-junit.xml``."""
+    opts = _options(environment)
+    summary = network.environment_of(_snapshot(environment, run), opts.max_transport_errors, run.swept)
+    log.info("%s", environmental.describe(summary))
+    for line in environmental.per_operation(summary):
+        log.info("  %s", line)
+    if summary.swept:
+        log.info("%s", environmental.swept_words(summary.swept))
+    why = environmental.verdict(summary)
+    if why:
+        log.error("%s", why)
+    folder = run_dir(opts.ivh_report_dir or None, "load")
+    (folder / NETWORK_JSON).write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
+    environmental.write_junit(summary, folder / NETWORK_JUNIT)
+    return summary
 
 
 def _tab_rows(environment: Any) -> list[webtab.Row]:

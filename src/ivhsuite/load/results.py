@@ -1,7 +1,7 @@
 """Read what one ``ivhsuite load`` run left on disk into a :class:`~ivhsuite.summaries.LoadSummary`.
 
-Inputs: ``thresholds.json`` (the verdicts) and locust's ``locust_stats.csv`` and
-``locust_stats_history.csv`` (written with ``--csv-full-history``).
+Inputs: ``thresholds.json`` (the verdicts), ``network.json`` (what the network did) and
+locust's ``locust_stats.csv`` and ``locust_stats_history.csv`` (written with ``--csv-full-history``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ivhsuite.load.thresholds import IVH_METHOD, PREEMPTION_CHECK, PREEMPTION_VIOLATION, TIME_TO_READY
-from ivhsuite.summaries import LoadSeries, LoadSummary, Point, ThresholdRow
+from ivhsuite.summaries import EnvironmentSummary, LoadSeries, LoadSummary, NetworkRow, Point, ThresholdRow
 
 AGGREGATED = "Aggregated"
 LATENCY_COLUMNS = {"p50": "50%", "p95": "95%", "p99": "99%"}
@@ -96,6 +96,25 @@ def live_counts(folder: Path) -> tuple[int, int]:
     return int(_number(row.get("Request Count")) or 0), int(_number(row.get("Failure Count")) or 0)
 
 
+def network(folder: Path) -> EnvironmentSummary:
+    """``network.json`` (written by the load plugin); an empty summary when the run wrote none."""
+    try:
+        data = json.loads((folder / "network.json").read_text(encoding="utf-8"))
+        rows = [
+            NetworkRow(
+                operation=str(r["operation"]),
+                requests=int(r["requests"]),
+                faults={str(k): int(v) for k, v in r["faults"].items()},
+                retries=int(r["retries"]),
+                unanswered=int(r["unanswered"]),
+            )
+            for r in data["rows"]
+        ]
+        return EnvironmentSummary(rows=rows, tolerance=float(data["tolerance"]), swept=int(data["swept"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return EnvironmentSummary()
+
+
 def read_load_summary(scenario: str, folder: Path, exit_code: int) -> LoadSummary:
-    """What the run in ``folder`` left: its thresholds and its time series."""
-    return LoadSummary(scenario, exit_code, folder.name, thresholds(folder), series(folder))
+    """What the run in ``folder`` left: its thresholds, its time series and what the network did."""
+    return LoadSummary(scenario, exit_code, folder.name, thresholds(folder), series(folder), network(folder))

@@ -22,11 +22,13 @@ from locust import FastHttpUser, constant
 
 from ivhsuite.client import new_reqid
 from ivhsuite.config import Target
+from ivhsuite.load import network
 from ivhsuite.load.options import ScenarioOptions
 from ivhsuite.load.preemption import PreemptionTracker, is_gone
 from ivhsuite.load.thresholds import CONTRACT_PREFIX, ENVIRONMENTAL_PREFIX, IVH_METHOD, TIME_TO_READY
 from ivhsuite.load.validation import NO_CODES, Outcome, ResponseChecker
 from ivhsuite.protocol import GONE_CODES, SessionStatus
+from ivhsuite.retry import DEFAULT_POLICY, Attempts
 from ivhsuite.run_sessions import live_of_run
 from ivhsuite.signing import encode_query, sign_params
 from ivhsuite.spec import load_spec
@@ -117,14 +119,36 @@ class IvhUser(FastHttpUser):
     # --- one call -----------------------------------------------------------------
 
     def call(self, operation: str, payload: dict[str, Any], expected: Collection[int] = NO_CODES) -> Outcome:
-        """POST one operation; the request's own entry fails only on a real failure."""
+        """POST one operation (retried per :mod:`ivhsuite.retry`); its entry fails only on a real failure."""
         reqid = new_reqid()
         body = json.dumps({"Header": {}, "Payload": {"ReqId": reqid, **payload}}).encode()
+        attempts = DEFAULT_POLICY.start(operation)
+        while True:
+            try:
+                outcome = self._attempt(operation, body, reqid, expected, attempts)
+                break
+            except network.Unanswered as lost:
+                fire_entry(self.environment, network.fault_entry(lost.fault, operation))
+                if lost.delay is None:
+                    fire_entry(self.environment, network.UNANSWERED_PREFIX + operation)
+                    return Outcome(operation, 0, fault=lost.fault.label)
+                gevent.sleep(lost.delay)
+        return self._report(operation, outcome)
+
+    def _attempt(
+        self, operation: str, body: bytes, reqid: str, expected: Collection[int], attempts: Attempts
+    ) -> Outcome:
+        """One send; raises :class:`network.Unanswered` (not reported to locust) for an attempt the network lost."""
         url = self.paths[operation] + self.signer.query()
         with self.client.request(
             "POST", url, name=operation, data=body, headers=HEADERS, catch_response=True
         ) as response:
             error = getattr(response, "error", None) if response.status_code == 0 else None
+            fault = network.fault_of(response.status_code, response.content, error)
+            if fault is not None:
+                delay = attempts.failed(fault)
+                if delay is not None or not attempts.repeated_5xx:  # a 5xx on every attempt is the endpoint's
+                    raise network.Unanswered(fault, delay)
             outcome = self.checker.check(
                 operation, response.status_code, response.content, reqid, expected, _describe(error)
             )
@@ -132,6 +156,9 @@ class IvhUser(FastHttpUser):
                 response.failure(outcome.failure)
             else:
                 response.success()
+        return outcome
+
+    def _report(self, operation: str, outcome: Outcome) -> Outcome:
         for violation in outcome.violations:
             fire_entry(
                 self.environment, CONTRACT_PREFIX + operation, failure=ContractViolation(f"{operation}: {violation}")

@@ -34,6 +34,7 @@ class Outcome:
     failure: str | None = None
     violations: list[str] = field(default_factory=list)
     environmental: int | None = None
+    fault: str | None = None  # no answer after the safe retries: the network's (ivhsuite.retry.Fault.label)
 
     @property
     def ok(self) -> bool:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from ivhsuite import environmental
 from ivhsuite.config import ENV_STEP_SUMMARY
 from ivhsuite.redact import redact
 from ivhsuite.report import limits
@@ -13,8 +14,11 @@ from ivhsuite.summaries import VerifySummary
 
 
 def render(summary: VerifySummary) -> str:
-    lines = [f"## ivhsuite verify: {'✅ green' if summary.green else '❌ red'}", ""]
-    lines += [f"- {reason}" for reason in summary.reasons]
+    word = {"green": "✅ green", "red": "❌ red", "unstable": "⚠️ unstable (the network)"}[summary.verdict]
+    lines = [f"## ivhsuite verify: {word}", ""]
+    lines += [f"- {reason}" for reason in [*summary.reasons, *summary.unstable]]
+    lines += [f"- network, gate: {environmental.describe(summary.gate.environment)}"]
+    lines += [f"- network, load {run.scenario}: {environmental.describe(run.environment)}" for run in summary.load]
     gate = summary.gate
     lines += ["", f"**Gate**: exit code {gate.exit_code}, {gate.requests} generated requests."]
     for failure in gate.failures[:20]:

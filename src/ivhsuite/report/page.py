@@ -9,16 +9,17 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from ivhsuite import environmental
 from ivhsuite.redact import redact
 from ivhsuite.report import charts, limits
-from ivhsuite.summaries import GateSummary, LoadSummary, ThresholdRow, VerifySummary
+from ivhsuite.summaries import EnvironmentSummary, GateSummary, LoadSummary, ThresholdRow, VerifySummary
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#111827;background:#f9fafb}
 main{max-width:1000px;margin:0 auto;padding:24px}
 h1{margin:0 0 4px}h2{margin-top:32px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .verdict{padding:18px 22px;border-radius:10px;color:#fff;margin:16px 0}
-.verdict.green{background:#15803d}.verdict.red{background:#b91c1c}
+.verdict.green{background:#15803d}.verdict.red{background:#b91c1c}.verdict.unstable{background:#b45309}
 .verdict .word{font-size:28px;font-weight:700;letter-spacing:.04em}
 table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0}
 th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
@@ -51,8 +52,12 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _verdict(summary: VerifySummary) -> str:
-    reasons = "".join(f"<li>{_cell(reason)}</li>" for reason in summary.reasons)
-    words = "GREEN: the endpoint keeps its contract under load" if summary.green else "RED: see why below"
+    reasons = "".join(f"<li>{_cell(reason)}</li>" for reason in [*summary.reasons, *summary.unstable])
+    words = {
+        "green": "GREEN: the endpoint keeps its contract under load",
+        "red": "RED: see why below",
+        "unstable": "UNSTABLE: the network, not the contract, failed too often to judge",
+    }[summary.verdict]
     return (
         f'<section id="verdict" class="verdict {summary.verdict}">'
         f'<div class="word">{escape(words)}</div>'
@@ -103,6 +108,30 @@ def _threshold_cell(row: ThresholdRow) -> str:
     )
 
 
+def _network(gate: EnvironmentSummary, load: list[LoadSummary]) -> str:
+    """Environmental faults, apart from the promises: one line per phase, then per operation and fault."""
+    phases = [("gate", gate)] + [(f"load {run.scenario}", run.environment) for run in load]
+    lines = "".join(f"<li><b>{_cell(name)}</b>: {_cell(environmental.describe(env))}</li>" for name, env in phases)
+    swept = sum(env.swept for _, env in phases)
+    if swept:
+        lines += f"<li>{_cell(environmental.swept_words(swept))}</li>"
+    rows = [
+        [
+            _cell(name),
+            _cell(row.operation),
+            f'<span class="num">{row.requests}</span>',
+            _cell(", ".join(f"{n} {label}" for label, n in sorted(row.faults.items())) or "none"),
+            f'<span class="num">{row.retries}</span>',
+            f'<span class="num">{row.unanswered}</span>',
+        ]
+        for name, env in phases
+        for row in env.rows
+        if row.faults
+    ]
+    table = _table(["phase", "operation", "requests", "faults", "retried", "unanswered"], rows) if rows else ""
+    return f'<section id="network"><ul>{lines}</ul>{table}</section>'
+
+
 def _thresholds(load: list[LoadSummary]) -> str:
     """Per scenario one line of counts and one row per scope; a scenario with a failure is open, failures first."""
     if not any(run.thresholds for run in load):
@@ -150,6 +179,8 @@ def render(summary: VerifySummary) -> str:
         + _verdict(summary)
         + "<h2>Contract gate</h2>"
         + _gate(summary.gate)
+        + "<h2>Network (environmental, not the contract)</h2>"
+        + _network(summary.gate.environment, summary.load)
         + "<h2>Load thresholds</h2>"
         + _thresholds(summary.load)
         + "<h2>Charts</h2>"

@@ -1,0 +1,89 @@
+"""``ivhsuite sweep``: closes what earlier runs left by run tag, never an untagged session; and the tag format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ivhsuite.cli import main
+from ivhsuite.client import IvhClient
+from ivhsuite.config import Target
+from ivhsuite.emulator import EmulatorSettings, serve_in_thread
+from ivhsuite.protocol import ExitCode
+from ivhsuite.run_sessions import RunSessions, live_tagged, new_run_id, run_id_of, run_tag
+
+
+@pytest.fixture
+def ivh(monkeypatch: pytest.MonkeyPatch) -> Iterator[IvhClient]:
+    for name in ("IVH_BASE_URL", "IVH_APPKEY", "IVH_ACCESS_TOKEN", "IVH_PROJECT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    with serve_in_thread(EmulatorSettings(prepare_seconds=0, quota=20)) as running:
+        client = IvhClient(Target(base_url=running.base_url))
+        yield client
+        client.sessions = RunSessions()  # nothing of the test's own to close at the end
+        client.http.close()
+
+
+def _leave_behind(ivh: IvhClient, user_ids: list[str]) -> dict[str, str]:
+    created = {ivh.create_session(user_id)["SessionId"]: user_id for user_id in user_ids}
+    ivh.sessions = RunSessions()  # as if the run had been killed
+    return created
+
+
+def _live(ivh: IvhClient) -> set[str]:
+    return {str(s["UserId"]) for s in ivh.list_sessions() if s.get("SessionStatus") in (1, 3)}
+
+
+def test_sweep_closes_one_runs_sessions_then_every_runs_and_never_an_untagged_one(
+    ivh: IvhClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--base-url", str(ivh.target.base_url)]
+    _leave_behind(ivh, [run_tag("0000aaa1") + "a", run_tag("0000aaa1") + "b", run_tag("0000aaa2") + "c", "someone-else"])
+
+    assert main(["sweep", "--run", "0000aaa1", "--dry-run", *base]) == ExitCode.OK
+    assert "dry run: none closed" in capsys.readouterr().out and len(_live(ivh)) == 4
+
+    assert main(["sweep", "--run", "0000aaa1", *base]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "closed 2 of 2" in out and "run 0000aaa1" in out
+    assert _live(ivh) == {run_tag("0000aaa2") + "c", "someone-else"}
+
+    assert main(["sweep", "--all-runs", *base]) == ExitCode.OK
+    assert _live(ivh) == {"someone-else"}
+    assert main(["sweep", "--all-runs", *base]) == ExitCode.OK
+    assert "no live session of an ivhsuite run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["sweep"], ["sweep", "--run", "x", "--all-runs"], ["sweep", "--run", "Not-A-Run"], ["sweep", "--all-runs"]],
+    ids=["neither", "both", "bad-id", "no-endpoint"],
+)
+def test_sweep_refuses_what_it_cannot_do_in_one_line(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("IVH_BASE_URL", raising=False)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        code = int(exc.code or 0)
+    assert code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "error" in err and "Traceback" not in err
+
+
+def test_one_tag_format() -> None:
+    run_id = new_run_id()
+    assert run_tag(run_id).startswith("ivhs-") and run_id_of(run_tag(run_id) + "l1234") == run_id
+    assert run_id_of("ivhload-abc-1") is None and run_id_of("gateabc_") is None and run_id_of(None) is None
+    with pytest.raises(ValueError):
+        run_tag("UPPER")
+    listed = [
+        {"SessionId": "a", "UserId": run_tag("000000a1") + "x", "SessionStatus": 1},
+        {"SessionId": "b", "UserId": run_tag("000000a1") + "y", "SessionStatus": 2},
+        {"SessionId": "c", "UserId": run_tag("000000a2") + "z", "SessionStatus": 3},
+        {"SessionId": "d", "UserId": "ivhs-someones-own-id", "SessionStatus": 1},
+    ]
+    assert live_tagged(listed) == {"000000a1": ["a"], "000000a2": ["c"]}
+    assert live_tagged(listed, "000000a2") == {"000000a2": ["c"]}
