@@ -110,7 +110,7 @@ def test_ctrl_c_during_a_load_run_is_exit_130_and_closes_its_sessions(tmp_path: 
         argv = verify_command(
             report, "--base-url", running.base_url, "--profile", "smoke", "--max-examples", "1", "--load-seconds", "60"
         )
-        done = _interrupt(argv, running, prefix="ivhload")
+        done = _interrupt(argv, running, prefix="ivhs-")
         assert done.returncode == 130, done.stdout[-3000:] + done.stderr[-3000:]
         assert "Traceback" not in done.stderr
         assert _no_session_left(running)

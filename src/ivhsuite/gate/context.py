@@ -156,7 +156,9 @@ class RunContext:
             listed = self.closer.list_sessions()
         except IvhsuiteError:
             return []
-        held = set(self.guard.open_sessions()) | set(keep)
+        with self._known_lock:  # closed by us with Code 0 and still listed: the zombie check's, not ours to close again
+            closed = set(self.closed_at)
+        held = set(self.guard.open_sessions()) | set(keep) | closed
         stray = [
             str(s["SessionId"])
             for s in live_of_run(listed, self.prefix)
