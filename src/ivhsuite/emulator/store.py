@@ -5,6 +5,12 @@ preemption, a quota check and the creation that follows them happen as one step:
 two concurrent creates can never both see a free slot or both keep a UserId.
 Time-based changes (preparing → ready, idle expiry) are computed lazily from the
 injected clock, which lets tests move time instead of sleeping.
+
+Every operation costs the same whether ten sessions are live or a hundred thousand:
+the live sessions of a project are kept in the order they were last driven, so idle
+expiry pops from the front only the sessions that did expire (each is closed once);
+the quota is the size of the project's live index; the UserId index finds the session
+to preempt; the warm-start cache forgets its entries in the same front-popping way.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import count
 
 from ivhsuite.emulator.settings import EmulatorSettings
 
@@ -66,7 +73,7 @@ class SessionInfo:
         return self.status in (READY, PREPARING)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a hundred thousand live sessions must fit in a small process
 class _Session:
     session_id: str
     project_id: str
@@ -75,6 +82,7 @@ class _Session:
     play_stream_addr: str | None
     ready_at: float
     last_driven: float
+    seq: int  # creation order: idle sessions are closed oldest-created first
     started: bool = False
     closed: bool = False
     last_command_at: float | None = None
@@ -115,10 +123,14 @@ class Store:
         self._faults = settings.faults
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
+        # Per project, the live sessions by id in creation order (the listing, the quota)...
         self._live: dict[str, dict[str, _Session]] = {p: {} for p in settings.project_ids}
+        # ...and the same sessions least recently driven first (idle expiry from the front).
+        self._by_drive: dict[str, OrderedDict[str, _Session]] = {p: OrderedDict() for p in settings.project_ids}
         self._by_user: dict[tuple[str, str], _Session] = {}
-        self._warm: dict[tuple[str, str], float] = {}
+        self._warm: OrderedDict[tuple[str, str], float] = OrderedDict()  # last create, oldest first
         self._closed: deque[_Session] = deque()
+        self._seq = count()
 
     # --- operations -------------------------------------------------------------
 
@@ -156,10 +168,13 @@ class Store:
                 play_stream_addr=None if hide_addr else PLAY_URL.format(session_id=session_id),
                 ready_at=now + (self.settings.prepare_seconds if self._is_cold(key, now) else 0.0),
                 last_driven=now,
+                seq=next(self._seq),
             )
             self._warm[key] = now
+            self._warm.move_to_end(key)
             self._sessions[session_id] = session
             live[session_id] = session
+            self._by_drive[project_id][session_id] = session
             self._by_user[key] = session
             return session.info(now)
 
@@ -176,7 +191,7 @@ class Store:
             if session.status(now) == PREPARING and "start-before-ready" not in self._faults:
                 raise StoreError(NOT_READY, f"session {session_id} is not ready yet")
             session.started = True
-            session.last_driven = now
+            self._drive(session, now)
             return session.info(now)
 
     def command(self, session_id: str) -> SessionInfo:
@@ -191,7 +206,7 @@ class Store:
             if too_soon and "no-rate-limit" not in self._faults:
                 raise StoreError(TOO_FREQUENT, f"commands must be at least {interval:g} s apart")
             session.last_command_at = now
-            session.last_driven = now
+            self._drive(session, now)
             return session.info(now)
 
     def close(self, session_id: str) -> SessionInfo:
@@ -216,9 +231,19 @@ class Store:
         live = self._live.get(project_id)
         if live is None:
             raise StoreError(BAD_PARAMETER, f"{_INVALID_PROJECT}: unknown project {project_id!r}")
-        for session in [s for s in live.values() if self._idle(s, now)]:
+        by_drive = self._by_drive[project_id]
+        expired: list[_Session] = []
+        for session in by_drive.values():  # least recently driven first: stop at the first one still alive
+            if not self._idle(session, now):
+                break
+            expired.append(session)
+        for session in sorted(expired, key=lambda s: s.seq):  # closed in creation order, as listed
             self._close(session, None, None)
         return live
+
+    def _drive(self, session: _Session, now: float) -> None:
+        session.last_driven = now
+        self._by_drive[session.project_id].move_to_end(session.session_id)
 
     def _get(self, session_id: str, now: float) -> _Session:
         session = self._sessions.get(session_id)
@@ -242,17 +267,25 @@ class Store:
 
     def _is_cold(self, key: tuple[str, str], now: float) -> bool:
         """Cold unless the same project and UserId created a session within idle_seconds."""
+        self._forget_cold(now)
         if not self.settings.cold_start or self.settings.prepare_seconds <= 0:
             return False
-        last = self._warm.get(key)
-        if len(self._warm) > 4 * CLOSED_KEPT:  # keep the warm-cache index bounded under load
-            self._warm = {k: t for k, t in self._warm.items() if now - t < self.settings.idle_seconds}
-        return last is None or now - last >= self.settings.idle_seconds
+        return key not in self._warm
+
+    def _forget_cold(self, now: float) -> None:
+        """Drop warm entries older than idle_seconds: the cache holds only the recent UserIds."""
+        warm = self._warm
+        while warm:
+            oldest, last = next(iter(warm.items()))
+            if now - last < self.settings.idle_seconds:
+                return
+            del warm[oldest]
 
     def _close(self, session: _Session, code: int | None, message: str | None) -> None:
         session.closed = True
         session.error_code, session.error_message = code, message
         self._live[session.project_id].pop(session.session_id, None)
+        self._by_drive[session.project_id].pop(session.session_id, None)
         key = (session.project_id, session.user_id)
         if self._by_user.get(key) is session:
             del self._by_user[key]
