@@ -17,7 +17,6 @@ Answers, where the vendor docs are silent:
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -28,10 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ivhsuite import fastjson
 from ivhsuite.emulator.auth import SignatureMiddleware
 from ivhsuite.emulator.faults import FaultMiddleware, request_check
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.store import BAD_PARAMETER, SessionInfo, Store, StoreError
+from ivhsuite.ids import new_request_id
 from ivhsuite.spec import Operation, Spec, load_spec
 
 NOT_AUTHORIZED = 100005
@@ -57,7 +58,7 @@ class _AsciiJSON(JSONResponse):
 
 
 def envelope(code: int, message: str, payload: dict[str, Any], status: int = 200) -> JSONResponse:
-    header = {"Code": code, "Message": message, "RequestID": str(uuid.uuid4())}
+    header = {"Code": code, "Message": message, "RequestID": new_request_id()}
     return _AsciiJSON({"Header": header, "Payload": payload}, status_code=status)
 
 
@@ -141,7 +142,7 @@ async def _read_json(request: Request, limit: int) -> Any:
         if len(raw) > limit:
             raise _BadInput(413, f"body larger than {limit} bytes")
     try:
-        body = json.loads(raw)
+        body = fastjson.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise _BadInput(400, f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):

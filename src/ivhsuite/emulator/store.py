@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
+from typing import NamedTuple
 
 from ivhsuite.emulator.settings import EmulatorSettings
+from ivhsuite.ids import new_hex_id
 
 READY, CLOSED, PREPARING = 1, 2, 3
 PLAY_URL = "rtmp://liveplay.ivh.qq.com/live/{session_id}"
@@ -53,9 +54,8 @@ class StoreError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class SessionInfo:
-    """What the API may tell about a session at one instant."""
+class SessionInfo(NamedTuple):
+    """What the API may tell about a session at one instant (a tuple: built on every request)."""
 
     session_id: str
     project_id: str
@@ -131,6 +131,13 @@ class Store:
         self._warm: OrderedDict[tuple[str, str], float] = OrderedDict()  # last create, oldest first
         self._closed: deque[_Session] = deque()
         self._seq = count()
+        # The settings and faults the hot paths ask about, read once.
+        self._preempts = "no-preemption" not in self._faults
+        self._quota = settings.quota if "no-quota" not in self._faults else float("inf")
+        self._css_hides_addr = "play-addr-with-css" not in self._faults
+        self._idle_seconds = settings.idle_seconds
+        cold_starts = settings.cold_start and settings.prepare_seconds > 0
+        self._prepare_seconds = settings.prepare_seconds if cold_starts else 0.0
 
     # --- operations -------------------------------------------------------------
 
@@ -154,24 +161,25 @@ class Store:
                     raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: {session_id!r} is already live")
             key = (project_id, user_id)
             previous = self._by_user.get(key)
-            if previous is not None and "no-preemption" not in self._faults:
+            if previous is not None and self._preempts:
                 self._close(previous, PREEMPTED, "closed because the same UserId created a new stream")
-            if len(live) >= self.settings.quota and "no-quota" not in self._faults:
+            if len(live) >= self._quota:
                 raise StoreError(OVER_QUOTA, f"over the concurrency limit of {self.settings.quota} sessions")
-            session_id = session_id or uuid.uuid4().hex
-            hide_addr = custom_push and "play-addr-with-css" not in self._faults
+            session_id = session_id or new_hex_id()
+            hide_addr = custom_push and self._css_hides_addr
             session = _Session(
-                session_id=session_id,
-                project_id=project_id,
-                user_id=user_id,
-                driver_type=driver_type,
-                play_stream_addr=None if hide_addr else PLAY_URL.format(session_id=session_id),
-                ready_at=now + (self.settings.prepare_seconds if self._is_cold(key, now) else 0.0),
-                last_driven=now,
-                seq=next(self._seq),
+                session_id,
+                project_id,
+                user_id,
+                driver_type,
+                None if hide_addr else PLAY_URL.format(session_id=session_id),
+                now + self._prepare_seconds if self._is_cold(key, now) else now,
+                now,
+                next(self._seq),
             )
-            self._warm[key] = now
-            self._warm.move_to_end(key)
+            warm = self._warm
+            warm[key] = now
+            warm.move_to_end(key)
             self._sessions[session_id] = session
             live[session_id] = session
             self._by_drive[project_id][session_id] = session
@@ -232,6 +240,8 @@ class Store:
         if live is None:
             raise StoreError(BAD_PARAMETER, f"{_INVALID_PROJECT}: unknown project {project_id!r}")
         by_drive = self._by_drive[project_id]
+        if not by_drive or now - next(iter(by_drive.values())).last_driven < self._idle_seconds:
+            return live  # the least recently driven session is still alive, so are all the others
         expired: list[_Session] = []
         for session in by_drive.values():  # least recently driven first: stop at the first one still alive
             if not self._idle(session, now):
@@ -263,21 +273,19 @@ class Store:
         return session
 
     def _idle(self, session: _Session, now: float) -> bool:
-        return now - session.last_driven >= self.settings.idle_seconds
+        return now - session.last_driven >= self._idle_seconds
 
     def _is_cold(self, key: tuple[str, str], now: float) -> bool:
         """Cold unless the same project and UserId created a session within idle_seconds."""
         self._forget_cold(now)
-        if not self.settings.cold_start or self.settings.prepare_seconds <= 0:
-            return False
-        return key not in self._warm
+        return self._prepare_seconds > 0 and key not in self._warm
 
     def _forget_cold(self, now: float) -> None:
         """Drop warm entries older than idle_seconds: the cache holds only the recent UserIds."""
         warm = self._warm
         while warm:
             oldest, last = next(iter(warm.items()))
-            if now - last < self.settings.idle_seconds:
+            if now - last < self._idle_seconds:
                 return
             del warm[oldest]
 

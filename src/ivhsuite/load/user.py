@@ -11,7 +11,6 @@ Every session a user opens is closed in ``on_stop``.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Collection
@@ -20,8 +19,9 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, constant
 
-from ivhsuite.client import new_reqid
+from ivhsuite import fastjson
 from ivhsuite.config import Target
+from ivhsuite.ids import new_hex_id
 from ivhsuite.load.options import ScenarioOptions
 from ivhsuite.load.preemption import GONE_CODES, STATUS_READY, PreemptionTracker, is_gone, live_sessions
 from ivhsuite.load.thresholds import CONTRACT_PREFIX, ENVIRONMENTAL_PREFIX, IVH_METHOD, TIME_TO_READY
@@ -116,8 +116,8 @@ class IvhUser(FastHttpUser):
 
     def call(self, operation: str, payload: dict[str, Any], expected: Collection[int] = NO_CODES) -> Outcome:
         """POST one operation; the request's own entry fails only on a real failure."""
-        reqid = new_reqid()
-        body = json.dumps({"Header": {}, "Payload": {"ReqId": reqid, **payload}}).encode()
+        reqid = new_hex_id()  # what new_reqid() gives, at half the cost
+        body = fastjson.dumps({"Header": {}, "Payload": {"ReqId": reqid, **payload}})
         url = self.paths[operation] + self.signer.query()
         with self.client.request(
             "POST", url, name=operation, data=body, headers=HEADERS, catch_response=True

@@ -10,17 +10,17 @@ Pure and locust-free so it is unit-tested directly; the load user turns an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivhsuite import fastjson
 from ivhsuite.spec import Spec, load_spec
 
 NO_CODES: frozenset[int] = frozenset()
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What one answer meant. ``failure`` fails the request; ``violations`` are contract findings."""
 
@@ -117,7 +117,7 @@ def _json(content: bytes | None) -> Any:
     if not content:
         return _NOT_JSON
     try:
-        return json.loads(content)
+        return fastjson.loads(content)
     except (ValueError, UnicodeDecodeError):
         return _NOT_JSON
 
