@@ -54,7 +54,11 @@ class _AsciiJSON(JSONResponse):
     not encodable as UTF-8) must not turn an answer into a crash."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+        return _ASCII_ENCODER.encode(content).encode("ascii")
+
+
+# What json.dumps(content, allow_nan=False, separators=(",", ":")) uses, built once, not per answer.
+_ASCII_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
 
 def envelope(code: int, message: str, payload: dict[str, Any], status: int = 200) -> JSONResponse:

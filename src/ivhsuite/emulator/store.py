@@ -28,6 +28,7 @@ from ivhsuite.ids import new_hex_id
 
 READY, CLOSED, PREPARING = 1, 2, 3
 PLAY_URL = "rtmp://liveplay.ivh.qq.com/live/{session_id}"
+PLAY_URL_PREFIX = PLAY_URL.removesuffix("{session_id}")
 SPEAK_STATUS = "TextOver"  # the docs give no other value; the emulator never "speaks"
 CLOSED_KEPT = 10_000  # closed sessions remembered for statsession, oldest forgotten first
 
@@ -95,11 +96,12 @@ class _Session:
         return READY if now >= self.ready_at else PREPARING
 
     def info(self, now: float) -> SessionInfo:
+        status = CLOSED if self.closed else READY if now >= self.ready_at else PREPARING  # status(now), inlined
         return SessionInfo(
             self.session_id,
             self.project_id,
             self.user_id,
-            self.status(now),
+            status,
             self.driver_type,
             self.started,
             self.play_stream_addr,
@@ -172,7 +174,7 @@ class Store:
                 project_id,
                 user_id,
                 driver_type,
-                None if hide_addr else PLAY_URL.format(session_id=session_id),
+                None if hide_addr else f"{PLAY_URL_PREFIX}{session_id}",
                 now + self._prepare_seconds if self._is_cold(key, now) else now,
                 now,
                 next(self._seq),
