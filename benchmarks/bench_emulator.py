@@ -74,13 +74,19 @@ function init(args)
   pool, prefix, first, stop_after = tonumber(args[1]), args[2], tonumber(args[3]), tonumber(args[4])
 end
 
+local function reqid()  -- 32 random hex digits, like the uuid4 hex a client sends
+  local r = math.random
+  return string.format("%04x%04x%04x%04x%04x%04x%04x%04x",
+    r(0, 65535), r(0, 65535), r(0, 65535), r(0, 65535), r(0, 65535), r(0, 65535), r(0, 65535), r(0, 65535))
+end
+
 function request()
   sent = sent + 1
   local number = first + sent
   if pool > 0 then number = number % pool end
   local body = string.format(
-    '{"Header":{},"Payload":{"ReqId":"%032x","VirtualmanProjectId":"PROJECT","UserId":"%s%d","Protocol":"rtmp","DriverType":1}}',
-    sent, prefix, number)
+    '{"Header":{},"Payload":{"ReqId":"%s","VirtualmanProjectId":"PROJECT","UserId":"%s%d","Protocol":"rtmp","DriverType":1}}',
+    reqid(), prefix, number)
   return wrk.format(nil, "PATH", nil, body)
 end
 
