@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from ivhsuite.spec import default_spec_path, load_spec
@@ -126,3 +129,128 @@ def test_documented_codes_come_from_the_spec() -> None:
     assert spec.error_codes[110022].startswith("closed because the same UserId")
     assert spec.environmental_codes == {100008, 100012, 100014, -101001}
     assert spec.operation("statsession").takes_session and not spec.operation("createsession").takes_session
+
+
+# --- the fast validator (jsonschema_rs) never says "valid" where jsonschema says "invalid" ----
+
+HEX = "0123456789abcdef0123456789abcdef"
+SEEDS: dict[str, list[Any]] = {
+    "request": [
+        create(),
+        create(
+            ProtocolOption={"TrtcUseExternalApp": True, "TrtcAppId": "1", "TrtcUserSig": "s", "TrtcPrivateMapKey": "k"}
+        ),
+        create(StreamMaxInterval=6000, ProtocolOption={"CssCustomPushUrl": "rtmp://x/y", "TrtcRoomId": 0}),
+        text(4000),
+        {"Payload": {"ReqId": REQID, "SessionId": "s"}},
+        {"Payload": {"ReqId": REQID, "VirtualmanProjectId": "p"}},
+    ],
+    "response": [
+        {
+            "Header": {"Code": 0, "Message": "", "RequestID": "1"},
+            "Payload": {"ReqId": REQID, "SessionId": "m", "SessionStatus": 3, "PlayStreamAddr": "rtmp://a"},
+        },
+        {
+            "Header": {"Code": 0, "Message": "", "RequestID": "1"},
+            "Payload": {
+                "ReqId": REQID,
+                "SessionStatus": 2,
+                "SpeakStatus": "TextOver",
+                "IsSessionStarted": True,
+                "ErrorCode": 110022,
+                "ErrorMessage": "m",
+            },
+        },
+        {
+            "Header": {"Code": 0, "Message": "", "RequestID": "1"},
+            "Payload": {
+                "ReqId": REQID,
+                "Sessions": [
+                    {"UserId": "u", "SessionId": "s", "SessionStatus": 1, "DriverType": 1, "IsSessionStarted": False}
+                ],
+            },
+        },
+        {"Header": {"Code": 100001, "Message": "Invalid ReqId", "RequestID": "1"}, "Payload": {}},
+    ],
+}
+TRICKY = st.one_of(
+    st.sampled_from([HEX + "\n", HEX.upper(), HEX[:-1], "rtmp://", "RTMP://x", "", "SEND_TEXT", "x" * 4001]),
+    st.sampled_from([0, 0.0, -0.0, 1, 1.0, 2, 3, 3.0, True, False, None, 2000.5, 4294967294.0, 4294967295, 10**30]),
+    st.sampled_from([float("nan"), float("inf"), -float("inf"), "\ud800", "😀" * 4000, [], {}, [1], {"a": None}]),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=40),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+        max_leaves=6,
+    ),
+)
+KEYS = st.sampled_from(
+    [
+        "Header",
+        "Payload",
+        "Code",
+        "Message",
+        "ReqId",
+        "SessionId",
+        "UserId",
+        "Protocol",
+        "DriverType",
+        "ProtocolOption",
+        "TrtcUseExternalApp",
+        "TrtcRoomId",
+        "CssCustomPushUrl",
+        "StreamMaxInterval",
+        "Data",
+        "Text",
+        "Command",
+        "Sessions",
+        "SessionStatus",
+        "IsSessionStarted",
+        "Other",
+    ]
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, kind: str) -> Any:
+    """A seed with a few values replaced, removed or added, anywhere in the document."""
+    body = copy.deepcopy(draw(st.sampled_from(SEEDS[kind])))
+    for _ in range(draw(st.integers(1, 3))):
+        node = body
+        while isinstance(node, dict | list) and node and draw(st.booleans()):
+            child = node[draw(st.sampled_from(list(node) if isinstance(node, dict) else range(len(node))))]
+            if not isinstance(child, dict | list):
+                break
+            node = child
+        if isinstance(node, dict):
+            action = draw(st.sampled_from(["set", "delete"]))
+            if action == "delete" and node:
+                del node[draw(st.sampled_from(list(node)))]
+            else:
+                node[draw((st.sampled_from(list(node)) | KEYS) if node else KEYS)] = copy.deepcopy(draw(TRICKY))
+        elif isinstance(node, list) and node:
+            node[draw(st.integers(0, len(node) - 1))] = copy.deepcopy(draw(TRICKY))
+    return body
+
+
+@pytest.mark.parametrize("kind", sorted(SEEDS))
+def test_seeds_take_the_fast_path(kind: str) -> None:
+    checks = [getattr(op, kind) for op in load_spec()]
+    for body in SEEDS[kind]:
+        verdicts = [(check._fast.is_valid(body), check._validator.is_valid(body)) for check in checks]
+        assert (True, True) in verdicts and all(fast == slow for fast, slow in verdicts), body
+
+
+@pytest.mark.parametrize("kind", sorted(SEEDS))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fast_valid_implies_valid(kind: str, data: st.DataObject) -> None:
+    body = data.draw(mutated(kind))
+    for op in load_spec():
+        check = getattr(op, kind)
+        if check._fast_says_valid(body):
+            assert check._validator.is_valid(body), (op.operation_id, body)
+        assert check.is_valid(body) == check._validator.is_valid(body)
+        assert (check.first_violation(body) is None) == check._validator.is_valid(body)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from ivhsuite import fastjson
 from ivhsuite.emulator import admin
 from ivhsuite.emulator.auth import SignatureMiddleware
 from ivhsuite.emulator.choices import Choices
@@ -42,6 +42,7 @@ from ivhsuite.emulator.policy import RequestPolicy
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.store import BAD_PARAMETER, PREPARING, TOO_FREQUENT, SessionInfo, Store, StoreError
 from ivhsuite.emulator.toxics import SCOPE_KEY, Injected, ToxicBox, ToxicMiddleware
+from ivhsuite.ids import new_request_id
 from ivhsuite.protocol import Code
 from ivhsuite.spec import Operation, Spec, load_spec
 
@@ -74,14 +75,18 @@ class _AsciiJSON(JSONResponse):
     not encodable as UTF-8) must not turn an answer into a crash."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+        return _ASCII_ENCODER.encode(content).encode("ascii")
+
+
+# What json.dumps(content, allow_nan=False, separators=(",", ":")) uses, built once, not per answer.
+_ASCII_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
 
 def envelope(
     code: int, message: str, payload: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """The answer envelope; ``payload=None`` leaves Payload out."""
-    answer: dict[str, Any] = {"Header": {"Code": code, "Message": message, "RequestID": str(uuid.uuid4())}}
+    answer: dict[str, Any] = {"Header": {"Code": code, "Message": message, "RequestID": new_request_id()}}
     if payload is not None:
         answer["Payload"] = payload
     return _AsciiJSON(answer, status_code=status, headers=headers)
@@ -199,7 +204,7 @@ async def _read_json(request: Request, limit: int) -> Any:
         if len(raw) > limit:
             raise _BadInput(413, f"body larger than {limit} bytes")
     try:
-        body = json.loads(raw)
+        body = fastjson.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise _BadInput(400, f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):

@@ -2,6 +2,10 @@
 
 The socket is bound here, before uvicorn starts, so port 0 yields a free port whose
 number is known at once, and the CLI can print the real URL before serving.
+
+Teams load-test their own service against the emulator, so it is served for many small
+answers: uvicorn picks httptools (a C parser, a dependency) over its pure-Python h11,
+and skips the proxy-headers middleware (nothing here reads the client's address).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ def _config(app: Starlette) -> uvicorn.Config:
         log_level="error",
         access_log=False,
         lifespan="off",
+        proxy_headers=False,
         timeout_graceful_shutdown=1,
         timeout_keep_alive=75,  # load users hold sessions idle for longer than uvicorn's 5 s default
     )

@@ -5,6 +5,12 @@ preemption, a quota check and the creation that follows them happen as one step:
 two concurrent creates can never both see a free slot or both keep a UserId.
 Time-based changes (preparing → ready, idle expiry) are computed lazily from the
 injected clock, which lets tests move time instead of sleeping.
+
+Every operation costs the same whether ten sessions are live or a hundred thousand:
+the live sessions of a project are kept in the order they were last driven, so idle
+expiry pops from the front only the sessions that did expire (each is closed once);
+the quota is the size of the project's live index; the UserId index finds the session
+to preempt; the warm-start cache forgets its entries in the same front-popping way.
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import count
+from typing import NamedTuple
 
 from ivhsuite.emulator.choices import COLD_FAILURES, new_session_id
 from ivhsuite.emulator.settings import EmulatorSettings
+from ivhsuite.ids import new_hex_id
 from ivhsuite.protocol import Code, SessionStatus
 
 READY, CLOSED, PREPARING, FAILED = (
@@ -28,6 +36,7 @@ READY, CLOSED, PREPARING, FAILED = (
     SessionStatus.FAILED,
 )
 PLAY_URL = "rtmp://liveplay.ivh.qq.com/live/{session_id}"
+PLAY_URL_PREFIX = PLAY_URL.removesuffix("{session_id}")
 SPEAK_STATUS = "TextOver"  # the docs give no other value; the emulator never "speaks"
 CLOSED_KEPT = 10_000  # closed sessions remembered for statsession, oldest forgotten first
 CLOSED_LISTED = 100  # closed sessions listed per project under the list-closed=yes choice
@@ -55,9 +64,8 @@ class StoreError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class SessionInfo:
-    """What the API may tell about a session at one instant."""
+class SessionInfo(NamedTuple):
+    """What the API may tell about a session at one instant (a tuple: built on every request)."""
 
     session_id: str
     project_id: str
@@ -75,7 +83,7 @@ class SessionInfo:
         return self.status in (READY, PREPARING)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a hundred thousand live sessions must fit in a small process
 class _Session:
     session_id: str
     project_id: str
@@ -84,6 +92,7 @@ class _Session:
     play_stream_addr: str | None
     ready_at: float
     last_driven: float
+    seq: int  # creation order: idle sessions are closed oldest-created first
     started: bool = False
     closed: bool = False
     last_command_at: float | None = None
@@ -97,11 +106,12 @@ class _Session:
         return READY if now >= self.ready_at else PREPARING
 
     def info(self, now: float) -> SessionInfo:
+        status = self.status(now)
         return SessionInfo(
             self.session_id,
             self.project_id,
             self.user_id,
-            self.status(now),
+            status,
             self.driver_type,
             self.started,
             self.play_stream_addr,
@@ -125,14 +135,25 @@ class Store:
         self._faults = settings.faults
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
+        # Per project, the live sessions by id in creation order (the listing, the quota)...
         self._live: dict[str, dict[str, _Session]] = {p: {} for p in settings.project_ids}
+        # ...and the same sessions least recently driven first (idle expiry from the front).
+        self._by_drive: dict[str, OrderedDict[str, _Session]] = {p: OrderedDict() for p in settings.project_ids}
         self._by_user: dict[tuple[str, str], _Session] = {}
-        self._warm: dict[tuple[str, str], float] = {}
+        self._warm: OrderedDict[tuple[str, str], float] = OrderedDict()  # last create, oldest first
         self._closed: deque[_Session] = deque()
         self._choices = settings.choices
         self._rng = random.Random(settings.seed)
         listed = self._choices.list_closed == "yes"
         self._listed_closed = {p: deque(maxlen=CLOSED_LISTED) for p in settings.project_ids} if listed else None
+        self._seq = count()
+        # The settings and faults the hot paths ask about, read once.
+        self._preempts = "no-preemption" not in self._faults
+        self._quota = settings.quota if "no-quota" not in self._faults else float("inf")
+        self._css_hides_addr = "play-addr-with-css" not in self._faults
+        self._idle_seconds = settings.idle_seconds
+        cold_starts = settings.cold_start and settings.prepare_seconds > 0
+        self._prepare_seconds = settings.prepare_seconds if cold_starts else 0.0
 
     # --- operations -------------------------------------------------------------
 
@@ -160,27 +181,31 @@ class Store:
                     raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: {session_id!r} is already live")
             key = (project_id, user_id)
             previous = self._by_user.get(key)
-            if previous is not None and "no-preemption" not in self._faults:
+            if previous is not None and self._preempts:
                 self._close(previous, PREEMPTED, "closed because the same UserId created a new stream")
-            if len(live) >= self.settings.quota and "no-quota" not in self._faults:
+            if len(live) >= self._quota:
                 raise StoreError(OVER_QUOTA, f"over the concurrency limit of {self.settings.quota} sessions")
             session_id = session_id or self._new_id()
-            hide_addr = custom_push and "play-addr-with-css" not in self._faults
+            hide_addr = custom_push and self._css_hides_addr
             if prepare_seconds is None:
-                prepare_seconds = self.settings.prepare_seconds if self._is_cold(key, now) else 0.0
+                prepare_seconds = self._prepare_seconds if self._is_cold(key, now) else 0.0
             session = _Session(
-                session_id=session_id,
-                project_id=project_id,
-                user_id=user_id,
-                driver_type=driver_type,
-                play_stream_addr=None if hide_addr else PLAY_URL.format(session_id=session_id),
-                ready_at=now + prepare_seconds,
-                last_driven=now,
+                session_id,
+                project_id,
+                user_id,
+                driver_type,
+                None if hide_addr else f"{PLAY_URL_PREFIX}{session_id}",
+                now + prepare_seconds,
+                now,
+                next(self._seq),
                 fails_with=self._cold_failure() if prepare_seconds > 0 else None,
             )
-            self._warm[key] = now
+            warm = self._warm
+            warm[key] = now
+            warm.move_to_end(key)
             self._sessions[session_id] = session
             live[session_id] = session
+            self._by_drive[project_id][session_id] = session
             self._by_user[key] = session
             return session.info(now)
 
@@ -197,7 +222,7 @@ class Store:
             if session.status(now) == PREPARING and "start-before-ready" not in self._faults:
                 raise StoreError(NOT_READY, f"session {session_id} is not ready yet")
             session.started = True
-            session.last_driven = now
+            self._drive(session, now)
             return session.info(now)
 
     def command(self, session_id: str) -> SessionInfo:
@@ -212,7 +237,7 @@ class Store:
             if too_soon and "no-rate-limit" not in self._faults:
                 raise StoreError(TOO_FREQUENT, f"commands must be at least {interval:g} s apart")
             session.last_command_at = now
-            session.last_driven = now
+            self._drive(session, now)
             return session.info(now)
 
     def close(self, session_id: str) -> SessionInfo:
@@ -245,9 +270,24 @@ class Store:
         live = self._live.get(project_id)
         if live is None:
             raise StoreError(BAD_PARAMETER, f"{_INVALID_PROJECT}: unknown project {project_id!r}")
-        for session in [s for s in live.values() if self._idle(s, now) or self._failing(s, now)]:
-            self._end(session, now)
+        if self._choices.cold_failure:  # only under that choice can a session fail on its own
+            for session in [s for s in live.values() if self._failing(s, now)]:
+                self._end(session, now)
+        by_drive = self._by_drive[project_id]
+        if not by_drive or now - next(iter(by_drive.values())).last_driven < self._idle_seconds:
+            return live  # the least recently driven session is still alive, so are all the others
+        expired: list[_Session] = []
+        for session in by_drive.values():  # least recently driven first: stop at the first one still alive
+            if not self._idle(session, now):
+                break
+            expired.append(session)
+        for session in sorted(expired, key=lambda s: s.seq):  # closed in creation order, as listed
+            self._close(session, None, None)
         return live
+
+    def _drive(self, session: _Session, now: float) -> None:
+        session.last_driven = now
+        self._by_drive[session.project_id].move_to_end(session.session_id)
 
     def _get(self, session_id: str, now: float) -> _Session:
         session = self._sessions.get(session_id)
@@ -267,7 +307,7 @@ class Store:
         return session
 
     def _idle(self, session: _Session, now: float) -> bool:
-        return now - session.last_driven >= self.settings.idle_seconds
+        return now - session.last_driven >= self._idle_seconds
 
     def _failing(self, session: _Session, now: float) -> bool:
         return session.fails_with is not None and now >= session.ready_at
@@ -289,25 +329,33 @@ class Store:
 
     def _new_id(self) -> str:
         """A SessionId in the chosen format, unused so far (short ones can collide)."""
+        if self._choices.session_id == "hex":
+            return new_hex_id()
         for _ in range(100):
             candidate = new_session_id(self._choices.session_id)
             if candidate not in self._sessions:
                 return candidate
-        return uuid.uuid4().hex
+        return new_hex_id()
 
     def _is_cold(self, key: tuple[str, str], now: float) -> bool:
         """Cold unless the same project and UserId created a session within idle_seconds."""
-        if not self.settings.cold_start or self.settings.prepare_seconds <= 0:
-            return False
-        last = self._warm.get(key)
-        if len(self._warm) > 4 * CLOSED_KEPT:  # keep the warm-cache index bounded under load
-            self._warm = {k: t for k, t in self._warm.items() if now - t < self.settings.idle_seconds}
-        return last is None or now - last >= self.settings.idle_seconds
+        self._forget_cold(now)
+        return self._prepare_seconds > 0 and key not in self._warm
+
+    def _forget_cold(self, now: float) -> None:
+        """Drop warm entries older than idle_seconds: the cache holds only the recent UserIds."""
+        warm = self._warm
+        while warm:
+            oldest, last = next(iter(warm.items()))
+            if now - last < self._idle_seconds:
+                return
+            del warm[oldest]
 
     def _close(self, session: _Session, code: int | None, message: str | None) -> None:
         session.closed = True
         session.error_code, session.error_message = code, message
         self._live[session.project_id].pop(session.session_id, None)
+        self._by_drive[session.project_id].pop(session.session_id, None)
         key = (session.project_id, session.user_id)
         if self._by_user.get(key) is session:
             del self._by_user[key]

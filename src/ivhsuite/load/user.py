@@ -11,7 +11,6 @@ Every session a user opens is closed in ``on_stop``.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Collection
@@ -20,8 +19,9 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, constant
 
-from ivhsuite.client import new_reqid
+from ivhsuite import fastjson
 from ivhsuite.config import Target
+from ivhsuite.ids import new_hex_id
 from ivhsuite.load import network
 from ivhsuite.load.options import ScenarioOptions
 from ivhsuite.load.preemption import PreemptionTracker, is_gone
@@ -120,8 +120,8 @@ class IvhUser(FastHttpUser):
 
     def call(self, operation: str, payload: dict[str, Any], expected: Collection[int] = NO_CODES) -> Outcome:
         """POST one operation (retried per :mod:`ivhsuite.retry`); its entry fails only on a real failure."""
-        reqid = new_reqid()
-        body = json.dumps({"Header": {}, "Payload": {"ReqId": reqid, **payload}}).encode()
+        reqid = new_hex_id()  # what new_reqid() gives, at a fraction of the cost
+        body = fastjson.dumps({"Header": {}, "Payload": {"ReqId": reqid, **payload}})
         attempts = DEFAULT_POLICY.start(operation)
         while True:
             try:
@@ -143,15 +143,14 @@ class IvhUser(FastHttpUser):
         with self.client.request(
             "POST", url, name=operation, data=body, headers=HEADERS, catch_response=True
         ) as response:
-            error = getattr(response, "error", None) if response.status_code == 0 else None
-            fault = network.fault_of(response.status_code, response.content, error)
+            status = response.status_code
+            error = getattr(response, "error", None) if status == 0 else None
+            fault = network.fault_of(status, response.content, error)
             if fault is not None:
                 delay = attempts.failed(fault)
                 if delay is not None or not attempts.repeated_5xx:  # a 5xx on every attempt is the endpoint's
                     raise network.Unanswered(fault, delay)
-            outcome = self.checker.check(
-                operation, response.status_code, response.content, reqid, expected, _describe(error)
-            )
+            outcome = self.checker.check(operation, status, response.content, reqid, expected, _describe(error))
             if outcome.failure:
                 response.failure(outcome.failure)
             else:

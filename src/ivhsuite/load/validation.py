@@ -10,19 +10,17 @@ Pure and locust-free so it is unit-tested directly; the load user turns an
 
 from __future__ import annotations
 
-import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
+from ivhsuite import fastjson
 from ivhsuite.spec import Spec, load_spec
 
 NO_CODES: frozenset[int] = frozenset()
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What one answer meant. ``failure`` fails the request; ``violations`` are contract findings."""
 
@@ -44,15 +42,13 @@ class Outcome:
 class ResponseChecker:
     """Checks answers against the spec's response schemas, compiled once and shared.
 
-    The yes/no check runs on a copy of each schema with its ``$ref``s inlined: the same
-    rules, without a registry lookup per reference, about twice as fast (it runs on every
-    answer of a load run). The spec's own validator words the violation when there is one.
+    It runs on every answer of a load run, so it does each thing once: one ``json.loads``,
+    one schema check (the spec's, a microsecond on a valid answer), one look at the Header.
     """
 
     def __init__(self, spec: Spec | None = None) -> None:
         spec = spec or load_spec()
         self._responses = {op.operation_id: op.response for op in spec}
-        self._fast = {op.operation_id: _inlined_validator(spec.document, op.response.pointer) for op in spec}
         self.environmental_codes = spec.environmental_codes
 
     def check(
@@ -86,10 +82,9 @@ class ResponseChecker:
             outcome.violations.append("(body): not JSON")
             outcome.failure = f"HTTP {status}, body is not JSON"
             return outcome
-        fast = self._fast[operation]
-        if not (fast.is_valid(body) if fast is not None else self._responses[operation].is_valid(body)):
-            violation = self._responses[operation].first_violation(body)
-            outcome.violations.append(str(violation) if violation else "(body): does not match the spec")
+        violation = self._responses[operation].first_violation(body)
+        if violation is not None:
+            outcome.violations.append(str(violation))
         code = _code_of(body)
         if code is None:
             outcome.failure = "no integer Header.Code in the answer"
@@ -111,43 +106,6 @@ class ResponseChecker:
         return outcome
 
 
-class _Cycle(Exception):
-    pass
-
-
-def _inlined_validator(document: Mapping[str, Any], pointer: str) -> Draft202012Validator | None:
-    """A validator of the schema at ``pointer`` with local ``$ref``s replaced by their targets.
-
-    ``{"$ref": X, ...siblings}`` becomes ``{"allOf": [X], ...siblings}``, which 2020-12
-    defines as the same thing. None for a recursive schema (the spec's validator then serves).
-    """
-
-    def resolve(ref: str) -> Any:
-        node: Any = document
-        for part in ref.removeprefix("#/").split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node
-
-    def inline(node: Any, trail: tuple[str, ...]) -> Any:
-        if isinstance(node, list):
-            return [inline(item, trail) for item in node]
-        if not isinstance(node, dict):
-            return node
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/"):
-            if ref in trail:
-                raise _Cycle(ref)
-            target = inline(resolve(ref), (*trail, ref))
-            rest = {key: inline(value, trail) for key, value in node.items() if key != "$ref"}
-            return {"allOf": [target], **rest} if rest else target
-        return {key: inline(value, trail) for key, value in node.items()}
-
-    try:
-        return Draft202012Validator(inline(resolve("#" + pointer), ()))
-    except _Cycle:
-        return None
-
-
 class _NotJson:
     def __repr__(self) -> str:
         return "<not JSON>"
@@ -160,7 +118,7 @@ def _json(content: bytes | None) -> Any:
     if not content:
         return _NOT_JSON
     try:
-        return json.loads(content)
+        return fastjson.loads(content)
     except (ValueError, UnicodeDecodeError):
         return _NOT_JSON
 
