@@ -77,6 +77,12 @@ def _int_code(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def header_code(body: Any) -> int | None:
+    """``Header.Code`` of a decoded answer when it is an integer, else None (the one reading of it)."""
+    header = body.get("Header") if isinstance(body, dict) else None
+    return _int_code(header.get("Code")) if isinstance(header, dict) else None
+
+
 @dataclass(frozen=True)
 class Answer:
     """One HTTP answer read the way this API means it: the status, ``Header`` and ``Payload``.
@@ -98,7 +104,7 @@ class Answer:
         header = body.get("Header") if isinstance(body, dict) else None
         header = header if isinstance(header, dict) else {}
         payload = body.get("Payload") if isinstance(body, dict) else None
-        code = _int_code(header.get("Code"))
+        code = header_code(body)
         message = header.get("Message") if header else None
         if message is None and body is None and content:
             message = (content.decode("utf-8", "replace") if isinstance(content, bytes) else content)[:200]

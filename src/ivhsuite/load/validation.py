@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivhsuite import fastjson
+from ivhsuite.protocol import header_code
 from ivhsuite.spec import Spec, load_spec
 
 NO_CODES: frozenset[int] = frozenset()
@@ -72,7 +73,7 @@ class ResponseChecker:
         if 400 <= status < 500:
             # The spec allows any body with a refusal; refusing a valid request is still a failure,
             # unless it says "busy" (a rate limit may well come as 429).
-            code = _code_of(body)
+            code = header_code(body)
             if code in self.environmental_codes:
                 outcome.code = outcome.environmental = code
             else:
@@ -85,7 +86,7 @@ class ResponseChecker:
         violation = self._responses[operation].first_violation(body)
         if violation is not None:
             outcome.violations.append(str(violation))
-        code = _code_of(body)
+        code = header_code(body)
         if code is None:
             outcome.failure = "no integer Header.Code in the answer"
             return outcome
@@ -121,12 +122,6 @@ def _json(content: bytes | None) -> Any:
         return fastjson.loads(content)
     except (ValueError, UnicodeDecodeError):
         return _NOT_JSON
-
-
-def _code_of(body: Any) -> int | None:
-    header = body.get("Header") if isinstance(body, dict) else None
-    code = header.get("Code") if isinstance(header, dict) else None
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _message_of(body: Any) -> str:
