@@ -26,8 +26,10 @@ from ivhsuite.protocol import ExitCode
 
 pytestmark = pytest.mark.slow
 
+# As root, nginx's workers would run as nobody and could not write request bodies into the test's
+# private temporary folder (a 500 of nginx's own): they run as the user who started it.
 CONFIG = """
-worker_processes 1;
+{user}worker_processes 1;
 daemon off;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
@@ -75,7 +77,10 @@ def gateway(emulator: RunningEmulator, tmp_path: Path) -> Iterator[str]:
     root.mkdir()
     port = free_port()
     upstream = emulator.base_url.removeprefix("http://")
-    (root / "nginx.conf").write_text(CONFIG.format(root=root, upstream=upstream, port=port), encoding="utf-8")
+    (root / "nginx.conf").write_text(
+        CONFIG.format(root=root, upstream=upstream, port=port, user="user root;\n" if os.geteuid() == 0 else ""),
+        encoding="utf-8",
+    )
     argv = [binary, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", str(root / "error.log")]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -99,7 +104,9 @@ def gateway(emulator: RunningEmulator, tmp_path: Path) -> Iterator[str]:
             process.wait()
 
 
-def test_verify_through_nginx_with_a_1s_keepalive_is_green(emulator: RunningEmulator, gateway: str, tmp_path: Path) -> None:
+def test_verify_through_nginx_with_a_1s_keepalive_is_green(
+    emulator: RunningEmulator, gateway: str, tmp_path: Path
+) -> None:
     report = tmp_path / "report"
     command = [sys.executable, "-m", "ivhsuite.cli", "verify", "--base-url", gateway, "--report-dir", str(report)]
     command += ["--profile", "smoke", "--max-examples", "5", "--load-seconds", "12"]
