@@ -68,6 +68,7 @@ class RunContext:
         self.quota_exhausted = False  # a scenario already found every slot held: later ones do not wait as long
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
         self._known_lock = threading.Lock()
+        # The run's own client: closes, lists, preflight and every scenario's requests share its kept-alive connections.
         self.closer = IvhClient(self.target, spec=self.spec)
         self.guard = SessionGuard(self._close, options.session_limit)
         self.shaper = Shaper(
