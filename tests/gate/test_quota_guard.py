@@ -237,3 +237,43 @@ def test_ast_parse_lets_one_thread_in_at_a_time(monkeypatch: pytest.MonkeyPatch)
     for t in threads:
         t.join()
     assert most == 1
+
+
+def test_a_close_refused_as_too_frequent_is_tried_again(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A guard close given up on 100012 would leave a live session holding a slot nobody counts."""
+    from ivhsuite.errors import ApiError
+    from ivhsuite.gate import context
+    from ivhsuite.protocol import Code
+
+    answers = [ApiError(Code.TOO_FREQUENT), ApiError(Code.TOO_FREQUENT), None]
+    sent: list[str] = []
+
+    def close_session(session_id: str) -> None:
+        sent.append(session_id)
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+
+    monkeypatch.setattr(run.closer, "close_session", close_session)
+    monkeypatch.setattr(context.time, "sleep", lambda seconds: None)
+    run.created("s1", guarded=False)
+    run.guard.make_room()
+    assert sent == ["s1", "s1", "s1"]
+    assert not run.sessions.is_open("s1")
+    assert run.counters.too_frequent == 2
+
+
+def test_a_close_refused_otherwise_is_not_repeated(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivhsuite.errors import ApiError
+    from ivhsuite.protocol import Code
+
+    sent: list[str] = []
+
+    def close_session(session_id: str) -> None:
+        sent.append(session_id)
+        raise ApiError(Code.BAD_PARAMETER)
+
+    monkeypatch.setattr(run.closer, "close_session", close_session)
+    run.created("s1", guarded=False)
+    run.guard.make_room()
+    assert sent == ["s1"]
