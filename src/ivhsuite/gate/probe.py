@@ -125,8 +125,11 @@ class Probe:
                 return answer
             self.run.counters.add("quota_busy")
             self.expect_no_zombies(f"createsession answered {answer.code} (quota busy)")
-            if self.reconcile():
+            closed_before = self.run.closed_ids()
+            if set(self.reconcile()) - closed_before:
                 continue  # slots held by sessions of this run the answers never named: freed, try again
+            # Else wait, also when only sessions closed before were still listed (closed again):
+            # past CLOSE_GRACE, expect_no_zombies names them, however short the run so far.
             if attempt + 1 < retries:
                 time.sleep(BUSY_WAIT * (attempt + 1) / BUSY_RETRIES)
         if retry_busy:
