@@ -15,9 +15,88 @@ def test_closes_the_oldest_to_stay_within_the_limit() -> None:
     for sid in ("a", "b", "c", "d"):
         guard.before_create()
         guard.created(sid)
-    assert closed == ["a", "b"]
-    assert guard.open_sessions() == ["c", "d"]
+    assert guard.settle()
+    assert closed == ["a", "b", "c"]  # each create that filled the last slot closed the oldest ahead
+    assert guard.open_sessions() == ["d"]
     assert guard.peak == 2
+
+
+def test_one_session_is_never_closed_ahead_of_the_next_create() -> None:
+    """With room for one session only, the one just created stays open until the next create needs its slot."""
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=1)
+    guard.before_create()
+    guard.created("a")
+    assert guard.settle() and closed == [] and guard.open_sessions() == ["a"]
+    guard.before_create()
+    assert closed == ["a"]
+
+
+def test_the_scenarios_sessions_are_never_closed_ahead() -> None:
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=2)
+    for sid in ("a", "b", "c"):
+        guard.track(sid)
+    assert guard.settle()
+    assert closed == [] and guard.open_sessions() == ["a", "b", "c"]
+
+
+def test_a_session_in_use_is_the_last_to_be_closed() -> None:
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=3)
+    for sid in ("a", "b"):
+        guard.before_create()
+        guard.created(sid)
+    guard.touch("a")  # a stateful step just used "a": "b" is now the least recently used
+    guard.touch("unknown")
+    guard.before_create()
+    guard.created("c")
+    assert guard.settle()
+    assert closed == ["b"]
+    assert guard.open_sessions() == ["a", "c"]
+
+
+def test_a_slot_counts_until_its_close_answers() -> None:
+    """A close sent ahead still holds its slot: the next create waits for its answer, then goes."""
+    answer = threading.Event()
+    closed: list[str] = []
+
+    def slow_close(sid: str) -> None:
+        answer.wait(5)
+        closed.append(sid)
+
+    guard = SessionGuard(slow_close, limit=2)
+    for sid in ("a", "b"):
+        guard.before_create()
+        guard.created(sid)
+    waiting = threading.Thread(target=guard.before_create)
+    waiting.start()
+    waiting.join(0.2)
+    assert waiting.is_alive() and closed == []  # "a" may still be live at the endpoint: no room yet
+    answer.set()
+    waiting.join(5)
+    assert not waiting.is_alive() and closed == ["a"]
+
+
+def test_make_room_and_close_all_wait_for_closes_on_their_way() -> None:
+    closed: list[str] = []
+
+    def slow_close(sid: str) -> None:
+        time.sleep(0.05)
+        closed.append(sid)
+
+    guard = SessionGuard(slow_close, limit=2)
+    for sid in ("a", "b"):
+        guard.before_create()
+        guard.created(sid)
+    assert guard.make_room() == 1  # "b"; "a" was on its way already
+    assert sorted(closed) == ["a", "b"]
+    guard.before_create()
+    guard.created("c")
+    guard.before_create()
+    guard.created("d")
+    assert guard.close_all() == ["d"]
+    assert sorted(closed) == ["a", "b", "c", "d"]
 
 
 def test_a_failed_create_frees_its_reservation() -> None:
@@ -35,6 +114,7 @@ def test_concurrent_creates_never_exceed_the_limit() -> None:
     peak = 0
 
     def close(sid: str) -> None:
+        time.sleep(0.002)  # a round trip: the session holds its slot until the close answers
         with lock:
             live.discard(sid)
 
@@ -50,7 +130,7 @@ def test_concurrent_creates_never_exceed_the_limit() -> None:
             time.sleep(0.001)
             guard.created(f"{n}-{i}")
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -157,3 +237,43 @@ def test_ast_parse_lets_one_thread_in_at_a_time(monkeypatch: pytest.MonkeyPatch)
     for t in threads:
         t.join()
     assert most == 1
+
+
+def test_a_close_refused_as_too_frequent_is_tried_again(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A guard close given up on 100012 would leave a live session holding a slot nobody counts."""
+    from ivhsuite.errors import ApiError
+    from ivhsuite.gate import context
+    from ivhsuite.protocol import Code
+
+    answers = [ApiError(Code.TOO_FREQUENT), ApiError(Code.TOO_FREQUENT), None]
+    sent: list[str] = []
+
+    def close_session(session_id: str) -> None:
+        sent.append(session_id)
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+
+    monkeypatch.setattr(run.closer, "close_session", close_session)
+    monkeypatch.setattr(context.time, "sleep", lambda seconds: None)
+    run.created("s1", guarded=False)
+    run.guard.make_room()
+    assert sent == ["s1", "s1", "s1"]
+    assert not run.sessions.is_open("s1")
+    assert run.counters.too_frequent == 2
+
+
+def test_a_close_refused_otherwise_is_not_repeated(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivhsuite.errors import ApiError
+    from ivhsuite.protocol import Code
+
+    sent: list[str] = []
+
+    def close_session(session_id: str) -> None:
+        sent.append(session_id)
+        raise ApiError(Code.BAD_PARAMETER)
+
+    monkeypatch.setattr(run.closer, "close_session", close_session)
+    run.created("s1", guarded=False)
+    run.guard.make_room()
+    assert sent == ["s1"]

@@ -19,16 +19,19 @@ from dataclasses import dataclass, field
 from ivhsuite.client import IvhClient
 from ivhsuite.config import DEFAULT_GATE_QUOTA, Target, setting
 from ivhsuite.environmental import Tally
-from ivhsuite.errors import ConfigError, IvhsuiteError
+from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.quota_guard import SessionGuard
 from ivhsuite.gate.shaping import Shaper
+from ivhsuite.protocol import Code
 from ivhsuite.retry import DEFAULT_POLICY, RetryPolicy
 from ivhsuite.run_sessions import RunSessions, close_ignoring_gone, is_live, live_of_run, new_run_id, run_tag, sweep
 from ivhsuite.spec import Spec, load_spec
 
 log = logging.getLogger("ivhsuite")
+CLOSE_TRIES = 5
+CLOSE_BACKOFF = 1.1  # seconds, times the attempt: "too frequent" limits requests per second
 
 
 @dataclass
@@ -80,6 +83,7 @@ class RunContext:
         self.quota_exhausted = False  # a scenario already found every slot held: later ones do not wait as long
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
         self._known_lock = threading.Lock()
+        # The run's own client: closes, lists, preflight and every scenario's requests share its kept-alive connections.
         self.closer = IvhClient(self.target, spec=self.spec, policy=policy, tally=self.tally)
         self.guard = SessionGuard(self._close, options.session_limit)
         self.shaper = Shaper(
@@ -127,6 +131,11 @@ class RunContext:
         with self._known_lock:
             self.closed_at.setdefault(session_id, time.monotonic())
 
+    def closed_ids(self) -> set[str]:
+        """Every session a closesession of this run closed (Code 0), so far."""
+        with self._known_lock:
+            return set(self.closed_at)
+
     def zombies(self, grace: float) -> list[str]:
         """Sessions this run closed (Code 0) over ``grace`` seconds ago that the project still lists live."""
         now = time.monotonic()
@@ -141,9 +150,24 @@ class RunContext:
         return [str(s.get("SessionId")) for s in sessions if s.get("SessionId") in closed and is_live(s)]
 
     def _close(self, session_id: str) -> None:
-        if close_ignoring_gone(self.closer.close_session, session_id):
+        if close_ignoring_gone(self._close_backing_off, session_id):
             self.closed(session_id)
         self.closer.forget(session_id)
+
+    def _close_backing_off(self, session_id: str) -> None:
+        """closesession, tried again while the endpoint answers "too frequent" (it did not act).
+
+        A close given up leaves a paid stream live and holding a slot the guard no longer counts.
+        """
+        for attempt in range(1, CLOSE_TRIES + 1):
+            try:
+                self.closer.close_session(session_id)
+                return
+            except ApiError as exc:
+                if exc.code != Code.TOO_FREQUENT or attempt == CLOSE_TRIES:
+                    raise
+                self.counters.add("too_frequent")
+                time.sleep(CLOSE_BACKOFF * attempt)
 
     def reconcile(self, user_id: str | None = None, keep: set[str] | frozenset[str] = frozenset()) -> list[str]:
         """Close live sessions of this run that no answer accounted for: listed under the run's prefix

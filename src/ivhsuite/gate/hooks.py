@@ -67,6 +67,8 @@ def before_call(context: HookContext, case: Case, **kwargs: Any) -> None:
     case.body = run.shaper.shape(op.operation_id, case.body, positive=body_positive(case))
     if op.operation_id == "createsession":
         run.guard.before_create()
+    elif isinstance(case.body, dict) and isinstance(case.body.get("Payload"), dict):
+        run.guard.touch(str(case.body["Payload"].get("SessionId")))  # in use: the last one closed for room
 
 
 @schemathesis.hook

@@ -25,7 +25,7 @@ from ivhsuite.config import (
 from ivhsuite.errors import ConfigError
 
 DEFAULT_MAX_EXAMPLES = 80
-DEFAULT_WORKERS = 2
+DEFAULT_WORKERS = 8  # a distant endpoint's requests are mostly waiting; the session guard keeps creates within the quota
 DEFAULT_MAX_TIME = 900.0  # 15 minutes: past it the gate stops, closes what it opened and reports what it covered
 MIN_USER_ID_LENGTH = 16  # room for the run's prefix, which the final clean-up sweep matches
 PHASES = ("examples", "coverage", "fuzzing", "stateful")

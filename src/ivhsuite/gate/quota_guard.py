@@ -2,9 +2,15 @@
 
 Real sessions are paid streams and a project may have only 5 slots, so the gate never
 holds more than ``limit`` of its own at once: before a createsession it closes its
-oldest session until there is room (creates already on their way count too). Once
-:meth:`SessionGuard.stop` is called (end of run, Ctrl-C), any session that still
-arrives is closed at once.
+least recently used session until there is room (creates already on their way and
+closes not yet answered count too). Once :meth:`SessionGuard.stop` is called (end of
+run, Ctrl-C), any session that still arrives is closed at once.
+
+Against a distant endpoint every close is a round trip, so a close in the path of the
+next create doubles its time: when a guarded create fills the last slot, the guard
+closes the least recently used session on a background thread at once, and the next
+create usually finds its slot free. Sessions the scenarios create (:meth:`track`) are
+never closed ahead: a scenario counts its own.
 
 >>> closed = []
 >>> guard = SessionGuard(closed.append, limit=1)
@@ -12,6 +18,12 @@ arrives is closed at once.
 >>> guard.before_create(); guard.created("s2")
 >>> closed
 ['s1']
+>>> guard = SessionGuard(closed.append, limit=2)
+>>> guard.before_create(); guard.created("a"); guard.before_create(); guard.created("b")
+>>> guard.settle()  # "a" was closed ahead, on a background thread
+True
+>>> closed
+['s1', 'a']
 """
 
 from __future__ import annotations
@@ -25,7 +37,8 @@ from collections.abc import Callable
 log = logging.getLogger("ivhsuite")
 
 Closer = Callable[[str], None]
-WAIT_FOR_ROOM = 30.0  # seconds a create waits for other workers' creates to land
+WAIT_FOR_ROOM = 30.0  # seconds a create waits for other workers' creates (and closes) to land
+SETTLE_TIMEOUT = 60.0  # seconds the clean-up waits for closes still on their way
 
 
 class SessionGuard:
@@ -36,6 +49,7 @@ class SessionGuard:
         self.limit = max(1, limit)
         self._open: OrderedDict[str, None] = OrderedDict()
         self._pending = 0
+        self._closing = 0  # closes sent and not yet answered: their sessions may still hold a slot
         self._cond = threading.Condition()
         self._local = threading.local()
         self.stopping = False
@@ -49,33 +63,52 @@ class SessionGuard:
         deadline = time.monotonic() + WAIT_FOR_ROOM
         while True:
             with self._cond:
-                if len(self._open) + self._pending < self.limit:
+                if self._held() < self.limit:
                     self._pending += 1
                     self._local.pending = True
                     return
+                if self._closing:  # a close on its way frees a slot soon: it answers or fails within its timeout
+                    self._cond.wait(timeout=WAIT_FOR_ROOM)
+                    continue
                 oldest = next(iter(self._open), None)
-                if oldest is None:
+                if oldest is None:  # every slot is a create on its way
                     if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
                         # A create lost on the way would block for ever; proceed past it.
                         self._pending = max(0, self._pending - 1)
                     continue
                 del self._open[oldest]
-            self._close_quietly(oldest)
+                self._closing += 1
+            self._close_counted(oldest)
 
     def created(self, session_id: str | None) -> None:
-        """A createsession answered (with a SessionId on success, None otherwise)."""
+        """A guarded createsession answered (with a SessionId on success, None otherwise).
+
+        When it filled the last slot, the least recently used other session is closed
+        ahead on a background thread (it still counts until its close answers).
+        """
         self._settle_local()
+        if self._add(session_id) and session_id:
+            with self._cond:
+                ahead = None
+                if not self.stopping and self._held() >= self.limit and len(self._open) > 1:
+                    ahead = next(iter(self._open))
+                    del self._open[ahead]
+                    self._closing += 1
+            if ahead is not None:
+                threading.Thread(target=self._close_counted, args=(ahead,), name="ivhsuite-close", daemon=True).start()
+
+    def _add(self, session_id: str | None) -> bool:
+        """Book a session that arrived; after :meth:`stop` close it at once instead. True when booked."""
         if not session_id:
-            return
+            return False
         with self._cond:
-            if self.stopping:
-                late = True
-            else:
-                late = False
+            late = self.stopping
+            if not late:
                 self._open[session_id] = None
                 self.peak = max(self.peak, len(self._open))
         if late:
             self._close_quietly(session_id)
+        return not late
 
     def request_lost(self) -> None:
         """A createsession never got an answer (network error)."""
@@ -91,8 +124,14 @@ class SessionGuard:
     # --- bookkeeping ----------------------------------------------------------------
 
     def track(self, session_id: str) -> None:
-        """Count a session created outside :meth:`before_create` (the scenarios' client)."""
-        self.created(session_id)
+        """Count a session created outside :meth:`before_create` (the scenarios' client); never closed ahead."""
+        self._add(session_id)
+
+    def touch(self, session_id: str) -> None:
+        """A request used the session: it becomes the last to be closed for room."""
+        with self._cond:
+            if session_id in self._open:
+                self._open.move_to_end(session_id)
 
     def forget(self, session_id: str) -> None:
         """The session was closed by someone else (a closesession that succeeded)."""
@@ -105,14 +144,23 @@ class SessionGuard:
             return list(self._open)
 
     def make_room(self) -> int:
-        """Quota busy (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`): close every session of ours; returns how many."""
+        """Quota busy (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`): close every session of ours; returns how many.
+
+        Returns once the closes sent ahead have answered too, so every slot of ours is free.
+        """
         with self._cond:
             victims = list(self._open)
             self._open.clear()
             self._cond.notify_all()
         for session_id in victims:
             self._close_quietly(session_id)
+        self.settle()
         return len(victims)
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Wait until no close sent ahead is still on its way; False if some still are after ``timeout`` s."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._closing == 0, timeout=timeout)
 
     def stop(self) -> None:
         """From now on, any session that arrives is closed at once."""
@@ -120,8 +168,10 @@ class SessionGuard:
             self.stopping = True
 
     def close_all(self) -> list[str]:
-        """Close every session still open; returns their ids."""
+        """Close every session still open, after the closes already on their way; returns their ids."""
         self.stop()
+        if not self.settle():
+            log.warning("closes sent during the run still unanswered after %g s", SETTLE_TIMEOUT)
         closed: list[str] = []
         while True:
             with self._cond:
@@ -130,6 +180,19 @@ class SessionGuard:
                 session_id, _ = self._open.popitem(last=False)
             self._close_quietly(session_id)
             closed.append(session_id)
+
+    def _held(self) -> int:
+        """Slots ours now or soon (lock held): open sessions, creates on their way, closes not yet answered."""
+        return len(self._open) + self._pending + self._closing
+
+    def _close_counted(self, session_id: str) -> None:
+        """Close a session already taken off the books and counted in ``_closing``; its slot frees when answered."""
+        try:
+            self._close_quietly(session_id)
+        finally:
+            with self._cond:
+                self._closing -= 1
+                self._cond.notify_all()
 
     def _close_quietly(self, session_id: str) -> None:
         try:
