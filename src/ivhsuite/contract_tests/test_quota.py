@@ -33,16 +33,17 @@ def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
             break
         probe.expect(answer.ok, "positive-accepted", f"createsession got {answer}")
         ours.append(str(answer.payload.get("SessionId")))
+    live = {str(s.get("SessionId")) for s in probe.sessions() if s.get("SessionStatus") in LIVE_STATUSES}
     if refused is None:
         # A cold session may have ended (status 4) and freed its slot while the quota was filled:
         # only sessions live together beyond the quota break the promise.
-        live = [s for s in probe.sessions() if s.get("SessionId") in ours and s.get("SessionStatus") in LIVE_STATUSES]
-        if len(live) + live_before <= quota:
-            pytest.skip(f"{len(ours) - len(live)} of the sessions opened to fill the quota ended on their own (status 4)")
+        live_ours = [session_id for session_id in ours if session_id in live]
+        if len(live_ours) + live_before <= quota:
+            pytest.skip(f"{len(ours) - len(live_ours)} of the sessions opened to fill the quota ended on their own (status 4)")
         probe.expect(
             False,
             "quota",
-            f"{len(live)} sessions live together on top of {live_before} live ones, with a stated quota of {quota}",
+            f"{len(live_ours)} sessions live together on top of {live_before} live ones, with a stated quota of {quota}",
         )
     if not ours:
         probe.expect_no_zombies(f"the first createsession answered {refused.code if refused else None}")
