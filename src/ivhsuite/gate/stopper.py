@@ -32,22 +32,22 @@ import schemathesis
 from schemathesis.cli import handler
 from schemathesis.cli.commands.run.handlers.base import EventHandler
 
+# No lock guards these: the handler reads them on the main thread for every event, where a
+# KeyboardInterrupt landing between a lock's acquire and its ``with`` block would leave the
+# lock held and hang the next event. Adding to, removing from and testing a set are atomic.
 _stopping: set[int] = set()
-_lock = threading.Lock()
 _interrupted = threading.Event()
 
 
 def request_stop(thread: threading.Thread) -> None:
     """Ask the schemathesis run on ``thread`` to stop at its next event."""
     if thread.ident is not None:
-        with _lock:
-            _stopping.add(thread.ident)
+        _stopping.add(thread.ident)
 
 
 def forget(thread: threading.Thread) -> None:
     """The thread ended: a later thread may reuse its ident."""
-    with _lock:
-        _stopping.discard(thread.ident or 0)
+    _stopping.discard(thread.ident or 0)
 
 
 def interrupted() -> bool:
@@ -56,8 +56,7 @@ def interrupted() -> bool:
 
 
 def stop_requested() -> bool:
-    with _lock:
-        return _interrupted.is_set() or threading.get_ident() in _stopping
+    return _interrupted.is_set() or threading.get_ident() in _stopping
 
 
 @contextmanager
