@@ -92,17 +92,17 @@ def run_generated(run: RunContext, out_dir: Path) -> int:
 
     With several parts, all run at once and the worst exit code is returned.
     """
-    # Registers the checks, the auth provider and the hooks, even if the config file names none,
-    # and the handler that stops a part on another thread.
+    # Registers the checks, the auth provider and the hooks, even if the config file names none.
     importlib.import_module("ivhsuite.gate.hooks")
-    importlib.import_module("ivhsuite.gate.stopper")
+
+    from ivhsuite.gate import stopper
 
     out_dir.mkdir(parents=True, exist_ok=True)
     first, *others = plan(run.options)
-    with active(run), redacted_stdout(run.secrets) as stdout:
-        if not others:
-            return _schemathesis(arguments(run, out_dir, first))
-        return _at_once(run, out_dir, first, others, stdout)
+    with active(run), redacted_stdout(run.secrets) as stdout, stopper.interruptible():
+        code = _at_once(run, out_dir, first, others, stdout) if others else _schemathesis(arguments(run, out_dir, first))
+        # Schemathesis may swallow an interrupt and end normally: the gate still stops here.
+        return ExitCode.INTERRUPTED if stopper.interrupted() else code
 
 
 def _at_once(run: RunContext, out_dir: Path, first: Part, others: list[Part], stdout: _Redacting) -> int:
@@ -121,8 +121,9 @@ def _at_once(run: RunContext, out_dir: Path, first: Part, others: list[Part], st
         )
         stdout.route(thread, output)
         sides.append((part, thread, output, code_of))
-        thread.start()
     try:
+        for _, thread, _, _ in sides:
+            thread.start()
         code = _schemathesis(arguments(run, out_dir, first))
         if code == ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
