@@ -72,6 +72,11 @@ def share_argument(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a share like 5% or 0.05, not {text!r}") from None
 
 
+def _names(text: str) -> frozenset[str]:
+    """A comma-separated list of names, blanks dropped."""
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
+
+
 @dataclass(frozen=True)
 class Setting:
     """One outside setting: its key in the config file, its variable, its default and meaning."""
@@ -123,8 +128,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "emulator_faults",
         "IVHSUITE_EMULATOR_FAULTS",
-        "",
+        frozenset(),
         "test only: comma-separated broken-emulator variants (`ivhsuite.emulator.faults`)",
+        _names,
         in_file=False,
     ),
 )

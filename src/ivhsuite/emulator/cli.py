@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import Any
 
-from ivhsuite.config import DEFAULT_PROJECT_ID, MODES, env_name
+from ivhsuite.config import DEFAULT_PROJECT_ID, MODES, env_name, setting
 from ivhsuite.emulator import settings as defaults
 from ivhsuite.emulator.choices import CHOICES, Choices, parse_pair
 from ivhsuite.emulator.configfile import load_config
@@ -76,8 +76,9 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
     """Defaults, then ``--config FILE``, then the flags."""
     env = os.environ if environ is None else environ
     found: dict[str, Any] = load_config(args.config) if getattr(args, "config", None) else {}
-    if env.get(ENV_FAULTS):
-        found["faults"] = frozenset(name.strip() for name in env[ENV_FAULTS].split(",") if name.strip())
+    faults = setting("emulator_faults", environ=env)
+    if faults:
+        found["faults"] = faults
     for name in ("quota", "prepare_seconds", "mode", "idle_seconds", "seed"):
         if getattr(args, name, None) is not None:
             found[name] = getattr(args, name)

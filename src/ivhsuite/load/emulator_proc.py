@@ -74,7 +74,7 @@ def start(project_id: str, quota: int, prepare_seconds: float, host: str = "127.
         process = subprocess.Popen(command, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, start_new_session=True)
     finally:
         sock.close()
-    running = EmulatorProcess(process, base_url, setting("emulator_faults"))
+    running = EmulatorProcess(process, base_url, ", ".join(sorted(setting("emulator_faults"))))
     try:
         _wait_until_up(running, project_id)
     except ConfigError:
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     from ivhsuite.emulator import EmulatorSettings
     from ivhsuite.emulator.server import run
 
-    faults = frozenset(f.strip() for f in setting("emulator_faults").split(",") if f.strip())
+    faults = setting("emulator_faults")
     settings = EmulatorSettings(
         project_ids=(args.project_id,),
         appkey=setting("appkey"),
