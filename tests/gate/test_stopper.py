@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,19 @@ from ivhsuite.gate.options import GateOptions
 from .conftest import PROJECT
 
 
+@pytest.fixture
+def sigint(request: pytest.FixtureRequest) -> Iterator[None]:
+    """SIGINT handled as ``request.param`` says (Python's own handler by default), whatever the test runner started with:
+    under ``nohup … &`` or some CI runners pytest starts with SIGINT ignored."""
+    handler = getattr(request, "param", signal.default_int_handler)
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint")
 def test_an_interrupt_is_noted_and_still_raises() -> None:
     before = signal.getsignal(signal.SIGINT)
     with stopper.interruptible():
@@ -68,17 +81,31 @@ def test_a_thread_asked_to_stop_is_stopped_at_its_next_event() -> None:
     assert raised == [True]
 
 
+@pytest.mark.parametrize("sigint", [signal.default_int_handler, signal.SIG_IGN], indirect=True, ids=["python", "ignored"])
+@pytest.mark.usefixtures("sigint")
 def test_off_the_main_thread_nothing_is_installed() -> None:
     done: list[bool] = []
+    before = signal.getsignal(signal.SIGINT)
 
     def elsewhere() -> None:
         with stopper.interruptible():
-            done.append(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+            done.append(signal.getsignal(signal.SIGINT) is before)
 
     thread = threading.Thread(target=elsewhere)
     thread.start()
     thread.join(5)
     assert done == [True]
+
+
+@pytest.mark.parametrize("sigint", [signal.SIG_IGN], indirect=True, ids=["ignored"])
+@pytest.mark.usefixtures("sigint")
+def test_an_ignored_sigint_stays_ignored() -> None:
+    """Started with SIGINT ignored (``nohup … &``), the caller asked for no Ctrl-C: none is wrapped, none raises."""
+    with stopper.interruptible():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.raise_signal(signal.SIGINT)
+        assert not stopper.interrupted()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 @pytest.mark.slow

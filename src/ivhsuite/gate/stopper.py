@@ -63,7 +63,8 @@ def stop_requested() -> bool:
 def interruptible() -> Iterator[None]:
     """Note SIGINT and SIGTERM, then let the handlers already installed act (both raise ``KeyboardInterrupt``).
 
-    Only the main thread can install handlers; elsewhere this changes nothing.
+    Only the main thread can install handlers; elsewhere this changes nothing. A signal that is
+    ignored (``nohup … &`` starts Python with SIGINT ignored) or left to the default stays so.
     """
     _interrupted.clear()
     installed: list[tuple[int, Any]] = []
