@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ivhsuite.config import DEFAULT_PROJECT_ID, Target, child_environ, pinned, setting
+from ivhsuite.config import DEFAULT_PROJECT_ID, Target, child_environ, file_values, pinned, setting
 from ivhsuite.errors import ConfigError
 
 
@@ -59,3 +59,37 @@ def test_profile_and_thresholds_come_from_the_environment_then_the_config_file(
     assert setting("profile", folder=tmp_path) == "standard"
     assert setting("profile", "smoke", folder=tmp_path) == "smoke"
     assert setting("profile", folder=tmp_path / "elsewhere") == "standard"
+
+
+@pytest.mark.parametrize("key", ["access_token", "access-token"])
+def test_the_access_token_is_refused_from_a_file_in_one_line(tmp_path: Path, key: str) -> None:
+    """A secret kept in a committed file is a leak waiting to happen: refused, naming the key, never echoing the value."""
+    (tmp_path / "ivhsuite.toml").write_text(f'appkey = "ak"\n{key} = "s3cret-value"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        setting("appkey", environ={}, folder=tmp_path)  # reading any setting reads the file, and refuses it
+    message = str(raised.value)
+    assert "\n" not in message and key in message and "environment" in message and "s3cret" not in message
+    with pytest.raises(ConfigError):
+        file_values(tmp_path)
+
+
+def test_the_access_token_comes_from_the_environment_beside_a_file(tmp_path: Path) -> None:
+    (tmp_path / "ivhsuite.toml").write_text('appkey = "ak"\n', encoding="utf-8")
+    assert setting("appkey", environ={}, folder=tmp_path) == "ak"
+    assert setting("access_token", environ={"IVH_ACCESS_TOKEN": "t"}, folder=tmp_path) == "t"
+    assert setting("access_token", environ={}, folder=tmp_path) is None
+
+
+def test_a_command_meets_the_secret_in_a_file_with_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ivhsuite.cli import main
+    from ivhsuite.protocol import ExitCode
+
+    for name in [k for k in os.environ if k.startswith("IVH_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / "ivhsuite.toml").write_text('access_token = "s3cret-value"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--all-runs"]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "access_token" in err and "s3cret" not in err

@@ -101,3 +101,15 @@ def test_signature_auth_signs_each_request_with_fresh_params() -> None:
     assert signing.verify_signature(params, "ak", "tok") is None
     assert quote(params["signature"], safe="") in seen[0].query.decode()
     assert "tok" not in repr(signing.SignatureAuth("ak", "tok"))
+
+
+@pytest.mark.parametrize(
+    ("age", "accepted"),
+    [(0, True), (299, True), (300, True), (301, False), (-299, True), (-300, True), (-301, False)],
+    ids=["now", "299s", "300s", "301s", "299s-ahead", "300s-ahead", "301s-ahead"],
+)
+def test_a_timestamp_up_to_300_s_away_is_accepted(age: int, accepted: bool) -> None:
+    """The docs: a timestamp more than 5 minutes from server time is refused; exactly 5 minutes is not "more"."""
+    params = signing.sign_params("ak", "tok", timestamp=1_000_000)
+    verdict = signing.verify_signature(params, "ak", "tok", now=1_000_000 + age)
+    assert verdict == (None if accepted else "timestamp is more than 5 minutes away from server time")

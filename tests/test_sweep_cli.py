@@ -87,3 +87,30 @@ def test_one_tag_format() -> None:
     ]
     assert live_tagged(listed) == {"000000a1": ["a"], "000000a2": ["c"]}
     assert live_tagged(listed, "000000a2") == {"000000a2": ["c"]}
+
+
+@pytest.mark.parametrize(
+    ("user_id", "run_id"),
+    [
+        ("ivhs-3fa9c1d2-l0a1b2", "3fa9c1d2"),
+        ("ivhs-3fa9c1d2-", "3fa9c1d2"),
+        ("ivhs-3fa9c1d2xyz", None),  # no dash after the id
+        ("ivhs-3fa9c1d2ffff-l0", None),  # a longer hex id: a customer's, not ours
+        ("ivhs-3fa9c1d2", None),
+        ("ivhs-3FA9C1D2-l0", None),
+        ("ivhs-3fa9c1d-l0", None),
+        ("my-ivhs-3fa9c1d2-l0", None),
+    ],
+    ids=["tagged", "bare-tag", "no-dash", "longer-id", "cut-short", "uppercase", "seven-digits", "not-at-start"],
+)
+def test_only_a_whole_tag_is_a_tag(user_id: str, run_id: str | None) -> None:
+    assert run_id_of(user_id) == run_id
+
+
+def test_sweep_all_runs_spares_user_ids_that_merely_look_tagged() -> None:
+    listed = [
+        {"SessionId": "ours", "UserId": "ivhs-3fa9c1d2-l1", "SessionStatus": 1},
+        {"SessionId": "theirs-1", "UserId": "ivhs-3fa9c1d2xl1", "SessionStatus": 1},
+        {"SessionId": "theirs-2", "UserId": "ivhs-3fa9c1d2ffff-l1", "SessionStatus": 3},
+    ]
+    assert live_tagged(listed) == {"3fa9c1d2": ["ours"]}

@@ -74,8 +74,20 @@ def test_expectations_follow_the_body_actually_sent() -> None:
         ("statsession", {"ReqId": REQ_ID, "SessionId": "s"}, 200, 110018, None),  # unknown: session state
         ("statsession", {"ReqId": REQ_ID, "SessionId": "s"}, 404, 110018, None),  # as a 4xx: still fine
         ("listsessionofprojectid", {"ReqId": REQ_ID, "VirtualmanProjectId": "p"}, 200, 110018, "positive-accepted"),
+        ("createsession", CREATE, 400, 0, "positive-accepted"),  # an error dressed as a success
+        ("createsession", CREATE, 429, 100008, None),  # busy, whatever the status
     ],
-    ids=["ok", "busy", "refused", "refused-4xx", "unknown-session", "unknown-session-4xx", "session-code-on-list"],
+    ids=[
+        "ok",
+        "busy",
+        "refused",
+        "refused-4xx",
+        "unknown-session",
+        "unknown-session-4xx",
+        "session-code-on-list",
+        "4xx-with-code-0",
+        "busy-4xx",
+    ],
 )
 def test_positive_accepted(operation: str, payload: Any, status: int, code: int, broken: str | None) -> None:
     assert promise_of(checks.ivh_positive_accepted, answer(status, code), case_of(operation, payload)) == broken
@@ -147,3 +159,45 @@ def test_undocumented_methods_are_held_to_no_promise_but_no_5xx() -> None:
     case.method = "POST"
     assert promise_of(checks.ivh_status_documented, answer(status=201), case) == "status-documented"
     assert promise_of(checks.ivh_status_documented, answer(status=404, code=110018), case) is None
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "broken", "observed"),
+    [
+        ("POST", 500, "no-server-error", None),
+        ("OPTIONS", 500, "no-server-error", None),
+        ("POST", 501, "no-server-error", None),
+        ("OPTIONS", 501, None, None),  # a method no one documented: not implemented is a fair answer
+        ("POST", 502, None, "gateway-502"),
+        ("POST", 504, None, "gateway-504"),
+        ("POST", 404, None, None),
+    ],
+    ids=["500", "500-other-method", "501", "501-other-method", "gateway-502", "gateway-504", "4xx"],
+)
+def test_no_server_error(run: RunContext, method: str, status: int, broken: str | None, observed: str | None) -> None:
+    case = case_of("createsession", CREATE)
+    case.method = method
+    assert promise_of(checks.ivh_no_server_error, answer(status, -101000), case) == broken
+    assert list(run.observations) == ([observed] if observed else [])
+
+
+@pytest.mark.parametrize(
+    ("code", "broken"),
+    [(100001, None), (-101000, "positive-accepted"), (100005, "positive-accepted")],
+    ids=["bad-parameter-tolerated", "internal-error", "not-authorized"],
+)
+def test_a_refusal_at_an_open_edge(run: RunContext, code: int, broken: str | None) -> None:
+    """An empty UserId is valid (no minLength is written): refusing it with 100001 is allowed, and noted."""
+    case = case_of("createsession", {**CREATE, "UserId": ""})
+    assert promise_of(checks.ivh_positive_accepted, answer(200, code), case) == broken
+    assert ("refused-open-edge:createsession" in run.observations) == (broken is None)
+    ordinary = case_of("createsession", CREATE)  # nothing open was touched: 100001 is a broken promise
+    assert promise_of(checks.ivh_positive_accepted, answer(200, 100001), ordinary) == "positive-accepted"
+
+
+def test_null_for_an_optional_field_may_be_read_as_absent(run: RunContext) -> None:
+    optional_null = case_of("createsession", {**CREATE, "ProtocolOption": None})
+    assert promise_of(checks.ivh_negative_rejected, answer(200, 0), optional_null) is None
+    assert "null-as-absent:createsession" in run.observations
+    required_null = case_of("createsession", {**CREATE, "UserId": None})  # absent would break the spec too
+    assert promise_of(checks.ivh_negative_rejected, answer(200, 0), required_null) == "negative-rejected"

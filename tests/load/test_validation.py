@@ -51,6 +51,18 @@ def test_a_busy_refusal_with_a_4xx_is_still_environmental() -> None:
     assert outcome.environmental == 100012 and outcome.failure is None
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "busy"),
+    [(429, 100008, True), (400, -101001, True), (400, 100001, False), (403, 100005, False), (404, 110018, False)],
+    ids=["over-quota-429", "no-compute-400", "bad-parameter-400", "not-authorized-403", "unknown-session-404"],
+)
+def test_only_a_busy_code_makes_a_4xx_environmental(status: int, code: int, busy: bool) -> None:
+    """A load run against an endpoint that refuses everything must not read its refusals as "busy"."""
+    outcome = CHECKER.check("createsession", status, answer(code, {}, "no"), REQ)
+    assert (outcome.environmental == code) == busy
+    assert (outcome.failure == f"HTTP {status}: {code} no") == (not busy)
+
+
 def test_unexpected_codes_fail_and_expected_ones_do_not() -> None:
     body = answer(110022, {"ReqId": REQ}, "preempted")
     assert CHECKER.check("closesession", 200, body, REQ).failure == "code 110022: preempted"

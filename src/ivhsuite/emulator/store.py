@@ -125,7 +125,7 @@ class Store:
     """Sessions per project, a live index per (project, UserId), a quota per project.
 
     >>> store = Store(EmulatorSettings(prepare_seconds=0))
-    >>> store.create("ivhsuite-demo-project", "u1", 1).status
+    >>> int(store.create("ivhsuite-demo-project", "u1", 1).status)
     1
     """
 

@@ -1,0 +1,60 @@
+"""The policy on what the docs leave open, rule by rule: each point the module lists, on an answer it allows and one it must not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ivhsuite.gate import policy
+from ivhsuite.protocol import Code
+
+STRING = {"type": "string"}
+USER = {"properties": {"UserId": STRING, "Text": STRING, "Kind": {"type": "string", "enum": ["a"]}}}
+
+# (rule, call, expected): the module docstring's list, as data.
+CASES: list[tuple[str, Any, Any]] = [
+    # only a 500-class answer of the endpoint's own is a server failure
+    ("500-is-a-failure", lambda: policy.is_server_failure(500), True),
+    ("500-to-an-undocumented-method-too", lambda: policy.is_server_failure(500, documented_method=False), True),
+    ("501-to-a-documented-method", lambda: policy.is_server_failure(501), True),
+    ("501-to-an-undocumented-method", lambda: policy.is_server_failure(501, documented_method=False), False),
+    ("4xx-is-no-server-failure", lambda: policy.is_server_failure(404), False),
+    # 502-504 are a gateway's words about the network
+    *(
+        (f"{s}-is-a-gateway", (lambda s=s: (policy.is_gateway_answer(s), policy.is_server_failure(s))), (True, False))
+        for s in (502, 503, 504)
+    ),
+    ("500-is-no-gateway", lambda: policy.is_gateway_answer(500), False),
+    ("501-is-no-gateway", lambda: policy.is_gateway_answer(501), False),
+    # a valid request at an open edge may be refused with 100001, with nothing else
+    ("100001-tolerated", lambda: policy.refusal_tolerated(Code.BAD_PARAMETER), True),
+    ("internal-error-not-tolerated", lambda: policy.refusal_tolerated(Code.INTERNAL_ERROR), False),
+    ("not-authorized-not-tolerated", lambda: policy.refusal_tolerated(Code.NOT_AUTHORIZED), False),
+    ("no-code-not-tolerated", lambda: policy.refusal_tolerated(None), False),
+    # null in place of an optional field may be read as absent
+    ("null-read-as-absent", lambda: policy.strip_nulls({"a": None, "b": 1}), {"b": 1}),
+    (
+        "nested-null-read-as-absent",
+        lambda: policy.strip_nulls({"P": {"o": None, "l": [{"x": None}]}}),
+        {"P": {"l": [{}]}},
+    ),
+    ("a-value-is-kept", lambda: policy.strip_nulls({"a": 0, "b": "", "c": False}), {"a": 0, "b": "", "c": False}),
+    # the edges: empty, long, unusual characters where no rule is written; never where one is
+    ("empty-string", lambda: policy.undocumented_edges({"UserId": ""}, USER), ["empty UserId"]),
+    ("long-string", lambda: policy.undocumented_edges({"UserId": "u" * 33}, USER), ["UserId of 33 characters"]),
+    ("ordinary-length", lambda: policy.undocumented_edges({"UserId": "u" * 32}, USER), []),
+    ("unusual-characters", lambda: policy.undocumented_edges({"UserId": "ü"}, USER), ["unusual characters in UserId"]),
+    ("free-text-is-ordinary", lambda: policy.undocumented_edges({"Text": "ü ?"}, USER), []),
+    ("an-enum-is-documented", lambda: policy.undocumented_edges({"Kind": ""}, USER), []),
+    (
+        "a-written-rule-is-no-edge",
+        lambda: policy.undocumented_edges({"UserId": ""}, {"properties": {"UserId": {**STRING, "minLength": 1}}}),
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_policy(call: Any, expected: Any) -> None:
+    assert call() == expected
