@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from ivhsuite.contract import PROMISES, broken, keys_in
 from ivhsuite.emulator import FAULTS
 from ivhsuite.gate.checks import CHECKS
-from ivhsuite.gate.promises import PROMISES, STOCK_CHECKS, broken, keys_in, promise_of_check
+from ivhsuite.gate.promises import STOCK_CHECKS, promise_of_check
 
 from .test_variants import FAULT_PROMISE
 

@@ -38,7 +38,7 @@ def test_a_schema_break_is_a_violation_naming_the_field_not_a_failure() -> None:
 
 def test_reqid_not_echoed_is_a_violation() -> None:
     outcome = CHECKER.check("closesession", 200, answer(payload={"ReqId": "f" * 32}), REQ)
-    assert outcome.violations == ["Payload.ReqId: not the ReqId of the request"]
+    assert outcome.violations == ["broken promise [reqid-echoed]: Payload.ReqId echoes the request's ReqId"]
 
 
 def test_environmental_codes_are_counted_not_failed() -> None:
@@ -73,7 +73,12 @@ def test_unexpected_codes_fail_and_expected_ones_do_not() -> None:
     "status, content, error, failure",
     [
         (0, None, "ConnectionRefusedError: refused", "no answer: ConnectionRefusedError: refused"),
-        (500, answer(-101000, {}, "internal error"), None, "HTTP 500: -101000 internal error"),
+        (
+            500,
+            answer(-101000, {}, "internal error"),
+            None,
+            "broken promise [no-server-error]: the endpoint never answers 5xx — HTTP 500: -101000 internal error",
+        ),
         (400, b"oops", None, "HTTP 400"),
         (200, b"<html>", None, "HTTP 200, body is not JSON"),
         (200, b'{"Header": {}}', None, "no integer Header.Code in the answer"),
@@ -118,7 +123,7 @@ def test_schema_violations_agree_with_the_spec(operation: str) -> None:
     verdicts = set()
     for body in bodies:
         outcome = CHECKER.check(operation, 200, json.dumps(body).encode(), REQ)
-        schema_findings = [v for v in outcome.violations if not v.startswith("Payload.ReqId: not the ReqId")]
+        schema_findings = [v for v in outcome.violations if "[reqid-echoed]" not in v]
         assert (schema_findings == []) == spec_check.is_valid(body), body
         verdicts.add(spec_check.is_valid(body))
     assert verdicts == {True, False}  # the samples hold both good and broken answers

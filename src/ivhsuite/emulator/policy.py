@@ -17,15 +17,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ivhsuite.contract.policy import strip_nulls
 from ivhsuite.emulator.choices import Choices
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    return value
 
 
 class RequestPolicy:
@@ -62,7 +57,7 @@ class RequestPolicy:
         """Under ``null-optional=absent``: the Payload without its null fields."""
         if self.choices.null_optional != "absent" or not isinstance(body.get("Payload"), dict):
             return body
-        return {**body, "Payload": _without_nulls(body["Payload"])}
+        return {**body, "Payload": strip_nulls(body["Payload"])}
 
     def edge(self, operation: str, payload: Mapping[str, Any]) -> str | None:
         """A refusal message for a valid payload the choices refuse, or None."""

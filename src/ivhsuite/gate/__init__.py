@@ -2,7 +2,8 @@
 
     ivhsuite gate [--base-url URL] [--report-dir DIR] [--max-examples N] [--seed S] [--workers N]
 
-Modules, lowest first: ``promises`` (what is checked, by key), ``options``, ``shaping``
+Modules, lowest first: ``promises`` (the promise each schemathesis check guards; the promises are
+:mod:`ivhsuite.contract`'s), ``options``, ``shaping``
 (realistic positive cases), ``quota_guard``, ``context`` (one run's shared
 state), ``checks`` and ``hooks`` (what schemathesis loads), ``probe`` (the scenarios'
 client), ``generated`` (schemathesis in-process), ``plugin`` (pytest glue), ``findings``
@@ -17,9 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ivhsuite.contract import PROMISES, broken
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
-from ivhsuite.gate.promises import PROMISES, broken
 from ivhsuite.gate.summary import GateResult, gate_summary
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivhsuite.gate.promises import PROMISES
+from ivhsuite.contract import PROMISES
 from ivhsuite.redact import redact
 
 TEXT_SUFFIXES = {".xml", ".json", ".yaml", ".yml", ".txt", ".ndjson", ".har", ".html", ".log", ".py"}

@@ -23,12 +23,13 @@ from schemathesis.cli import handler
 from schemathesis.cli.commands.run.handlers.base import EventHandler
 from schemathesis.engine import events
 
+from ivhsuite.contract import broken
 from ivhsuite.gate import astlock, checks, network
 from ivhsuite.gate.checks import BrokenPromise, answer, body_positive, operation_of
 from ivhsuite.gate.context import current
 from ivhsuite.gate.curl import curl_line
 from ivhsuite.gate.findings import Finding
-from ivhsuite.gate.promises import broken, promise_of_check
+from ivhsuite.gate.promises import promise_of_check
 from ivhsuite.protocol import Code
 from ivhsuite.redact import redact
 from ivhsuite.signing import sign_params

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from ivhsuite.contract import PROMISES, keys_in
 from ivhsuite.errors import TransportError
 from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
-from ivhsuite.gate.promises import PROMISES, keys_in
 from ivhsuite.redact import redact
 
 GENERATED_MARKER = "generated"

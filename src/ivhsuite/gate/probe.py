@@ -1,7 +1,7 @@
 """The scenarios' client: records each exchange, closes what it creates, waits out a busy quota.
 
 A failed expectation raises ``AssertionError`` whose message starts with the broken
-promise (:func:`ivhsuite.gate.promises.broken`) and ends with one curl line per request
+promise (:func:`ivhsuite.contract.promises.broken`) and ends with one curl line per request
 the scenario sent, so the failure can be replayed by hand.
 
 >>> with Probe(run) as probe:  # doctest: +SKIP
@@ -21,11 +21,11 @@ import httpx
 import pytest
 
 from ivhsuite.client import IvhClient, envelope
+from ivhsuite.contract import broken
 from ivhsuite.errors import IvhsuiteError
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.curl import curl_line
 from ivhsuite.gate.network import environmental_answer
-from ivhsuite.gate.promises import broken
 from ivhsuite.protocol import COLD_FAILURE_CODES, ENDED_STATUSES, Answer, SessionStatus
 
 FREQUENT_RETRIES = 5

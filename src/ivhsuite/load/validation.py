@@ -2,6 +2,10 @@
 
 Pure and locust-free so it is unit-tested directly; the load user turns an
 :class:`Outcome` into locust events. Validators are the spec's, compiled once per process.
+It runs on every answer, so it keeps its own hot path (one parse, one schema check) rather
+than the contract's judge; what it finds broken it names with the contract's keys and
+wording (:class:`ivhsuite.contract.Issue`), with no per-request value in it (the stats
+group by message).
 
 >>> checker = ResponseChecker()
 >>> checker.check("closesession", 200, b'{"Header": {"Code": 100008, "Message": "busy"}}', "0" * 32).environmental
@@ -15,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivhsuite import fastjson
+from ivhsuite.contract import Issue
 from ivhsuite.protocol import header_code
 from ivhsuite.spec import Spec, load_spec
 
 NO_CODES: frozenset[int] = frozenset()
+REQID_NOT_ECHOED = str(Issue("reqid-echoed"))
 
 
 @dataclass(slots=True)
@@ -60,15 +66,17 @@ class ResponseChecker:
         sent_reqid: str,
         expected_codes: Collection[int] = NO_CODES,
         transport_error: str | None = None,
+        sent_valid: bool = True,
     ) -> Outcome:
-        """Judge an answer. ``expected_codes``: non-zero codes this call may meet without failing."""
+        """Judge an answer. ``expected_codes``: non-zero codes this call may meet without failing;
+        ``sent_valid``: the request matched the spec (a load user only sends such requests)."""
         outcome = Outcome(operation, status)
         if transport_error is not None or status == 0:
             outcome.failure = f"no answer: {transport_error or 'connection failed'}"
             return outcome
         body = _json(content)
         if status >= 500:
-            outcome.failure = f"HTTP {status}{_message_of(body)}"
+            outcome.failure = str(Issue("no-server-error", f"HTTP {status}{_message_of(body)}"))
             return outcome
         if 400 <= status < 500:
             # The spec allows any body with a refusal; refusing a valid request is still a failure,
@@ -80,12 +88,12 @@ class ResponseChecker:
                 outcome.failure = f"HTTP {status}{_message_of(body)}"
             return outcome
         if body is _NOT_JSON:
-            outcome.violations.append("(body): not JSON")
+            outcome.violations.append(str(Issue("json-content-type", "the body is not a JSON object")))
             outcome.failure = f"HTTP {status}, body is not JSON"
             return outcome
         violation = self._responses[operation].first_violation(body)
         if violation is not None:
-            outcome.violations.append(str(violation))
+            outcome.violations.append(str(Issue("response-schema", str(violation))))
         code = header_code(body)
         if code is None:
             outcome.failure = "no integer Header.Code in the answer"
@@ -97,8 +105,10 @@ class ResponseChecker:
             if not isinstance(payload, dict):
                 outcome.failure = "Code 0 without a Payload object"
                 return outcome
+            if not sent_valid:
+                outcome.violations.append(str(Issue("negative-rejected", f"{operation} accepted it with Code 0")))
             if payload.get("ReqId") != sent_reqid:
-                outcome.violations.append("Payload.ReqId: not the ReqId of the request")
+                outcome.violations.append(REQID_NOT_ECHOED)
             outcome.payload = payload
         elif code in self.environmental_codes:
             outcome.environmental = code

@@ -2,7 +2,7 @@
 
 A finding is about one side of the traffic. ``client`` findings are the application's
 misuse of the API (the rules of :data:`CLIENT_RULES`); ``endpoint`` findings are promises
-the endpoint broke, named with the gate's promise keys (:mod:`ivhsuite.gate.promises`) so a
+the endpoint broke, named with the gate's promise keys (:mod:`ivhsuite.contract.promises`) so a
 finding here reads like the same failure in ``ivhsuite gate``.
 
 >>> RULES["text-interval"].side
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ivhsuite.gate.promises import PROMISES
+from ivhsuite.contract import PROMISES
 
 Side = Literal["client", "endpoint"]
 SIDES: tuple[Side, ...] = ("client", "endpoint")

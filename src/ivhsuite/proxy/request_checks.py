@@ -19,6 +19,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ivhsuite.contract import UNREADABLE
 from ivhsuite.redact import SECRET_FIELDS
 from ivhsuite.signing import SIGNED_PARAMS, TIMESTAMP_WINDOW_SECONDS
 from ivhsuite.spec import Operation, Spec
@@ -126,14 +127,6 @@ def _hide_secret(field: str, message: str) -> str:
     if field.rsplit(".", 1)[-1] in _SECRET_FIELD_NAMES or "txSecret" in message:
         return f"{field}: the value breaks the spec (not shown: the field holds a secret)"
     return f"{field}: {message[:300]}"
-
-
-class _Unreadable:
-    def __repr__(self) -> str:
-        return "<not JSON>"
-
-
-UNREADABLE: Any = _Unreadable()
 
 
 def parse_body(raw: bytes) -> Any:

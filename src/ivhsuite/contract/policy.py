@@ -1,4 +1,4 @@
-"""What the docs leave open, decided in one place: every check and scenario asks here before it calls an answer broken.
+"""What the docs leave open, decided in one place: the judge, the gate's scenarios and the emulator ask here.
 
 A finding is a broken *documented* promise. Where the spec constrains nothing (it marks
 such places ``x-undocumented`` and writes no rule), any plausible answer passes:
@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ivhsuite.protocol import Code
+from ivhsuite.retry import GATEWAY_STATUSES
 
-GATEWAY_STATUSES = frozenset({502, 503, 504})
 NOT_IMPLEMENTED = 501
 # Beyond this many characters a value with no documented maxLength is an edge: real services cap ids at 32 or 64.
 ORDINARY_LENGTH = 32

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ivhsuite.gate import policy
+from ivhsuite.contract import policy
 from ivhsuite.protocol import Code
 
 STRING = {"type": "string"}
