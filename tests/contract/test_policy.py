@@ -58,3 +58,11 @@ CASES: list[tuple[str, Any, Any]] = [
 @pytest.mark.parametrize(("call", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_policy(call: Any, expected: Any) -> None:
     assert call() == expected
+
+
+def test_public_names_are_sorted_and_importable() -> None:
+    import ivhsuite.contract as contract
+
+    assert contract.__all__ == sorted(contract.__all__)
+    for name in contract.__all__:
+        assert getattr(contract, name) is not None

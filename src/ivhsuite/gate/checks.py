@@ -16,6 +16,7 @@ import schemathesis
 from schemathesis.core.failures import Failure, Severity
 
 from ivhsuite.contract import Exchange, Judge, broken
+from ivhsuite.contract.judge import JSON_TYPES
 from ivhsuite.gate.context import current
 from ivhsuite.protocol import Answer
 from ivhsuite.spec import Operation, Spec, load_spec
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from schemathesis import Case, CheckContext, Response
 
 Expectation = Literal["accept", "reject", "any"]
-JSON_TYPES = ("application/json",)
 
 
 class BrokenPromise(Failure):
@@ -83,18 +83,23 @@ def answer(response: Response) -> Answer:
     return Answer.read(response.status_code, response.content)
 
 
+def meant_valid(case: Case) -> bool:
+    """Whether all but the body was meant valid: POST, a JSON media type, a positive case."""
+    well_formed = documented_method(case) and (case.media_type or "application/json") in JSON_TYPES
+    return well_formed and body_positive(case)
+
+
 def exchange(case: Case, response: Response) -> Exchange:
     """The case as sent and its answer, as the judge reads them."""
     op = operation_of(case)
     body = _body(case)
-    well_formed = documented_method(case) and (case.media_type or "application/json") in JSON_TYPES
     content_type = (response.headers.get("content-type") or [""])[0]
     return Exchange(
         operation=op,
         method=case.method,
         sent=body,
         sent_valid=op is None or op.request.is_valid(body),
-        meant_valid=well_formed and body_positive(case),
+        meant_valid=meant_valid(case),
         status=response.status_code,
         content_type=content_type,
         answer=answer(response),
@@ -107,8 +112,7 @@ def expectation(case: Case) -> Expectation:
         return "any"
     if not op.request.is_valid(_body(case)):
         return "reject"
-    well_formed = documented_method(case) and (case.media_type or "application/json") in JSON_TYPES
-    return "accept" if well_formed and body_positive(case) else "any"
+    return "accept" if meant_valid(case) else "any"
 
 
 def _judge(promise: str, case: Case, response: Response) -> None:
