@@ -27,6 +27,7 @@ FAULT_PROMISE = {
     "external-trtc-unchecked": "external-trtc-fields",
     "list-omits-sessions": "listed",
     "no-preemption": "preemption",
+    "no-preemption-by-asset": "preemption",
     "no-quota": "quota",
     "no-rate-limit": "command-rate",
     "no-validation": "negative-rejected",

@@ -93,6 +93,7 @@ class RunContext:
             mode=self.target.mode,
             user_id_max_length=options.user_id_max_length,
             is_known_session=self.is_known,
+            asset_key=self.target.asset_key,
         )
 
     @property
