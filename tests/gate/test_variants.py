@@ -78,7 +78,7 @@ def _gate_against(variant: str, root: Path) -> Outcome:
             text=True,
             timeout=900,
         )
-        live = len(running.app.state.store.sessions(PROJECT))
+        live = len(running.app.state.store.account_sessions())
     return Outcome(done.returncode, done.stdout, done.stderr, live, reports)
 
 
