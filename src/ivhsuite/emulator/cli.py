@@ -108,8 +108,9 @@ def startup_line(settings: EmulatorSettings, url: str) -> str:
     """One line saying where and how the emulator serves; never the access token."""
     auth = f"signed (appkey {settings.appkey})" if settings.signed else "open (no signature required)"
     line = (
-        f"ivhsuite emulator on {url} | projects: {', '.join(settings.project_ids)} | {auth}"
-        f" | quota {settings.quota} per project | mode {settings.mode}"
+        f"ivhsuite emulator on {url} | projects: {', '.join(settings.project_ids)}"
+        f" | assets: {', '.join(settings.assets) or 'any'} | {auth}"
+        f" | quota {settings.quota} per project (and by asset) | mode {settings.mode}"
     )
     changed = settings.choices.changed()
     if changed:
