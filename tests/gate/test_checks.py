@@ -19,6 +19,8 @@ SPEC = load_spec()
 SCHEMA = schemathesis.openapi.from_path(default_spec_path())
 REQ_ID = "0123456789abcdef0123456789abcdef"
 CREATE = {"ReqId": REQ_ID, "VirtualmanProjectId": "p", "UserId": "u1", "Protocol": "rtmp", "DriverType": 1}
+BY_ASSET = {"ReqId": REQ_ID, "AssetVirtualmanKey": "a", "UserId": "u1", "Protocol": "trtc", "DriverType": 3}
+TRTC_SIGN = {"ReqId": REQ_ID, "SessionId": "s1", "RoomId": 7, "UserId": "viewer"}
 
 
 def case_of(operation: str, payload: Any) -> Any:
@@ -74,8 +76,22 @@ def test_expectations_follow_the_body_actually_sent() -> None:
         ("statsession", {"ReqId": REQ_ID, "SessionId": "s"}, 200, 110018, None),  # unknown: session state
         ("statsession", {"ReqId": REQ_ID, "SessionId": "s"}, 404, 110018, None),  # as a 4xx: still fine
         ("listsessionofprojectid", {"ReqId": REQ_ID, "VirtualmanProjectId": "p"}, 200, 110018, "positive-accepted"),
+        ("gettrtcsign", TRTC_SIGN, 200, 100001, None),  # a session not on the platform's TRTC account
+        ("gettrtcsign", TRTC_SIGN, 409, 100001, None),
+        ("createsessionbyasset", BY_ASSET, 200, 100001, "positive-accepted"),
     ],
-    ids=["ok", "busy", "refused", "refused-4xx", "unknown-session", "unknown-session-4xx", "session-code-on-list"],
+    ids=[
+        "ok",
+        "busy",
+        "refused",
+        "refused-4xx",
+        "unknown-session",
+        "unknown-session-4xx",
+        "session-code-on-list",
+        "trtc-sign-refused",
+        "trtc-sign-refused-4xx",
+        "by-asset-refused",
+    ],
 )
 def test_positive_accepted(operation: str, payload: Any, status: int, code: int, broken: str | None) -> None:
     assert promise_of(checks.ivh_positive_accepted, answer(status, code), case_of(operation, payload)) == broken
