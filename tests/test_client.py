@@ -87,3 +87,46 @@ def test_async_client_in_process() -> None:
     created = asyncio.run(scenario())
     assert len(created) == 3
     assert app.state.store.sessions(PROJECT) == []
+
+
+def test_sessions_created_by_asset_are_signed_tracked_and_closed(emulator: RunningEmulator) -> None:
+    store = emulator.app.state.store
+    with client_for(emulator) as ivh:
+        created = ivh.create_session_by_asset("asset-user", "my-asset", protocol="trtc", driver_type=3)
+        sid = created["SessionId"]
+        ivh.wait_until_ready(sid, timeout=10, interval=0.05)
+        ivh.start_session(sid)
+        assert ivh.open_sessions() == [sid]
+        assert [s["SessionId"] for s in ivh.list_asset_sessions("my-asset")] == [sid]
+        assert [s["CreateType"] for s in ivh.list_account_sessions() if s["SessionId"] == sid] == [1]
+    assert store.stat(sid).status == 2  # closed on the way out, like any session it created
+
+
+def _refusing_account_list(app: object) -> object:
+    """The emulator, except that listsessionofuin answers 100005 (an account that may not list itself)."""
+    path = "/v2/ivh/sessionmanager/sessionmanagerservice/listsessionofuin"
+
+    async def asgi(scope: dict, receive: object, send: object) -> None:
+        if scope["type"] == "http" and scope["path"] == path:
+            body = b'{"Header": {"Code": 100005, "Message": "not authorized", "RequestID": "r"}, "Payload": {}}'
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)  # type: ignore[operator]
+
+    return asgi
+
+
+def test_list_all_sessions_falls_back_to_the_project_where_the_account_list_is_refused() -> None:
+    app = create_app(EmulatorSettings(project_ids=(PROJECT,), prepare_seconds=0))
+    transport = httpx.ASGITransport(app=_refusing_account_list(app))  # type: ignore[arg-type]
+
+    async def scenario() -> list[str]:
+        async with AsyncIvhClient(Target(base_url="http://emulator", project_id=PROJECT), transport=transport) as ivh:
+            project = (await ivh.create_session("u-project"))["SessionId"]
+            await ivh.create_session_by_asset("u-asset", "a1")
+            listed = [s["SessionId"] for s in await ivh.list_all_sessions()]
+            assert ivh.account_list_refused and listed == [project]
+            return listed
+
+    assert len(asyncio.run(scenario())) == 1

@@ -5,20 +5,22 @@ from __future__ import annotations
 import pytest
 
 from ivhsuite.retry import DEFAULT_POLICY, SAFE_OPERATIONS, Fault, RetryPolicy, may_retry, status_fault
+from ivhsuite.spec import load_spec
 
-OPERATIONS = ["createsession", "statsession", "startsession", "command", "closesession", "listsessionofprojectid"]
+OPERATIONS = load_spec().operation_ids
 FAULTS = [Fault.NOT_SENT, Fault.RESET, Fault.TIMEOUT, Fault.gateway(502, page=True), Fault.gateway(504, page=False)]
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.label)
 def test_only_safe_operations_are_sent_again_unless_the_request_never_left(operation: str, fault: Fault) -> None:
-    expected = fault == Fault.NOT_SENT or operation not in ("createsession", "command")
+    expected = fault == Fault.NOT_SENT or operation not in ("createsession", "createsessionbyasset", "command")
     assert may_retry(operation, fault) is expected
 
 
-def test_safe_operations_are_the_four_that_change_nothing_when_repeated() -> None:
-    assert {"statsession", "listsessionofprojectid", "startsession", "closesession"} == SAFE_OPERATIONS
+def test_safe_operations_are_those_that_change_nothing_when_repeated() -> None:
+    readers = {"statsession", "listsessionofprojectid", "listsessionofuin", "listsessionofassetvk", "gettrtcsign"}
+    assert readers | {"startsession", "closesession"} == SAFE_OPERATIONS
 
 
 def test_delays_double_and_are_capped_and_attempts_are_bounded() -> None:

@@ -14,7 +14,18 @@ from openapi_spec_validator import validate
 from ivhsuite.spec import default_spec_path, load_spec
 
 REQID = "f2612aa810014e8997f95bda97917268"
-OPERATIONS = ["createsession", "statsession", "startsession", "closesession", "listsessionofprojectid", "command"]
+OPERATIONS = [
+    "createsession",
+    "statsession",
+    "startsession",
+    "closesession",
+    "listsessionofprojectid",
+    "createsessionbyasset",
+    "listsessionofuin",
+    "listsessionofassetvk",
+    "gettrtcsign",
+    "command",
+]
 
 
 def create(**overrides: Any) -> dict[str, Any]:
@@ -34,7 +45,7 @@ def test_spec_is_valid_openapi_3_1() -> None:
     validate(document)
 
 
-def test_all_six_operations_are_posts() -> None:
+def test_every_operation_is_a_post() -> None:
     spec = load_spec()
     assert sorted(spec.operation_ids) == sorted(OPERATIONS)
     for operation_id in OPERATIONS:
@@ -254,3 +265,31 @@ def test_fast_valid_implies_valid(kind: str, data: st.DataObject) -> None:
             assert check._validator.is_valid(body), (op.operation_id, body)
         assert check.is_valid(body) == check._validator.is_valid(body)
         assert (check.first_violation(body) is None) == check._validator.is_valid(body)
+
+
+def by_asset(**overrides: Any) -> dict[str, Any]:
+    payload = {"ReqId": REQID, "AssetVirtualmanKey": "a", "UserId": "u", "Protocol": "trtc", "DriverType": 3}
+    payload.update(overrides)
+    return {"Header": {}, "Payload": payload}
+
+
+def test_createsessionbyasset_takes_an_asset_key_instead_of_a_project() -> None:
+    request = load_spec().operation("createsessionbyasset").request
+    assert request.is_valid(by_asset())
+    assert request.is_valid(by_asset(SpeechParam={"TimbreKey": "female_1"}, Backgrounds=[{}] * 5))
+    assert not request.is_valid(by_asset(AssetVirtualmanKey=None))
+    assert not request.is_valid(by_asset(Protocol="TRTC"))
+    assert not request.is_valid(by_asset(Backgrounds=[{}] * 6))
+    assert not request.is_valid(create())  # VirtualmanProjectId is not an asset key
+
+
+def test_interrupt_without_text_is_valid() -> None:
+    """The vendor's interrupt example sends Data {Interrupt: true} with no Text."""
+    command = load_spec().operation("command").request
+    body = {"Payload": {"ReqId": REQID, "SessionId": "s", "Command": "SEND_TEXT", "Data": {"Interrupt": True}}}
+    assert command.is_valid(body)
+
+
+def test_every_documented_error_code_is_in_the_table() -> None:
+    codes = set(load_spec().error_codes)
+    assert {-101002, -111001, -111002, -111005, 100015, 110015, 110021} <= codes

@@ -32,7 +32,7 @@ def _leave_behind(ivh: IvhClient, user_ids: list[str]) -> dict[str, str]:
 
 
 def _live(ivh: IvhClient) -> set[str]:
-    return {str(s["UserId"]) for s in ivh.list_sessions() if s.get("SessionStatus") in (1, 3)}
+    return {str(s["UserId"]) for s in ivh.list_account_sessions() if s.get("SessionStatus") in (1, 3)}
 
 
 def test_sweep_closes_one_runs_sessions_then_every_runs_and_never_an_untagged_one(
@@ -114,3 +114,14 @@ def test_sweep_all_runs_spares_user_ids_that_merely_look_tagged() -> None:
         {"SessionId": "theirs-2", "UserId": "ivhs-3fa9c1d2ffff-l1", "SessionStatus": 3},
     ]
     assert live_tagged(listed) == {"3fa9c1d2": ["ours"]}
+def test_sweep_closes_sessions_created_by_asset_and_never_an_untagged_one(
+    ivh: IvhClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tagged, untagged = run_tag("0000bbb1") + "asset", "someone-else-by-asset"
+    for user_id in (tagged, untagged):
+        ivh.create_session_by_asset(user_id, "some-asset")
+    ivh.sessions = RunSessions()  # as if the run had been killed
+    assert main(["sweep", "--all-runs", "--base-url", str(ivh.target.base_url)]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "closed 1 of 1" in out and "the account" in out
+    assert _live(ivh) == {untagged}

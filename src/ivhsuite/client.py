@@ -37,6 +37,8 @@ from ivhsuite.signing import SignatureAuth
 from ivhsuite.spec import Spec, load_spec
 
 log = logging.getLogger("ivhsuite")
+# listsessionofuin "not allowed": not authorized, refused as a bad request, or an unknown path (no envelope: -1).
+ACCOUNT_LIST_REFUSALS = frozenset({Code.NOT_AUTHORIZED, Code.BAD_PARAMETER, -1})
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -67,6 +69,7 @@ class _Base:
         self.sessions = RunSessions()  # the sessions this client created and has not closed
         self.policy = policy
         self.tally = tally
+        self.account_list_refused = False
 
     def _begin(self, operation_id: str) -> Attempts:
         if self.tally is not None:
@@ -105,6 +108,18 @@ class _Base:
         }
 
     @staticmethod
+    def asset_payload(
+        user_id: str, asset_key: str, protocol: str = "rtmp", driver_type: int = 1, **fields: Any
+    ) -> dict[str, Any]:
+        return {
+            "AssetVirtualmanKey": asset_key,
+            "UserId": user_id,
+            "Protocol": protocol,
+            "DriverType": driver_type,
+            **fields,
+        }
+
+    @staticmethod
     def text_payload(session_id: str, text: str, **data: Any) -> dict[str, Any]:
         return {"SessionId": session_id, "Command": "SEND_TEXT", "Data": {"Text": text, **data}}
 
@@ -121,13 +136,23 @@ class _Base:
 
     def remember(self, operation_id: str, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Track sessions created and forget closed ones, so cleanup knows what is open."""
-        if operation_id == "createsession" and "SessionId" in result:
+        if self.spec.operation(operation_id).session_ref == "creates" and "SessionId" in result:
             self.sessions.track(str(result["SessionId"]), str(payload.get("UserId", "")))
         elif operation_id == "closesession":
             self.sessions.forget(str(payload.get("SessionId", "")))
 
     def forget(self, session_id: str) -> None:
         self.sessions.forget(session_id)
+
+    def account_listing_refused(self, exc: ApiError) -> bool:
+        """Whether listsessionofuin is not allowed here (refused, or unknown to the endpoint): from
+        then on :meth:`list_all_sessions` lists the project, which never shows by-asset sessions."""
+        if exc.code not in ACCOUNT_LIST_REFUSALS:
+            return False
+        if not self.account_list_refused:
+            log.warning("listsessionofuin refused (%s): listing the project only", exc)
+        self.account_list_refused = True
+        return True
 
     def open_sessions(self) -> list[str]:
         return self.sessions.open_ids()
@@ -257,6 +282,13 @@ class IvhClient(_Base):
     def create_session(self, user_id: str, **fields: Any) -> dict[str, Any]:
         return self.call("createsession", self.create_payload(user_id, **fields))
 
+    def create_session_by_asset(self, user_id: str, asset_key: str, **fields: Any) -> dict[str, Any]:
+        """createsessionbyasset: a session from an avatar asset, tracked and closed like any other.
+
+        >>> client.create_session_by_asset("user-1", "my-asset-key", protocol="trtc")  # doctest: +SKIP
+        """
+        return self.call("createsessionbyasset", self.asset_payload(user_id, asset_key, **fields))
+
     def stat_session(self, session_id: str) -> dict[str, Any]:
         return self.call("statsession", {"SessionId": session_id})
 
@@ -272,6 +304,23 @@ class IvhClient(_Base):
     def list_sessions(self, project_id: str | None = None) -> list[dict[str, Any]]:
         payload = {"VirtualmanProjectId": project_id or self.target.project_id}
         return self.call("listsessionofprojectid", payload).get("Sessions", [])
+
+    def list_account_sessions(self) -> list[dict[str, Any]]:
+        """listsessionofuin: every live session of the account, by project and by asset."""
+        return self.call("listsessionofuin", {}).get("Sessions", [])
+
+    def list_asset_sessions(self, asset_key: str) -> list[dict[str, Any]]:
+        return self.call("listsessionofassetvk", {"AssetVirtualmanKey": asset_key}).get("Sessions", [])
+
+    def list_all_sessions(self) -> list[dict[str, Any]]:
+        """The account's sessions (by asset too), or the project's where listsessionofuin is not allowed."""
+        if not self.account_list_refused:
+            try:
+                return self.list_account_sessions()
+            except ApiError as exc:
+                if not self.account_listing_refused(exc):
+                    raise
+        return self.list_sessions()
 
     def wait_until_ready(
         self, session_id: str, timeout: float = DEFAULT_READY_TIMEOUT, interval: float = DEFAULT_POLL_INTERVAL
@@ -357,6 +406,9 @@ class AsyncIvhClient(_Base):
     async def create_session(self, user_id: str, **fields: Any) -> dict[str, Any]:
         return await self.call("createsession", self.create_payload(user_id, **fields))
 
+    async def create_session_by_asset(self, user_id: str, asset_key: str, **fields: Any) -> dict[str, Any]:
+        return await self.call("createsessionbyasset", self.asset_payload(user_id, asset_key, **fields))
+
     async def stat_session(self, session_id: str) -> dict[str, Any]:
         return await self.call("statsession", {"SessionId": session_id})
 
@@ -372,6 +424,21 @@ class AsyncIvhClient(_Base):
     async def list_sessions(self, project_id: str | None = None) -> list[dict[str, Any]]:
         payload = {"VirtualmanProjectId": project_id or self.target.project_id}
         return (await self.call("listsessionofprojectid", payload)).get("Sessions", [])
+
+    async def list_account_sessions(self) -> list[dict[str, Any]]:
+        return (await self.call("listsessionofuin", {})).get("Sessions", [])
+
+    async def list_asset_sessions(self, asset_key: str) -> list[dict[str, Any]]:
+        return (await self.call("listsessionofassetvk", {"AssetVirtualmanKey": asset_key})).get("Sessions", [])
+
+    async def list_all_sessions(self) -> list[dict[str, Any]]:
+        if not self.account_list_refused:
+            try:
+                return await self.list_account_sessions()
+            except ApiError as exc:
+                if not self.account_listing_refused(exc):
+                    raise
+        return await self.list_sessions()
 
     async def wait_until_ready(
         self, session_id: str, timeout: float = DEFAULT_READY_TIMEOUT, interval: float = DEFAULT_POLL_INTERVAL

@@ -25,6 +25,7 @@ from ivhsuite.errors import ConfigError
 
 MODES = ("saas", "private")
 DEFAULT_PROJECT_ID = "ivhsuite-demo-project"
+DEFAULT_ASSET_KEY = "ivhsuite-demo-asset"
 # "Usually under 1 minute, at most 2 minutes" (page 100388), plus a margin.
 DEFAULT_READY_TIMEOUT = 150.0
 DEFAULT_POLL_INTERVAL = 1.0
@@ -97,6 +98,12 @@ SETTINGS: tuple[Setting, ...] = (
         "access_token", "IVH_ACCESS_TOKEN", None, "the secret half of the credentials", secret=True, in_file=False
     ),
     Setting("project_id", "IVH_PROJECT_ID", DEFAULT_PROJECT_ID, "the VirtualmanProjectId sessions are created in"),
+    Setting(
+        "asset_key",
+        "IVH_ASSET_KEY",
+        DEFAULT_ASSET_KEY,
+        "the AssetVirtualmanKey the gate creates sessions from (createsessionbyasset)",
+    ),
     Setting("mode", "IVH_MODE", "saas", "`saas` (SessionId is never sent) or `private` (a private deployment)", str.lower),
     Setting("quota", "IVH_QUOTA", None, "the project's concurrent-session quota, as you bought it", _positive_int),
     Setting(
@@ -245,6 +252,7 @@ class Target:
     access_token: str | None = field(default=None, repr=False)
     project_id: str = DEFAULT_PROJECT_ID
     mode: str = "saas"
+    asset_key: str = DEFAULT_ASSET_KEY
 
     def __post_init__(self) -> None:
         if bool(self.appkey) != bool(self.access_token):
@@ -268,6 +276,7 @@ class Target:
         project_id: str | None = None,
         mode: str | None = None,
         environ: Mapping[str, str] | None = None,
+        asset_key: str | None = None,
     ) -> Target:
         """Build a target from explicit values, falling back to ``IVH_*`` variables and the config file."""
         return cls(
@@ -276,7 +285,10 @@ class Target:
             access_token=setting("access_token", access_token or None, environ),
             project_id=setting("project_id", project_id or None, environ),
             mode=setting("mode", mode.lower() if mode else None, environ),
+            asset_key=setting("asset_key", asset_key or None, environ),
         )
 
     def with_base_url(self, base_url: str) -> Target:
-        return Target(base_url.rstrip("/"), self.appkey, self.access_token, self.project_id, self.mode)
+        return Target(
+            base_url.rstrip("/"), self.appkey, self.access_token, self.project_id, self.mode, self.asset_key
+        )

@@ -1,6 +1,7 @@
 """Keep secrets out of logs and reports.
 
-The access token, signatures, TrtcUserSig, TrtcPrivateMapKey and txSecret values
+The access token, signatures, TrtcUserSig, TrtcPrivateMapKey, gettrtcsign's UserSig and
+PrivateMapKey, and txSecret values
 never appear in anything ivhsuite writes: every writer passes its text through
 :func:`redact` first.
 
@@ -16,7 +17,15 @@ import re
 from collections.abc import Iterable
 
 MASK = "***"
-SECRET_FIELDS = ("TrtcUserSig", "TrtcPrivateMapKey", "accesstoken", "access_token", "AccessToken")
+SECRET_FIELDS = (
+    "TrtcUserSig",
+    "TrtcPrivateMapKey",
+    "UserSig",  # gettrtcsign's answer
+    "PrivateMapKey",
+    "accesstoken",
+    "access_token",
+    "AccessToken",
+)
 SECRET_QUERY = ("signature", "txSecret")
 
 _QUERY = re.compile(r"(?P<key>\b(?:" + "|".join(SECRET_QUERY) + r"))=(?P<value>[^&\s\"'\\]+)")

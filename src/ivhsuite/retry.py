@@ -3,10 +3,10 @@
 Every session is a paid stream, so a request is sent again only when doing so cannot
 create a second one or drive one twice:
 
-- ``statsession``, ``listsessionofprojectid``, ``startsession`` and ``closesession`` change
-  nothing when repeated (a second start or close is harmless), so they are retried after
+- ``statsession``, the three listings, ``gettrtcsign``, ``startsession`` and ``closesession``
+  change nothing when repeated (a second start or close is harmless), so they are retried after
   any environmental fault: a reset or dropped connection, a timeout, a 502/503/504;
-- ``createsession`` and ``command`` are retried only when the request provably never left
+- the two creates and ``command`` are retried only when the request provably never left
   (:attr:`Fault.NOT_SENT`: the connection could not be opened, or writing the request
   failed, so the server never read a whole request). After anything else the outcome is
   unknown: the caller reports it and the run's sweep reconciles (:mod:`ivhsuite.run_sessions`).
@@ -32,7 +32,17 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 # Repeating these changes nothing on the server (a second start or close is answered, not acted on twice).
-SAFE_OPERATIONS: frozenset[str] = frozenset({"statsession", "listsessionofprojectid", "startsession", "closesession"})
+SAFE_OPERATIONS: frozenset[str] = frozenset(
+    {
+        "statsession",
+        "listsessionofprojectid",
+        "listsessionofuin",
+        "listsessionofassetvk",
+        "gettrtcsign",
+        "startsession",
+        "closesession",
+    }
+)
 # What a gateway or load balancer answers when the upstream hiccups.
 GATEWAY_STATUSES: frozenset[int] = frozenset({502, 503, 504})
 

@@ -4,8 +4,9 @@ Every real session is a paid stream holding a concurrency slot, so whatever a ru
 creates it must close. The client, the gate and the load users all keep their sessions
 in a :class:`RunSessions`; :func:`close_ignoring_gone` is the one rule for a close that
 finds the session already gone; :func:`sweep` is the safety net at the end of a run: it
-lists the project and closes every live session whose UserId carries the run's tag,
-which also catches a session whose createsession answer was lost on the network.
+lists the account (listsessionofuin, so sessions created by asset too; the project where
+that is not allowed) and closes every live session whose UserId carries the run's tag,
+which also catches a session whose create answer was lost on the network.
 
 The tag is the one format every run uses (:func:`run_tag`): ``ivhs-<run id>-`` at the
 start of each UserId it creates, the run id being 8 lowercase hex digits (:func:`new_run_id`),
@@ -152,7 +153,7 @@ def sweep(
     start = time.monotonic()
     while True:
         try:
-            live = live_of_run(client.list_sessions(), prefix)
+            live = live_of_run(client.list_all_sessions(), prefix)
         except IvhsuiteError as exc:
             result.error = str(exc)
             return result
@@ -176,6 +177,7 @@ class TaggedSweep:
     found: dict[str, list[str]] = field(default_factory=dict)  # run id -> live SessionIds
     closed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # could not be closed (still live or unknown)
+    account: bool = True  # listed the whole account (by-asset sessions too), not only the project
 
 
 def live_tagged(listed: Iterable[Mapping[str, Any]], run_id: str | None = None) -> dict[str, list[str]]:
@@ -193,16 +195,19 @@ def live_tagged(listed: Iterable[Mapping[str, Any]], run_id: str | None = None) 
 def sweep_tagged(client: IvhClient, run_id: str | None = None, *, dry_run: bool = False) -> TaggedSweep:
     """Close the live sessions of one earlier run (``run_id``) or of every run (None), then list again to confirm.
 
-    Raises :class:`~ivhsuite.errors.IvhsuiteError` when the project cannot be listed.
+    Sessions created by asset are found through listsessionofuin; where the endpoint does not
+    allow it, only the project is listed (``result.account`` is then False).
+    Raises :class:`~ivhsuite.errors.IvhsuiteError` when nothing can be listed.
     """
-    result = TaggedSweep(found=live_tagged(client.list_sessions(), run_id))
+    result = TaggedSweep(found=live_tagged(client.list_all_sessions(), run_id))
+    result.account = not client.account_list_refused
     if dry_run or not result.found:
         return result
     for ids in result.found.values():
         for session_id in ids:
             if close_ignoring_gone(client.close_session, session_id):
                 result.closed.append(session_id)
-    still = {sid for ids in live_tagged(client.list_sessions(), run_id).values() for sid in ids}
+    still = {sid for ids in live_tagged(client.list_all_sessions(), run_id).values() for sid in ids}
     result.failed = sorted(still)
     result.closed = [sid for sid in result.closed if sid not in still]
     return result

@@ -4,7 +4,8 @@
     ivhsuite sweep --all-runs [--dry-run]    the sessions of every ivhsuite run
 
 Only sessions whose UserId carries an ivhsuite run tag (:func:`ivhsuite.run_sessions.run_tag`)
-are touched; anything else in the project is left alone. ``--all-runs`` also closes the
+are touched; anything else is left alone. Sessions are found with listsessionofuin (the
+whole account, sessions created by asset too), or in the project where that is not allowed. ``--all-runs`` also closes the
 sessions of a run still going on elsewhere against the same project: use ``--run`` then.
 Exit 0 when nothing tagged is left live, 1 when a session could not be closed.
 """
@@ -48,7 +49,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 
 def report(result: TaggedSweep, target: Target, *, dry_run: bool) -> str:
-    where = f"project {target.project_id} at {target.base_url}"
+    listed = "the account" if result.account else f"project {target.project_id} (listsessionofuin not allowed)"
+    where = f"{listed} at {target.base_url}"
     if not result.found:
         return f"ivhsuite sweep: no live session of an ivhsuite run in {where}"
     lines = []

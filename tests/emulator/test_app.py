@@ -42,6 +42,10 @@ def _payloads(api: Api) -> dict[str, dict[str, Any]]:
         "command": {"SessionId": sid, "Command": "SEND_TEXT", "Data": {"Text": "hi"}},
         "listsessionofprojectid": {"VirtualmanProjectId": PROJECT},
         "closesession": {"SessionId": sid},
+        "createsessionbyasset": {"AssetVirtualmanKey": "a1", "UserId": "by-asset", "Protocol": "rtmp", "DriverType": 1},
+        "listsessionofuin": {},
+        "listsessionofassetvk": {"AssetVirtualmanKey": "a1"},
+        "gettrtcsign": {"SessionId": api.session("trtc", Protocol="trtc"), "RoomId": 7, "UserId": "viewer"},
     }
 
 

@@ -137,3 +137,13 @@ def test_startup_line_names_choices_faults_and_seed() -> None:
     line = startup_line(settings, "http://127.0.0.1:8000")
     assert "choices: close-twice=error" in line and "network faults: reset_peer@0.1" in line and "seed 4" in line
     assert "choices" not in startup_line(EmulatorSettings(), "http://x")
+
+
+def test_asset_flags_restrict_the_known_keys_and_the_startup_line_names_them() -> None:
+    parser = argparse.ArgumentParser()
+    add_emulate_parser(parser.add_subparsers())
+    args = parser.parse_args(["emulate", "--asset", "a1", "--asset", "a2"])
+    settings = settings_from_args(args, environ={})
+    assert settings.assets == ("a1", "a2")
+    assert "assets: a1, a2" in startup_line(settings, "http://x")
+    assert "assets: any" in startup_line(EmulatorSettings(), "http://x")

@@ -114,6 +114,14 @@ def signature_enforced(make: Make) -> bool:
     return unsigned and code(api.request("POST", f"{path}?{signed_query('k', 't')}", json=body).json()) == 0
 
 
+def preemption_by_asset(make: Make) -> bool:
+    api = make()
+    payload = {"AssetVirtualmanKey": "a1", "UserId": "u1", "Protocol": "rtmp", "DriverType": 1}
+    first = api.call("createsessionbyasset", **payload)["Payload"]["SessionId"]
+    api.call("createsessionbyasset", **payload)
+    return api.call("statsession", SessionId=first)["Payload"]["SessionStatus"] == 2
+
+
 def list_complete(make: Make) -> bool:
     api = make()
     ids = {api.session("u1"), api.started("u2")}
@@ -122,6 +130,7 @@ def list_complete(make: Make) -> bool:
 
 PROMISES: dict[str, Callable[[Make], bool]] = {
     "no-preemption": preemption,
+    "no-preemption-by-asset": preemption_by_asset,
     "no-quota": quota,
     "reqid-not-echoed": reqid_echo,
     "no-validation": validation,

@@ -84,4 +84,4 @@ def run_gate_process(
 
 
 def live_sessions(running: RunningEmulator) -> list[str]:
-    return [info.session_id for info in running.app.state.store.sessions(PROJECT)]
+    return [info.session_id for info in running.app.state.store.account_sessions()]

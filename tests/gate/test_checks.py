@@ -19,6 +19,8 @@ SPEC = load_spec()
 SCHEMA = schemathesis.openapi.from_path(default_spec_path())
 REQ_ID = "0123456789abcdef0123456789abcdef"
 CREATE = {"ReqId": REQ_ID, "VirtualmanProjectId": "p", "UserId": "u1", "Protocol": "rtmp", "DriverType": 1}
+BY_ASSET = {"ReqId": REQ_ID, "AssetVirtualmanKey": "a", "UserId": "u1", "Protocol": "trtc", "DriverType": 3}
+TRTC_SIGN = {"ReqId": REQ_ID, "SessionId": "s1", "RoomId": 7, "UserId": "viewer"}
 
 
 def case_of(operation: str, payload: Any) -> Any:
@@ -76,6 +78,9 @@ def test_expectations_follow_the_body_actually_sent() -> None:
         ("listsessionofprojectid", {"ReqId": REQ_ID, "VirtualmanProjectId": "p"}, 200, 110018, "positive-accepted"),
         ("createsession", CREATE, 400, 0, "positive-accepted"),  # an error dressed as a success
         ("createsession", CREATE, 429, 100008, None),  # busy, whatever the status
+        ("gettrtcsign", TRTC_SIGN, 200, 100001, None),  # a session not on the platform's TRTC account
+        ("gettrtcsign", TRTC_SIGN, 409, 100001, None),
+        ("createsessionbyasset", BY_ASSET, 200, 100001, "positive-accepted"),
     ],
     ids=[
         "ok",
@@ -87,6 +92,9 @@ def test_expectations_follow_the_body_actually_sent() -> None:
         "session-code-on-list",
         "4xx-with-code-0",
         "busy-4xx",
+        "trtc-sign-refused",
+        "trtc-sign-refused-4xx",
+        "by-asset-refused",
     ],
 )
 def test_positive_accepted(operation: str, payload: Any, status: int, code: int, broken: str | None) -> None:

@@ -6,10 +6,12 @@ import argparse
 import socket
 from collections.abc import Callable
 
-from ivhsuite.emulator import RunningEmulator
+import pytest
+
+from ivhsuite.emulator import EmulatorSettings, RunningEmulator, serve_in_thread
 from ivhsuite.gate.cli import add_gate_parser, options_from_args, run_gate_command
 
-from .conftest import APPKEY, gate_env, run_gate_process
+from .conftest import APPKEY, PROJECT, gate_env, run_gate_process
 
 
 def _closed_port() -> int:
@@ -42,6 +44,14 @@ def test_wrong_credentials(emulator: Callable[..., RunningEmulator]) -> None:
     done = run_gate_process("--base-url", running.base_url, env=env, timeout=120)
     _one_line_error(done, "refused the configured credentials")
     assert "wrong-token" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("code", ["100001", "100015"])
+def test_an_asset_key_the_endpoint_does_not_know(code: str) -> None:
+    settings = EmulatorSettings(project_ids=(PROJECT,), assets=("known-asset",), choices={"unknown-asset": code})
+    with serve_in_thread(settings) as running:
+        done = run_gate_process("--base-url", running.base_url, env=gate_env(IVH_ASSET_KEY="not-known"), timeout=120)
+    _one_line_error(done, "IVH_ASSET_KEY")
 
 
 def test_half_set_credentials() -> None:

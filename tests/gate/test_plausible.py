@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from allpairspy import AllPairs
 
+from ivhsuite.config import DEFAULT_ASSET_KEY
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 from ivhsuite.protocol import LIVE_STATUSES
 
@@ -39,6 +40,8 @@ CHOICES: dict[str, list[str]] = {
     "play-addr-while-preparing": ["yes", "no"],
     "session-id": ["hex", "uuid", "short", "long"],
     "null-optional": ["refuse", "absent"],
+    "preempt-across": ["yes", "no"],
+    "unknown-asset": ["100001", "100015"],
     "cold-failure": ["0", "0.3"],
     "rate-limit": ["none", "20"],
     "retry-after": ["none", "1"],
@@ -56,6 +59,7 @@ class Endpoint:
     choices: dict[str, str] = field(default_factory=dict)
     quota: int = 5
     prepare_seconds: float = 1.0
+    assets: tuple[str, ...] = ()  # the asset keys it knows (--asset); empty: any
 
 
 def _pairwise() -> list[Endpoint]:
@@ -69,6 +73,7 @@ ENDPOINTS = [
     Endpoint("quota-1", quota=1),
     Endpoint("quota-2", quota=2),
     Endpoint("cold-start-5s", prepare_seconds=5.0),
+    Endpoint("known-assets-only", {"unknown-asset": "100015"}, assets=(DEFAULT_ASSET_KEY, "another-asset")),
 ]
 
 
@@ -85,7 +90,11 @@ class Outcome:
 
 def _gate(endpoint: Endpoint, tmp: Any) -> Outcome:
     settings = EmulatorSettings(
-        project_ids=(PROJECT,), quota=endpoint.quota, prepare_seconds=endpoint.prepare_seconds, choices=endpoint.choices
+        project_ids=(PROJECT,),
+        quota=endpoint.quota,
+        prepare_seconds=endpoint.prepare_seconds,
+        choices=endpoint.choices,
+        assets=endpoint.assets,
     )
     with serve_in_thread(settings) as running:
         done = subprocess.run(
@@ -103,7 +112,7 @@ def _gate(endpoint: Endpoint, tmp: Any) -> Outcome:
             text=True,
             timeout=600,
         )
-        live = sum(s.status in LIVE_STATUSES for s in running.app.state.store.sessions(PROJECT))
+        live = sum(s.status in LIVE_STATUSES for s in running.app.state.store.account_sessions())
     return Outcome(done.returncode, done.stdout + done.stderr, live)
 
 

@@ -27,6 +27,7 @@ FAULT_PROMISE = {
     "external-trtc-unchecked": "external-trtc-fields",
     "list-omits-sessions": "listed",
     "no-preemption": "preemption",
+    "no-preemption-by-asset": "preemption",
     "no-quota": "quota",
     "no-rate-limit": "command-rate",
     "no-validation": "negative-rejected",
@@ -77,7 +78,7 @@ def _gate_against(variant: str, root: Path) -> Outcome:
             text=True,
             timeout=900,
         )
-        live = len(running.app.state.store.sessions(PROJECT))
+        live = len(running.app.state.store.account_sessions())
     return Outcome(done.returncode, done.stdout, done.stderr, live, reports)
 
 

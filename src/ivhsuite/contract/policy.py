@@ -10,7 +10,8 @@ such places ``x-undocumented`` and writes no rule), any plausible answer passes:
 - ``null`` in place of an optional field may be read as absent (accepted) or refused;
 - an undocumented method may get 405, 501, 404 or a gateway's page; only a 500 is the
   server's own failure;
-- 502, 503 and 504 are a gateway's words about the network, not the endpoint's contract.
+- 502, 503 and 504 are a gateway's words about the network, not the endpoint's contract;
+- an unknown AssetVirtualmanKey may be refused with 100001 or with 100015 (as an expired asset).
 
 What the gate notices here but cannot call a violation becomes an observation.
 
@@ -34,6 +35,7 @@ ORDINARY_CHARACTERS = re.compile(r"^[A-Za-z0-9_.\-]*$")
 # Free text fields: any character is ordinary there.
 FREE_TEXT = frozenset({"Text", "ChatCommand"})
 TOLERATED_REFUSALS = frozenset({Code.BAD_PARAMETER})
+UNKNOWN_ASSET_CODES = frozenset({Code.BAD_PARAMETER, Code.ASSET_EXPIRED})
 
 
 def is_server_failure(status: int, *, documented_method: bool = True) -> bool:
@@ -100,6 +102,11 @@ def payload_edges(body: Any, payload_schema: Any, document: Mapping[str, Any]) -
     """The open edges of a request envelope's Payload."""
     payload = body.get("Payload") if isinstance(body, dict) else None
     return undocumented_edges(payload, payload_schema, document) if isinstance(payload, dict) else []
+
+
+def refuses_unknown_asset(code: int | None) -> bool:
+    """Whether ``code`` is one of the plausible answers to an asset key the endpoint does not know."""
+    return code in UNKNOWN_ASSET_CODES
 
 
 def refusal_tolerated(code: int | None) -> bool:

@@ -42,7 +42,7 @@ from ivhsuite.emulator.policy import RequestPolicy
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.store import BAD_PARAMETER, PREPARING, TOO_FREQUENT, SessionInfo, Store, StoreError
 from ivhsuite.emulator.toxics import SCOPE_KEY, Injected, ToxicBox, ToxicMiddleware
-from ivhsuite.ids import new_request_id
+from ivhsuite.ids import new_hex_id, new_request_id
 from ivhsuite.protocol import Code
 from ivhsuite.spec import Operation, Spec, load_spec
 
@@ -140,17 +140,42 @@ def _summary(info: SessionInfo, call: Call) -> dict[str, Any]:
     return item
 
 
-def createsession(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
-    option = p.get("ProtocolOption") or {}
-    info = store.create(
-        p["VirtualmanProjectId"],
-        p["UserId"],
-        p["DriverType"],
-        session_id=p.get("SessionId"),
-        custom_push=bool(option.get("CssCustomPushUrl")),
-        prepare_seconds=call.prepare_seconds,
+def _account_summary(info: SessionInfo, call: Call) -> dict[str, Any]:
+    """listsessionofuin's item: the project's fields plus how it was created. VirtualmanType and
+    VirtualmanKey are left out: their values are undocumented."""
+    by_asset = info.asset_key is not None
+    item = _summary(info, call)
+    item.update(
+        CreateType=1 if by_asset else 0,
+        AssetVirtualmanKey=info.asset_key or "",
+        VirtualmanProjectId="" if by_asset else info.project_id,
     )
+    return item
+
+
+def _create_options(p: dict[str, Any], call: Call) -> dict[str, Any]:
+    """What both create operations read besides the project or asset."""
+    option = p.get("ProtocolOption") or {}
+    return {
+        "session_id": p.get("SessionId"),
+        "custom_push": bool(option.get("CssCustomPushUrl")),
+        "own_trtc": p["Protocol"] == "trtc" and option.get("TrtcUseExternalApp") is not True,
+        "prepare_seconds": call.prepare_seconds,
+    }
+
+
+def _created(info: SessionInfo, call: Call) -> dict[str, Any]:
     return {"SessionId": info.session_id, "SessionStatus": info.status, **_play_addr(info, call)}
+
+
+def createsession(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
+    info = store.create(p["VirtualmanProjectId"], p["UserId"], p["DriverType"], **_create_options(p, call))
+    return _created(info, call)
+
+
+def createsessionbyasset(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
+    info = store.create_by_asset(p["AssetVirtualmanKey"], p["UserId"], p["DriverType"], **_create_options(p, call))
+    return _created(info, call)
 
 
 def statsession(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
@@ -176,6 +201,20 @@ def listsessionofprojectid(store: Store, p: dict[str, Any], call: Call) -> dict[
     return {"Sessions": [_summary(info, call) for info in store.sessions(p["VirtualmanProjectId"])]}
 
 
+def listsessionofuin(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
+    return {"Sessions": [_account_summary(info, call) for info in store.account_sessions()]}
+
+
+def listsessionofassetvk(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
+    return {"Sessions": [_account_summary(info, call) for info in store.asset_sessions(p["AssetVirtualmanKey"])]}
+
+
+def gettrtcsign(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
+    """Made-up credentials of the TRTC shape (both are secrets: ivhsuite.redact masks them)."""
+    info = store.trtc_sign(p["SessionId"])
+    return {"UserSig": f"eJw{new_hex_id()}", "PrivateMapKey": f"eJw{new_hex_id()}{info.session_id[:8]}"}
+
+
 def command(store: Store, p: dict[str, Any], call: Call) -> dict[str, Any]:
     store.command(p["SessionId"])
     return {}
@@ -187,6 +226,10 @@ HANDLERS: dict[str, Handler] = {
     "startsession": startsession,
     "closesession": closesession,
     "listsessionofprojectid": listsessionofprojectid,
+    "createsessionbyasset": createsessionbyasset,
+    "listsessionofuin": listsessionofuin,
+    "listsessionofassetvk": listsessionofassetvk,
+    "gettrtcsign": gettrtcsign,
     "command": command,
 }
 

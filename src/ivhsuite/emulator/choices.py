@@ -216,6 +216,30 @@ _TABLE: tuple[tuple[str, str, Callable[[Any], Any], ChoiceDoc], ...] = (
         ),
     ),
     (
+        "preempt-across",
+        "preempt_across",
+        _one_of("yes", "no"),
+        ChoiceDoc(
+            "preempt-across",
+            "`yes` (UserId per account: createsession and createsessionbyasset preempt each other) · `no` (per"
+            " create kind: each preempts only sessions it created the same way)",
+            "yes",
+            "only the documented preemption within one create kind is asserted",
+        ),
+    ),
+    (
+        "unknown-asset",
+        "unknown_asset",
+        _one_of("100001", "100015"),
+        ChoiceDoc(
+            "unknown-asset",
+            "`100001` (bad parameter) · `100015` (as for an expired asset): the Code for an empty"
+            " AssetVirtualmanKey, or one outside `--asset` when given",
+            "100001",
+            "Code 100001 or 100015",
+        ),
+    ),
+    (
         "cold-failure",
         "cold_failure",
         _number(float, 0.0, 1.0),
@@ -277,6 +301,8 @@ class Choices:
     play_addr_while_preparing: str = "yes"
     session_id: str = "hex"
     null_optional: str = "refuse"
+    preempt_across: str = "yes"
+    unknown_asset: str = "100001"
     cold_failure: float = 0.0
     rate_limit: float | None = None
     retry_after: int | None = None

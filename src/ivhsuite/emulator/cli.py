@@ -35,6 +35,13 @@ def add_emulate_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="ID",
         help=f"a project id to serve; repeatable (default: {DEFAULT_PROJECT_ID})",
     )
+    parser.add_argument(
+        "--asset",
+        action="append",
+        dest="assets",
+        metavar="KEY",
+        help="an AssetVirtualmanKey createsessionbyasset accepts; repeatable (default: any non-empty key)",
+    )
     parser.add_argument("--appkey", help="with --access-token: enforce the signature and 5-minute window")
     parser.add_argument("--access-token")
     parser.add_argument("--quota", type=int, help=f"live sessions per project (default: {defaults.DEFAULT_QUOTA})")
@@ -90,6 +97,7 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         found["toxics"] = (*found.get("toxics", ()), *flagged)
     return EmulatorSettings(
         project_ids=tuple(args.project_ids or (DEFAULT_PROJECT_ID,)),
+        assets=tuple(getattr(args, "assets", None) or ()),
         appkey=args.appkey or None,
         access_token=args.access_token or None,
         **found,
@@ -100,8 +108,9 @@ def startup_line(settings: EmulatorSettings, url: str) -> str:
     """One line saying where and how the emulator serves; never the access token."""
     auth = f"signed (appkey {settings.appkey})" if settings.signed else "open (no signature required)"
     line = (
-        f"ivhsuite emulator on {url} | projects: {', '.join(settings.project_ids)} | {auth}"
-        f" | quota {settings.quota} per project | mode {settings.mode}"
+        f"ivhsuite emulator on {url} | projects: {', '.join(settings.project_ids)}"
+        f" | assets: {', '.join(settings.assets) or 'any'} | {auth}"
+        f" | quota {settings.quota} per project (and by asset) | mode {settings.mode}"
     )
     changed = settings.choices.changed()
     if changed:

@@ -28,6 +28,7 @@ FAULTS: dict[str, str] = {
     " and TrtcPrivateMapKey.",
     "list-omits-sessions": "listsessionofprojectid leaves out live sessions that have not been started.",
     "no-preemption": "A new session with the same UserId does not close the previous one.",
+    "no-preemption-by-asset": "createsessionbyasset does not close the previous session with the same UserId.",
     "no-quota": "The per-project concurrency quota is never enforced.",
     "no-rate-limit": "Commands less than the command interval apart are accepted.",
     "no-validation": "Payloads breaking the spec (Protocol 'RTMP', DriverType 2, out-of-range values) are accepted.",

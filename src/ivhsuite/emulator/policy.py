@@ -63,7 +63,8 @@ class RequestPolicy:
         """A refusal message for a valid payload the choices refuse, or None."""
         choices = self.choices
         text = payload.get("Data", {}).get("Text") if isinstance(payload.get("Data"), dict) else None
-        if operation == "command" and choices.empty_text == "refuse" and text == "":
+        interrupt = isinstance(payload.get("Data"), dict) and payload["Data"].get("Interrupt") is True
+        if operation == "command" and choices.empty_text == "refuse" and text == "" and not interrupt:
             return "Invalid Payload.Data.Text: an empty text is refused"
         user = payload.get("UserId")
         if isinstance(user, str) and choices.user_id_max is not None and len(user) > choices.user_id_max:

@@ -37,6 +37,7 @@ class EmulatorSettings:
     """
 
     project_ids: tuple[str, ...] = (DEFAULT_PROJECT_ID,)
+    assets: tuple[str, ...] = ()  # the known AssetVirtualmanKeys; empty: any non-empty key is known
     appkey: str | None = None
     access_token: str | None = field(default=None, repr=False)
     quota: int = DEFAULT_QUOTA
@@ -55,6 +56,9 @@ class EmulatorSettings:
         # Accept any iterable for the collections, store them immutable; choices and
         # toxics also as the names users type ({"close-twice": "error"}, "latency:latency=50").
         object.__setattr__(self, "project_ids", tuple(self.project_ids))
+        object.__setattr__(self, "assets", tuple(self.assets))
+        if not all(isinstance(a, str) and a for a in self.assets):
+            raise ConfigError("an asset key must be a non-empty string")
         object.__setattr__(self, "faults", frozenset(self.faults))
         object.__setattr__(self, "choices", _choices(self.choices))
         object.__setattr__(self, "toxics", tuple(Toxic.of(t) for t in _toxic_items(self.toxics)))

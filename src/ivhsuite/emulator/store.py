@@ -11,6 +11,10 @@ the live sessions of a project are kept in the order they were last driven, so i
 expiry pops from the front only the sessions that did expire (each is closed once);
 the quota is the size of the project's live index; the UserId index finds the session
 to preempt; the warm-start cache forgets its entries in the same front-popping way.
+
+Sessions created by asset (createsessionbyasset) belong to no project: they live in one
+pool of their own (:data:`ASSETS`), with its own quota of the same size. Whether a UserId
+preempts across the two kinds is undocumented: the ``preempt-across`` choice decides.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ PREEMPTED = Code.PREEMPTED
 # Messages name the request field, like the spec violations the app reports.
 _INVALID_SESSION_ID = "Invalid Payload.SessionId"
 _INVALID_PROJECT = "Invalid Payload.VirtualmanProjectId"
+_INVALID_ASSET = "Invalid Payload.AssetVirtualmanKey"
+ASSETS = ""  # the pool of the sessions created by asset; never a project id (those are non-empty)
 
 
 class StoreError(Exception):
@@ -77,6 +83,7 @@ class SessionInfo(NamedTuple):
     speak_status: str
     error_code: int | None
     error_message: str | None
+    asset_key: str | None = None  # set for a session created by asset (project_id is then ASSETS)
 
     @property
     def live(self) -> bool:
@@ -99,6 +106,8 @@ class _Session:
     error_code: int | None = None
     error_message: str | None = None
     fails_with: int | None = None  # a cold start that ends in status 4 (cold-failure choice)
+    asset_key: str | None = None  # created by asset; project_id is then ASSETS
+    own_trtc: bool = False  # on the platform's own TRTC account: gettrtcsign answers for it
 
     def status(self, now: float) -> int:
         if self.closed:
@@ -118,6 +127,7 @@ class _Session:
             SPEAK_STATUS,
             self.error_code,
             self.error_message,
+            self.asset_key,
         )
 
 
@@ -136,19 +146,24 @@ class Store:
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
         # Per project, the live sessions by id in creation order (the listing, the quota)...
-        self._live: dict[str, dict[str, _Session]] = {p: {} for p in settings.project_ids}
+        pools = (*settings.project_ids, ASSETS)
+        self._live: dict[str, dict[str, _Session]] = {p: {} for p in pools}
         # ...and the same sessions least recently driven first (idle expiry from the front).
-        self._by_drive: dict[str, OrderedDict[str, _Session]] = {p: OrderedDict() for p in settings.project_ids}
+        self._by_drive: dict[str, OrderedDict[str, _Session]] = {p: OrderedDict() for p in pools}
         self._by_user: dict[tuple[str, str], _Session] = {}
         self._warm: OrderedDict[tuple[str, str], float] = OrderedDict()  # last create, oldest first
         self._closed: deque[_Session] = deque()
         self._choices = settings.choices
         self._rng = random.Random(settings.seed)
         listed = self._choices.list_closed == "yes"
-        self._listed_closed = {p: deque(maxlen=CLOSED_LISTED) for p in settings.project_ids} if listed else None
+        self._listed_closed = {p: deque(maxlen=CLOSED_LISTED) for p in pools} if listed else None
+        # Under preempt-across=yes (UserId per account) a create also closes the UserId's session of the other kind.
+        self._across = self._choices.preempt_across == "yes"
+        self._assets = frozenset(settings.assets)
         self._seq = count()
         # The settings and faults the hot paths ask about, read once.
-        self._preempts = "no-preemption" not in self._faults
+        # Whether a create preempts, by project [False] and by asset [True]: each broken variant breaks one.
+        self._preempts = ("no-preemption" not in self._faults, "no-preemption-by-asset" not in self._faults)
         self._quota = settings.quota if "no-quota" not in self._faults else float("inf")
         self._css_hides_addr = "play-addr-with-css" not in self._faults
         self._idle_seconds = settings.idle_seconds
@@ -165,6 +180,7 @@ class Store:
         *,
         session_id: str | None = None,
         custom_push: bool = False,
+        own_trtc: bool = False,
         prepare_seconds: float | None = None,
     ) -> SessionInfo:
         """Open a session: preempt the UserId's live one, then check the quota, then add.
@@ -173,41 +189,82 @@ class Store:
         """
         with self._lock:
             now = self.clock()
-            live = self._project(project_id, now)
-            if session_id is not None:
-                if self.settings.mode == "saas":
-                    raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: refused by the public cloud")
-                if session_id in self._sessions and not self._sessions[session_id].closed:
-                    raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: {session_id!r} is already live")
-            key = (project_id, user_id)
-            previous = self._by_user.get(key)
-            if previous is not None and self._preempts:
-                self._close(previous, PREEMPTED, "closed because the same UserId created a new stream")
-            if len(live) >= self._quota:
-                raise StoreError(OVER_QUOTA, f"over the concurrency limit of {self.settings.quota} sessions")
-            session_id = session_id or self._new_id()
-            hide_addr = custom_push and self._css_hides_addr
-            if prepare_seconds is None:
-                prepare_seconds = self._prepare_seconds if self._is_cold(key, now) else 0.0
-            session = _Session(
-                session_id,
-                project_id,
-                user_id,
-                driver_type,
-                None if hide_addr else f"{PLAY_URL_PREFIX}{session_id}",
-                now + prepare_seconds,
-                now,
-                next(self._seq),
-                fails_with=self._cold_failure() if prepare_seconds > 0 else None,
+            self._project(project_id, now)
+            return self._open(
+                project_id, user_id, driver_type, now, session_id, custom_push, prepare_seconds, None, own_trtc
             )
-            warm = self._warm
-            warm[key] = now
-            warm.move_to_end(key)
-            self._sessions[session_id] = session
-            live[session_id] = session
-            self._by_drive[project_id][session_id] = session
-            self._by_user[key] = session
-            return session.info(now)
+
+    def create_by_asset(
+        self,
+        asset_key: str,
+        user_id: str,
+        driver_type: int,
+        *,
+        session_id: str | None = None,
+        custom_push: bool = False,
+        own_trtc: bool = False,
+        prepare_seconds: float | None = None,
+    ) -> SessionInfo:
+        """Open a session from an avatar asset: the same rules as :meth:`create`, in the asset pool."""
+        with self._lock:
+            now = self.clock()
+            self._check_asset(asset_key)
+            self._pool(ASSETS, now)
+            return self._open(
+                ASSETS, user_id, driver_type, now, session_id, custom_push, prepare_seconds, asset_key, own_trtc
+            )
+
+    def _open(
+        self,
+        pool: str,
+        user_id: str,
+        driver_type: int,
+        now: float,
+        session_id: str | None,
+        custom_push: bool,
+        prepare_seconds: float | None,
+        asset_key: str | None = None,
+        own_trtc: bool = False,
+    ) -> SessionInfo:
+        """Preempt, check the quota, add (lock held, the pool's idle sessions already closed)."""
+        project_id = pool
+        live = self._live[pool]
+        if session_id is not None:
+            if self.settings.mode == "saas":
+                raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: refused by the public cloud")
+            if session_id in self._sessions and not self._sessions[session_id].closed:
+                raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: {session_id!r} is already live")
+        key = (project_id, user_id)
+        if self._preempts[pool == ASSETS]:
+            for other in self._preempted_by(key):
+                self._close(other, PREEMPTED, "closed because the same UserId created a new stream")
+        if len(live) >= self._quota:
+            raise StoreError(OVER_QUOTA, f"over the concurrency limit of {self.settings.quota} sessions")
+        session_id = session_id or self._new_id()
+        hide_addr = custom_push and self._css_hides_addr
+        if prepare_seconds is None:
+            prepare_seconds = self._prepare_seconds if self._is_cold(key, now) else 0.0
+        session = _Session(
+            session_id,
+            project_id,
+            user_id,
+            driver_type,
+            None if hide_addr else f"{PLAY_URL_PREFIX}{session_id}",
+            now + prepare_seconds,
+            now,
+            next(self._seq),
+            fails_with=self._cold_failure() if prepare_seconds > 0 else None,
+            asset_key=asset_key,
+            own_trtc=own_trtc,
+        )
+        warm = self._warm
+        warm[key] = now
+        warm.move_to_end(key)
+        self._sessions[session_id] = session
+        live[session_id] = session
+        self._by_drive[project_id][session_id] = session
+        self._by_user[key] = session
+        return session.info(now)
 
     def stat(self, session_id: str) -> SessionInfo:
         with self._lock:
@@ -251,6 +308,28 @@ class Store:
                 self._close(session, None, None)
             return session.info(now)
 
+    def trtc_sign(self, session_id: str) -> SessionInfo:
+        """A live session on the platform's own TRTC account, for gettrtcsign; else a StoreError."""
+        with self._lock:
+            now = self.clock()
+            session = self._usable(session_id, now)
+            if not session.own_trtc:
+                raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: not a session on the platform's TRTC account")
+            return session.info(now)
+
+    def account_sessions(self) -> list[SessionInfo]:
+        """Every live session of the account, by project then by asset (listsessionofuin)."""
+        with self._lock:
+            now = self.clock()
+            return [info for pool in self._live for info in self._listing(pool, now)]
+
+    def asset_sessions(self, asset_key: str) -> list[SessionInfo]:
+        """The live sessions created from one asset (listsessionofassetvk)."""
+        with self._lock:
+            now = self.clock()
+            self._check_asset(asset_key)
+            return [info for info in self._listing(ASSETS, now) if info.asset_key == asset_key]
+
     def sessions(self, project_id: str) -> list[SessionInfo]:
         """The live sessions (ready or preparing) of a project, oldest first.
 
@@ -258,18 +337,41 @@ class Store:
         """
         with self._lock:
             now = self.clock()
-            listed = [s.info(now) for s in self._project(project_id, now).values()]
-            if self._listed_closed is not None:
-                listed += [s.info(now) for s in self._listed_closed[project_id]]
-            return listed
+            self._project(project_id, now)
+            return self._listing(project_id, now)
 
     # --- helpers (lock held) ----------------------------------------------------
 
+    def _listing(self, pool: str, now: float) -> list[SessionInfo]:
+        """A pool's live sessions, oldest first; under list-closed=yes then its last closed ones."""
+        listed = [s.info(now) for s in self._pool(pool, now).values()]
+        if self._listed_closed is not None:
+            listed += [s.info(now) for s in self._listed_closed[pool]]
+        return listed
+
+    def _check_asset(self, asset_key: str) -> None:
+        """An empty key, or one outside ``--asset`` when given, is unknown: the unknown-asset choice's code."""
+        if not asset_key or (self._assets and asset_key not in self._assets):
+            code = Code.ASSET_EXPIRED if self._choices.unknown_asset == "100015" else BAD_PARAMETER
+            raise StoreError(code, f"{_INVALID_ASSET}: unknown asset {asset_key!r}")
+
+    def _preempted_by(self, key: tuple[str, str]) -> list[_Session]:
+        """The live sessions a new one for ``key`` (pool, UserId) closes."""
+        pool, user_id = key
+        pools = [pool]
+        if self._across:
+            pools += [p for p in self._live if p != pool and (pool == ASSETS or p == ASSETS)]
+        return [s for s in (self._by_user.get((p, user_id)) for p in pools) if s is not None]
+
     def _project(self, project_id: str, now: float) -> dict[str, _Session]:
         """The project's live sessions, after closing the idle ones."""
-        live = self._live.get(project_id)
-        if live is None:
+        if project_id == ASSETS or project_id not in self._live:
             raise StoreError(BAD_PARAMETER, f"{_INVALID_PROJECT}: unknown project {project_id!r}")
+        return self._pool(project_id, now)
+
+    def _pool(self, project_id: str, now: float) -> dict[str, _Session]:
+        """A pool's live sessions (a project's, or ASSETS), after closing the idle ones."""
+        live = self._live[project_id]
         if self._choices.cold_failure:  # only under that choice can a session fail on its own
             for session in [s for s in live.values() if self._failing(s, now)]:
                 self._end(session, now)

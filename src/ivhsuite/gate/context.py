@@ -93,6 +93,7 @@ class RunContext:
             mode=self.target.mode,
             user_id_max_length=options.user_id_max_length,
             is_known_session=self.is_known,
+            asset_key=self.target.asset_key,
         )
 
     @property
@@ -144,7 +145,7 @@ class RunContext:
         if not closed:
             return []
         try:
-            sessions = self.closer.list_sessions()
+            sessions = self.closer.list_all_sessions()
         except Exception:  # noqa: BLE001 - no list, no verdict
             return []
         return [str(s.get("SessionId")) for s in sessions if s.get("SessionId") in closed and is_live(s)]
@@ -177,7 +178,7 @@ class RunContext:
         find the session, and every real session is a paid stream holding a slot.
         """
         try:
-            listed = self.closer.list_sessions()
+            listed = self.closer.list_all_sessions()
         except IvhsuiteError:
             return []
         with self._known_lock:  # closed by us with Code 0 and still listed: the zombie check's, not ours to close again

@@ -2,8 +2,9 @@
 
 - :class:`IvhSignature`, the auth provider: the documented query signature on every case;
 - ``before_call``: shapes the body (:mod:`ivhsuite.gate.shaping`) and, before a
-  createsession, makes room within the quota (:class:`~ivhsuite.gate.quota_guard.SessionGuard`);
-- ``after_call``: remembers every SessionId a createsession returns, forgets closed
+  create (createsession or createsessionbyasset), makes room within the quota
+  (:class:`~ivhsuite.gate.quota_guard.SessionGuard`);
+- ``after_call``: remembers every SessionId a create returns, forgets closed
   ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
 - ``filter_failure``: drops any failure on a 502/503/504 the network answered
   (:mod:`ivhsuite.gate.network`, which also puts schemathesis's requests under the retry policy);
@@ -66,7 +67,7 @@ def before_call(context: HookContext, case: Case, **kwargs: Any) -> None:
     if run is None or op is None:
         return
     case.body = run.shaper.shape(op.operation_id, case.body, positive=body_positive(case))
-    if op.operation_id == "createsession":
+    if op.session_ref == "creates":
         run.guard.before_create()
     elif isinstance(case.body, dict) and isinstance(case.body.get("Payload"), dict):
         run.guard.touch(str(case.body["Payload"].get("SessionId")))  # in use: the last one closed for room
@@ -82,7 +83,7 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
     got = answer(response)
     sent = case.body.get("Payload") if isinstance(case.body, dict) else None
     sent = sent if isinstance(sent, dict) else {}
-    if op.operation_id == "createsession":
+    if op.session_ref == "creates":
         session_id = got.payload.get("SessionId") if got.code == Code.OK else None
         if isinstance(session_id, str) and session_id:
             run.created(session_id, str(sent.get("UserId", "")), guarded=True)
@@ -102,7 +103,7 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
 def after_network_error(context: HookContext, case: Case, request: Any) -> None:
     run = current()
     op = operation_of(case)
-    if run is not None and op is not None and op.operation_id == "createsession":
+    if run is not None and op is not None and op.session_ref == "creates":
         run.guard.request_lost()
 
 

@@ -96,36 +96,46 @@ class Probe:
         answer = Answer.read(response.status_code, response.content)
         self.run.counters.add("scenario")
         session_id = answer.payload.get("SessionId")
-        if operation_id == "createsession" and answer.ok and isinstance(session_id, str):
+        creates = self.run.spec.operation(operation_id).session_ref == "creates"
+        if creates and answer.ok and isinstance(session_id, str):
             self.opened.append(session_id)
             self.run.created(session_id, str(payload.get("UserId", "")))
         elif operation_id == "closesession" and answer.ok:
             self.run.closed(str(payload.get("SessionId")))
         return answer
 
-    def create(self, user_id: str | None = None, *, retry_busy: bool = True, **fields: Any) -> Answer:
+    def create(
+        self, user_id: str | None = None, *, retry_busy: bool = True, by_asset: bool = False, **fields: Any
+    ) -> Answer:
         """createsession (rtmp, text driving by default); waits and retries while the quota is busy.
+
+        ``by_asset``: createsessionbyasset from the configured asset key instead, under the same rules.
 
         A success without a SessionId is a ``response-schema`` finding at once: the session is
         found by its UserId and closed, so no later scenario waits on a slot nobody can account for.
         """
-        payload = self.client.create_payload(user_id or self.user_id(), **fields)
+        user_id = user_id or self.user_id()
+        operation = "createsessionbyasset" if by_asset else "createsession"
+        if by_asset:
+            payload = self.client.asset_payload(user_id, self.run.target.asset_key, **fields)
+        else:
+            payload = self.client.create_payload(user_id, **fields)
         # Once the quota stayed busy for one scenario, later ones try once more, then say why they cannot run.
         retries = (1 if self.run.quota_exhausted else BUSY_RETRIES) if retry_busy else 1
         for attempt in range(retries):
-            answer = self.send("createsession", payload)
+            answer = self.send(operation, payload)
             if answer.ok and not isinstance(answer.payload.get("SessionId"), str):
                 found = self.reconcile(str(payload["UserId"]))
                 self.expect(
                     False,
                     "response-schema",
-                    f"createsession succeeded without a SessionId ({answer});"
+                    f"{operation} succeeded without a SessionId ({answer});"
                     f" found by its UserId in the list: {', '.join(found) or 'nothing'} (closed)",
                 )
             if not (retry_busy and answer.busy):
                 return answer
             self.run.counters.add("quota_busy")
-            self.expect_no_zombies(f"createsession answered {answer.code} (quota busy)")
+            self.expect_no_zombies(f"{operation} answered {answer.code} (quota busy)")
             closed_before = self.run.closed_ids()
             if set(self.reconcile()) - closed_before:
                 continue  # slots held by sessions of this run the answers never named: freed, try again
@@ -135,7 +145,7 @@ class Probe:
                 time.sleep(BUSY_WAIT * (attempt + 1) / BUSY_RETRIES)
         if retry_busy:
             self.run.quota_exhausted = True
-            pytest.skip(f"quota busy: createsession kept answering {answer.code} (the project's slots are held)")
+            pytest.skip(f"quota busy: {operation} kept answering {answer.code} (the project's slots are held)")
         return answer
 
     def reconcile(self, user_id: str | None = None) -> list[str]:
@@ -173,6 +183,13 @@ class Probe:
     def sessions(self) -> list[dict[str, Any]]:
         answer = self.send("listsessionofprojectid", {"VirtualmanProjectId": self.run.target.project_id})
         self.expect(answer.ok, "listed", f"listsessionofprojectid got {answer}")
+        items = answer.payload.get("Sessions")
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def asset_sessions(self, promise: str) -> list[dict[str, Any]]:
+        """listsessionofassetvk of the configured asset key; a refusal breaks ``promise``."""
+        answer = self.send("listsessionofassetvk", {"AssetVirtualmanKey": self.run.target.asset_key})
+        self.expect(answer.ok, promise, f"listsessionofassetvk got {answer}")
         items = answer.payload.get("Sessions")
         return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 

@@ -187,7 +187,7 @@ def _verdict(result: GateResult) -> int:
 def _left_open(run: RunContext) -> int | None:
     """Live sessions of the run still listed after the clean-up (should be 0); None when listing failed."""
     try:
-        sessions = run.closer.list_sessions()
+        sessions = run.closer.list_all_sessions()
     except Exception:  # noqa: BLE001 - the count is informative only
         return None
     return len(live_of_run(sessions, run.prefix))

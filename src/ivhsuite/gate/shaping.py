@@ -5,13 +5,14 @@ string is a UserId, any Header goes. A real endpoint may refuse a 3,000-characte
 UserId or an unknown field, and the docs never promised otherwise, so a valid
 ("positive") case is shaped into what a real caller sends:
 
-- the configured project id, a fresh ReqId, a UserId ``<run prefix><[A-Za-z0-9_-]>``;
-- SessionId dropped from createsession in SaaS mode (the public cloud refuses it);
+- the configured project id and asset key, a fresh ReqId, a UserId ``<run prefix><[A-Za-z0-9_-]>``;
+- SessionId dropped from both create operations in SaaS mode (the public cloud refuses it);
 - a SessionId the run never created becomes a plain 32-hex id (unknown, not malformed);
-- realistic TRTC and CSS values, ASCII texts of the same length, only documented fields.
+- realistic TRTC and CSS values, ASCII texts of the same length, only documented fields
+  (not SpeechParam, Backgrounds, Foregrounds: the fields of their objects are not in the spec).
 
 A negative case keeps its violation: only values that are valid already are swapped
-(for a fresh ReqId, the project id and a prefixed UserId, so a session a lenient server
+(for a fresh ReqId, the project id, the asset key and a prefixed UserId, so a session a lenient server
 creates anyway can be found and closed). Derived values hash the generated ones, so a
 seed reproduces a run.
 """
@@ -24,11 +25,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ivhsuite.config import DEFAULT_ASSET_KEY
 from ivhsuite.spec import Spec
 
 USER_ID_ALPHABET = re.compile(r"[^A-Za-z0-9_-]")
 REQ_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-INTEGER_FIELDS = ("DriverType", "StreamMaxInterval", "TrtcRoomId", "TrtcAutoGenRoomIdType")
+INTEGER_FIELDS = ("DriverType", "StreamMaxInterval", "TrtcRoomId", "TrtcAutoGenRoomIdType", "RoomId")
+CREATES = ("createsession", "createsessionbyasset")
+# Objects whose fields the spec leaves open: a real endpoint may refuse random ones, so a valid case leaves them out.
+UNDOCUMENTED_OBJECTS = ("ExtraInfo", "SpeechParam", "Backgrounds", "Foregrounds")
+
 CHAT_COMMANDS = ("NotUseChat", "")
 
 
@@ -54,8 +60,10 @@ class Shaper:
         mode: str = "saas",
         user_id_max_length: int = 32,
         is_known_session: Callable[[str], bool] = lambda _: False,
+        asset_key: str = DEFAULT_ASSET_KEY,
     ) -> None:
         self.spec = spec
+        self.asset_key = asset_key
         self.project_id = project_id
         self.prefix = prefix
         self.mode = mode
@@ -88,16 +96,19 @@ class Shaper:
             p["ReqId"] = uuid.uuid4().hex
         if isinstance(p.get("VirtualmanProjectId"), str):
             p["VirtualmanProjectId"] = self.project_id
-        if operation_id == "createsession" and isinstance(p.get("UserId"), str):
+        if isinstance(p.get("AssetVirtualmanKey"), str):
+            p["AssetVirtualmanKey"] = self.asset_key
+        if operation_id in CREATES and isinstance(p.get("UserId"), str):
             p["UserId"] = self.user_id(p["UserId"])
 
     def _realistic(self, operation_id: str, p: dict[str, Any]) -> dict[str, Any]:
         p = _only(p, self._fields[operation_id])
-        p.pop("ExtraInfo", None)  # its shape is undocumented
+        for name in UNDOCUMENTED_OBJECTS:
+            p.pop(name, None)
         for name in INTEGER_FIELDS:
             if isinstance(p.get(name), float) and p[name].is_integer():
                 p[name] = int(p[name])  # 3.0 is an integer to JSON Schema, not to every parser
-        if operation_id == "createsession":
+        if operation_id in CREATES:
             if self.mode == "saas":
                 p.pop("SessionId", None)
             elif isinstance(p.get("SessionId"), str):
