@@ -97,6 +97,8 @@ class Refusal:
     delivery: str  # handshake | message | close
     close_code: int | None = None
     max_bytes: int | None = None
+    per_second: int | None = None
+    close_after: int | None = None
 
 
 class ChannelSpec:
@@ -110,7 +112,15 @@ class ChannelSpec:
         self.query_params: tuple[str, ...] = tuple(channel["bindings"]["ws"]["query"]["required"])
         self.rules = ChannelRules.of(channel["x-rules"])
         self.refusals: dict[str, Refusal] = {
-            name: Refusal(name, value.get("code"), value["delivery"], value.get("close-code"), value.get("max-bytes"))
+            name: Refusal(
+                name,
+                value.get("code"),
+                value["delivery"],
+                value.get("close-code"),
+                value.get("max-bytes"),
+                value.get("per-second"),
+                value.get("close-after"),
+            )
             for name, value in channel["x-refusals"].items()
             if isinstance(value, Mapping)
         }

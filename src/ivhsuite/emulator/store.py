@@ -99,6 +99,7 @@ class _Session:
     error_code: int | None = None
     error_message: str | None = None
     fails_with: int | None = None  # a cold start that ends in status 4 (cold-failure choice)
+    stream_max_interval: int | None = None  # ms, as createsession asked (the command channel reads it)
 
     def status(self, now: float) -> int:
         if self.closed:
@@ -131,6 +132,9 @@ class Store:
 
     def __init__(self, settings: EmulatorSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        # Told (SessionId, ErrorCode or None) when a session ends, closed, preempted or expired, with the
+        # lock held: the command channel closes the session's channel. It must only schedule, never block.
+        self.on_end: Callable[[str, int | None], None] | None = None
         self.clock = clock
         self._faults = settings.faults
         self._lock = threading.Lock()
@@ -166,6 +170,7 @@ class Store:
         session_id: str | None = None,
         custom_push: bool = False,
         prepare_seconds: float | None = None,
+        stream_max_interval: int | None = None,
     ) -> SessionInfo:
         """Open a session: preempt the UserId's live one, then check the quota, then add.
 
@@ -199,6 +204,7 @@ class Store:
                 now,
                 next(self._seq),
                 fails_with=self._cold_failure() if prepare_seconds > 0 else None,
+                stream_max_interval=stream_max_interval,
             )
             warm = self._warm
             warm[key] = now
@@ -239,6 +245,20 @@ class Store:
             session.last_command_at = now
             self._drive(session, now)
             return session.info(now)
+
+    def renew(self, session_id: str) -> SessionInfo:
+        """Traffic on the command channel (a heartbeat included) renews a started session's idle clock."""
+        with self._lock:
+            now = self.clock()
+            session = self._usable(session_id, now)
+            self._drive(session, now)
+            return session.info(now)
+
+    def stream_max_interval(self, session_id: str) -> int | None:
+        """The StreamMaxInterval (ms) the session was created with, None when it asked for none."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return session.stream_max_interval if session is not None else None
 
     def close(self, session_id: str) -> SessionInfo:
         """Close a session and free its slot; closing a closed session is not an error."""
@@ -352,6 +372,8 @@ class Store:
             del warm[oldest]
 
     def _close(self, session: _Session, code: int | None, message: str | None) -> None:
+        if self.on_end is not None:
+            self.on_end(session.session_id, code)
         session.closed = True
         session.error_code, session.error_message = code, message
         self._live[session.project_id].pop(session.session_id, None)
