@@ -2,6 +2,7 @@
 
 from importlib.metadata import version
 
+from ivhsuite.channel import Channel
 from ivhsuite.client import AsyncIvhClient, IvhClient, new_reqid
 from ivhsuite.config import Target
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError, RequestTimeout, TransportError
@@ -13,6 +14,7 @@ __version__ = version("ivhsuite")
 __all__ = [
     "ApiError",
     "AsyncIvhClient",
+    "Channel",
     "ConfigError",
     "IvhClient",
     "IvhsuiteError",

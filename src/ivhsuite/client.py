@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from ivhsuite.channel import Channel, channel_url
 from ivhsuite.config import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, Target, env_name
 from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, GatewayError, RequestTimeout, TransportError
@@ -243,6 +244,16 @@ class IvhClient(_Base):
             self.close_all()
         finally:
             self.http.close()
+
+    def channel(self, session_id: str, **options: Any) -> Channel:
+        """The started session's WebSocket command channel, signed like every call.
+
+        >>> with ivh.channel(session_id) as ch:  # doctest: +SKIP
+        ...     ch.wait_for("TextOver", ch.send_text("Hello"))
+        """
+        t = self.target
+        url = channel_url(t.base_url or "", session_id, t.appkey, t.access_token)
+        return Channel(url, session_id, **options)
 
     def send(self, operation_id: str, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
         """POST the envelope as is (no ReqId added): the raw answer, for contract checks.

@@ -22,6 +22,7 @@ from pathlib import Path
 from ivhsuite.errors import ConfigError
 
 SPEC_FILENAME = "ivh-sessionmanager.yaml"
+CHANNEL_SPEC_FILENAME = "ivh-commandchannel.yaml"
 
 
 def _path(*parts: str) -> Path:
@@ -35,6 +36,11 @@ def _path(*parts: str) -> Path:
 def spec_file() -> Path:
     """The OpenAPI spec, the single source of truth."""
     return _path("openapi", SPEC_FILENAME)
+
+
+def channel_spec_file() -> Path:
+    """The AsyncAPI document of the WebSocket command channel, beside the OpenAPI spec."""
+    return _path("asyncapi", CHANNEL_SPEC_FILENAME)
 
 
 def schemathesis_config() -> Path:

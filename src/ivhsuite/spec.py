@@ -71,9 +71,11 @@ class SchemaCheck:
     is ``jsonschema``'s; ``tests/test_spec.py`` checks that a fast "valid" is never wrong.
     """
 
-    def __init__(self, pointer: str, registry: Registry, document: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, pointer: str, registry: Registry, document: Mapping[str, Any] | None = None, uri: str = SPEC_URI
+    ) -> None:
         self.pointer = pointer
-        self._validator = Draft202012Validator({"$ref": f"{SPEC_URI}#{pointer}"}, registry=registry)
+        self._validator = Draft202012Validator({"$ref": f"{uri}#{pointer}"}, registry=registry)
         self._fast = _fast_validator(document, pointer) if document is not None else None
 
     def is_valid(self, instance: Any) -> bool:

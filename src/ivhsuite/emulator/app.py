@@ -3,7 +3,8 @@
 Each request goes: network faults (``toxics``, outermost) → signature (when credentials
 are set) → body read and parsed → the request-side choices (``policy``) → validated
 against the spec → one handler per operation → the store. ``/__admin/`` paths (``admin``)
-skip the faults and the signature.
+skip the faults and the signature. The command channel (``channel``, a WebSocket on its
+documented path) is served beside them and checks its own signature.
 
 Answers with the default choices (each point where the docs are silent is a choice):
 - every answer is ``{"Header": {"Code", "Message", "RequestID"}, "Payload": {...}}`` with
@@ -29,12 +30,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from ivhsuite import fastjson
+from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.emulator import admin
 from ivhsuite.emulator.auth import SignatureMiddleware
+from ivhsuite.emulator.channel import ChannelHub
 from ivhsuite.emulator.choices import Choices
 from ivhsuite.emulator.faults import FaultMiddleware, request_check
 from ivhsuite.emulator.pages import html_page
@@ -161,6 +164,7 @@ def _create_options(p: dict[str, Any], call: Call) -> dict[str, Any]:
         "custom_push": bool(option.get("CssCustomPushUrl")),
         "own_trtc": p["Protocol"] == "trtc" and option.get("TrtcUseExternalApp") is not True,
         "prepare_seconds": call.prepare_seconds,
+        "stream_max_interval": p.get("StreamMaxInterval"),
     }
 
 
@@ -356,14 +360,18 @@ def create_app(settings: EmulatorSettings | None = None, *, clock: Callable[[], 
         )
         middleware.append(signature)
     toxics = ToxicBox(settings.toxics, settings.seed)
+    store = Store(settings, clock) if clock else Store(settings)
+    channel_spec = load_channel_spec()
+    channels = ChannelHub(settings, store, toxics, channel_spec)
     app = _Emulator(
         toxics,
         spec,
-        routes=[*routes, *admin.ROUTES],
+        routes=[*routes, WebSocketRoute(channel_spec.address, channels), *admin.ROUTES],
         middleware=middleware,
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
-    app.state.store = Store(settings, clock) if clock else Store(settings)
+    app.state.store = store
+    app.state.channels = channels
     app.state.settings = settings
     app.state.answers = answers
     app.state.toxics = toxics

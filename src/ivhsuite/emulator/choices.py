@@ -273,6 +273,40 @@ _TABLE: tuple[tuple[str, str, Callable[[Any], Any], ChoiceDoc], ...] = (
             "Retry-After honoured when present",
         ),
     ),
+    (
+        "channel-refusal",
+        "channel_refusal",
+        _one_of("message", "http"),
+        ChoiceDoc(
+            "channel-refusal",
+            "`message` (the WebSocket is accepted, an error message with the code is sent, then a close 1008) · "
+            "`http` (HTTP 403 with the JSON envelope before the upgrade)",
+            "message",
+            "either: the code in an error message, or the upgrade refused",
+        ),
+    ),
+    (
+        "second-channel",
+        "second_channel",
+        _one_of("replace", "refuse"),
+        ChoiceDoc(
+            "second-channel",
+            "`replace` (a new channel to a session closes the old one, 1000) · `refuse` (the new one gets 110015)",
+            "replace",
+            "the new channel served and the old one closed, or the new one refused",
+        ),
+    ),
+    (
+        "audio-on-text-session",
+        "audio_on_text_session",
+        _one_of("wrong-time", "bad-parameter"),
+        ChoiceDoc(
+            "audio-on-text-session",
+            "`wrong-time` (110015) · `bad-parameter` (100001): SEND_AUDIO on a DriverType 1 session",
+            "wrong-time",
+            "an error message with 110015 or 100001",
+        ),
+    ),
 )
 CHOICES: dict[str, ChoiceDoc] = {name: doc for name, _, _, doc in _TABLE}
 _PARSERS = {name: (attr, parse) for name, attr, parse, _ in _TABLE}
@@ -306,6 +340,9 @@ class Choices:
     cold_failure: float = 0.0
     rate_limit: float | None = None
     retry_after: int | None = None
+    channel_refusal: str = "message"
+    second_channel: str = "replace"
+    audio_on_text_session: str = "wrong-time"
 
     def __post_init__(self) -> None:
         for name, (attr, parse) in _PARSERS.items():

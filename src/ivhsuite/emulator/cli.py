@@ -59,6 +59,16 @@ def add_emulate_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"a session not driven for this long is closed (default: {defaults.DEFAULT_IDLE_SECONDS:g})",
     )
     parser.add_argument(
+        "--channel-idle-seconds",
+        type=float,
+        help="a command channel without traffic for this long is dropped (default: the documented 180)",
+    )
+    parser.add_argument(
+        "--channel-time-scale",
+        type=float,
+        help="multiply the channel's speaking time (text and audio), e.g. 0.01 in tests (default: 1)",
+    )
+    parser.add_argument(
         "--choice",
         action="append",
         dest="choices",
@@ -86,7 +96,7 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
     faults = setting("emulator_faults", environ=env)
     if faults:
         found["faults"] = faults
-    for name in ("quota", "prepare_seconds", "mode", "idle_seconds", "seed"):
+    for name in ("quota", "prepare_seconds", "mode", "idle_seconds", "channel_idle_seconds", "channel_time_scale", "seed"):
         if getattr(args, name, None) is not None:
             found[name] = getattr(args, name)
     pairs = dict(parse_pair(text) for text in getattr(args, "choices", []))

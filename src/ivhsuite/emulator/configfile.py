@@ -37,6 +37,8 @@ SETTINGS: dict[str, tuple[str, tuple[type, ...]]] = {
     "prepare-seconds": ("prepare_seconds", (int, float)),
     "idle-seconds": ("idle_seconds", (int, float)),
     "mode": ("mode", (str,)),
+    "channel-idle-seconds": ("channel_idle_seconds", (int, float)),
+    "channel-time-scale": ("channel_time_scale", (int, float)),
 }
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string"}
 

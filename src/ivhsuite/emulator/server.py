@@ -6,6 +6,9 @@ number is known at once, and the CLI can print the real URL before serving.
 Teams load-test their own service against the emulator, so it is served for many small
 answers: uvicorn picks httptools (a C parser, a dependency) over its pure-Python h11,
 and skips the proxy-headers middleware (nothing here reads the client's address).
+The command channel needs a WebSocket implementation: ``websockets`` (a dependency, also the
+client's), named explicitly so uvicorn never falls back to none; its frame limit is the
+channel document's largest message.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
+from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.emulator.app import create_app
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.errors import ConfigError
@@ -59,6 +63,9 @@ def _config(app: Starlette) -> uvicorn.Config:
         proxy_headers=False,
         timeout_graceful_shutdown=1,
         timeout_keep_alive=75,  # load users hold sessions idle for longer than uvicorn's 5 s default
+        ws="websockets-sansio",  # the websockets library's sans-I/O core (uvicorn deprecates its legacy one)
+        ws_max_size=load_channel_spec().refusal("oversized-frame").max_bytes or 1 << 16,
+        ws_ping_interval=None,  # the protocol has its own heartbeat; idle channels cost nothing
     )
 
 

@@ -24,6 +24,7 @@ DEFAULT_PREPARE_SECONDS = 1.0
 DEFAULT_IDLE_SECONDS = 600.0  # "10 minutes without driving" (page 100391)
 DEFAULT_COMMAND_INTERVAL = 1.0  # "texts at least 1 s apart"
 DEFAULT_MAX_BODY_BYTES = 1 << 20
+DEFAULT_SPEAK_SECONDS_PER_CHAR = 0.2  # undocumented speaking rate: about 5 characters a second
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class EmulatorSettings:
     choices: Choices = Choices()
     toxics: tuple[Toxic, ...] = ()
     seed: int | None = None  # for every random draw: toxics, cold failures
+    # The command channel. None: the documented value (the AsyncAPI document's x-rules).
+    channel_idle_seconds: float | None = None  # dropped after this long without traffic
+    channel_time_scale: float = 1.0  # multiplies speaking time: text and audio play (tests shorten it)
+    stream_max_interval_seconds: float | None = None  # every session's StreamMaxInterval (tests shorten it)
+    speak_seconds_per_char: float = DEFAULT_SPEAK_SECONDS_PER_CHAR
 
     def __post_init__(self) -> None:
         # Accept any iterable for the collections, store them immutable; choices and
@@ -72,9 +78,12 @@ class EmulatorSettings:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.quota < 0:
             raise ConfigError(f"quota must be 0 or more, not {self.quota}")
-        for name in ("prepare_seconds", "command_interval"):
+        for name in ("prepare_seconds", "command_interval", "speak_seconds_per_char"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, not {getattr(self, name)}")
+        for name in ("channel_time_scale", "channel_idle_seconds", "stream_max_interval_seconds"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be more than 0, not {getattr(self, name)}")
         if self.idle_seconds <= 0:
             raise ConfigError(f"idle_seconds must be more than 0, not {self.idle_seconds}")
         if self.max_body_bytes <= 0:

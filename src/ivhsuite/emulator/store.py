@@ -108,6 +108,7 @@ class _Session:
     fails_with: int | None = None  # a cold start that ends in status 4 (cold-failure choice)
     asset_key: str | None = None  # created by asset; project_id is then ASSETS
     own_trtc: bool = False  # on the platform's own TRTC account: gettrtcsign answers for it
+    stream_max_interval: int | None = None  # ms, as the create asked (the command channel reads it)
 
     def status(self, now: float) -> int:
         if self.closed:
@@ -141,6 +142,9 @@ class Store:
 
     def __init__(self, settings: EmulatorSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        # Told (SessionId, ErrorCode or None) when a session ends, closed, preempted or expired, with the
+        # lock held: the command channel closes the session's channel. It must only schedule, never block.
+        self.on_end: Callable[[str, int | None], None] | None = None
         self.clock = clock
         self._faults = settings.faults
         self._lock = threading.Lock()
@@ -182,6 +186,7 @@ class Store:
         custom_push: bool = False,
         own_trtc: bool = False,
         prepare_seconds: float | None = None,
+        stream_max_interval: int | None = None,
     ) -> SessionInfo:
         """Open a session: preempt the UserId's live one, then check the quota, then add.
 
@@ -191,7 +196,8 @@ class Store:
             now = self.clock()
             self._project(project_id, now)
             return self._open(
-                project_id, user_id, driver_type, now, session_id, custom_push, prepare_seconds, None, own_trtc
+                project_id, user_id, driver_type, now, session_id, custom_push, prepare_seconds, None, own_trtc,
+                stream_max_interval,
             )
 
     def create_by_asset(
@@ -204,6 +210,7 @@ class Store:
         custom_push: bool = False,
         own_trtc: bool = False,
         prepare_seconds: float | None = None,
+        stream_max_interval: int | None = None,
     ) -> SessionInfo:
         """Open a session from an avatar asset: the same rules as :meth:`create`, in the asset pool."""
         with self._lock:
@@ -211,7 +218,8 @@ class Store:
             self._check_asset(asset_key)
             self._pool(ASSETS, now)
             return self._open(
-                ASSETS, user_id, driver_type, now, session_id, custom_push, prepare_seconds, asset_key, own_trtc
+                ASSETS, user_id, driver_type, now, session_id, custom_push, prepare_seconds, asset_key, own_trtc,
+                stream_max_interval,
             )
 
     def _open(
@@ -225,6 +233,7 @@ class Store:
         prepare_seconds: float | None,
         asset_key: str | None = None,
         own_trtc: bool = False,
+        stream_max_interval: int | None = None,
     ) -> SessionInfo:
         """Preempt, check the quota, add (lock held, the pool's idle sessions already closed)."""
         project_id = pool
@@ -256,6 +265,7 @@ class Store:
             fails_with=self._cold_failure() if prepare_seconds > 0 else None,
             asset_key=asset_key,
             own_trtc=own_trtc,
+            stream_max_interval=stream_max_interval,
         )
         warm = self._warm
         warm[key] = now
@@ -296,6 +306,20 @@ class Store:
             session.last_command_at = now
             self._drive(session, now)
             return session.info(now)
+
+    def renew(self, session_id: str) -> SessionInfo:
+        """Traffic on the command channel (a heartbeat included) renews a started session's idle clock."""
+        with self._lock:
+            now = self.clock()
+            session = self._usable(session_id, now)
+            self._drive(session, now)
+            return session.info(now)
+
+    def stream_max_interval(self, session_id: str) -> int | None:
+        """The StreamMaxInterval (ms) the session was created with, None when it asked for none."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return session.stream_max_interval if session is not None else None
 
     def close(self, session_id: str) -> SessionInfo:
         """Close a session and free its slot; closing a closed session is not an error."""
@@ -454,6 +478,8 @@ class Store:
             del warm[oldest]
 
     def _close(self, session: _Session, code: int | None, message: str | None) -> None:
+        if self.on_end is not None:
+            self.on_end(session.session_id, code)
         session.closed = True
         session.error_code, session.error_message = code, message
         self._live[session.project_id].pop(session.session_id, None)

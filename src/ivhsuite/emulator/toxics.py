@@ -17,6 +17,11 @@ answers gateway pages and says "too frequent"; a client must survive all of it.
 - ``slow_start``: the created session stays preparing (status 3) for ``seconds``.
 - ``quota``: createsession is refused with ``code`` 100008 (or 100014), nothing created.
 - ``rate_limit``: Code 100012 without acting, with ``Retry-After: retry_after`` if set.
+- ``channel_drop``: the command channel is dropped (closed 1006-style, without a close frame
+  where the server allows it) when a command arrives; the client must reconnect.
+- ``late_status``: every status message of the command channel is sent ``latency`` ms late.
+
+The two channel kinds apply to the command channel only (their operation is ``channel``).
 
 Over a socket served by uvicorn, a reset really resets the TCP connection: the middleware
 sits outermost, so its ``receive`` is uvicorn's own, bound to the connection's transport.
@@ -60,8 +65,12 @@ KINDS: dict[str, frozenset[str]] = {  # each kind and the attributes it takes
     "slow_start": frozenset({"seconds"}),
     "quota": frozenset({"code"}),
     "rate_limit": frozenset({"retry_after"}),
+    "channel_drop": frozenset(),
+    "late_status": frozenset({"latency"}),
 }
 _CREATE_ONLY = frozenset({"slow_start", "quota"})
+CHANNEL = "channel"  # the operation name of the command channel's toxics
+CHANNEL_KINDS = frozenset({"channel_drop", "late_status"})
 _ENDINGS = frozenset({"reset_peer", "empty_response", "gateway_error", "malformed_body"})
 _CHOICES = {
     "when": ("before", "after"),
@@ -113,6 +122,10 @@ class Toxic:
             if self.operation not in (None, "createsession"):
                 raise ConfigError(f"fault {self.kind} only applies to createsession")
             object.__setattr__(self, "operation", "createsession")
+        elif self.kind in CHANNEL_KINDS:
+            if self.operation not in (None, CHANNEL):
+                raise ConfigError(f"fault {self.kind} only applies to the command channel")
+            object.__setattr__(self, "operation", CHANNEL)
         elif self.operation is not None and self.operation not in load_spec().operation_ids:
             known = ", ".join(load_spec().operation_ids)
             raise ConfigError(f"fault {self.kind}: unknown operation {self.operation!r} (known: {known})")
