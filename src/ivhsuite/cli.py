@@ -64,8 +64,8 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
 
 # Commands that read the spec: `--spec` holds for all of the command, its child processes included.
 SPEC_COMMANDS = ("gate", "load", "verify")
-# Commands that read settings (`ivhsuite.config`); `emulate` is set by its flags alone.
-SETTINGS_COMMANDS = (*SPEC_COMMANDS, "proxy", "sweep")
+# Commands that read settings (`ivhsuite.config`; `emulate` its spec): a misspelt key stops them first.
+SETTINGS_COMMANDS = (*SPEC_COMMANDS, "proxy", "sweep", "emulate")
 
 
 def build_parser() -> argparse.ArgumentParser:
