@@ -76,7 +76,7 @@ def test_readme_lists_every_setting_and_no_other() -> None:
     table = readme[readme.index("## Configuration") :]
     table = table[: table.index("\n## ", 5)]
     listed = set(re.findall(r"^\| `(IVH\w+)`", table, re.MULTILINE))
-    assert listed == {s.env for s in SETTINGS}
+    assert listed == {s.env for s in SETTINGS if s.env}  # a flag-only row (no variable) is not listed
 
 
 def test_no_module_but_config_reads_an_ivh_variable() -> None:

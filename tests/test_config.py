@@ -93,3 +93,51 @@ def test_a_command_meets_the_secret_in_a_file_with_one_line_and_exit_2(
     assert main(["sweep", "--all-runs"]) == ExitCode.USAGE
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "access_token" in err and "s3cret" not in err
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "expected"),
+    [
+        ("ivhsuite.toml", "quoat = 3\n", "unknown setting 'quoat' (did you mean 'quota'?)"),
+        (
+            "pyproject.toml",
+            "[tool.ivhsuite]\nbase-url = 'http://x'\nprofil = 'smoke'\n",
+            "'profil' (did you mean 'profile'?)",
+        ),
+        ("ivhsuite.toml", "colour = 'red'\n", "unknown setting 'colour' (known: appkey, asset_key, base_url"),
+        ("ivhsuite.toml", "prepare_seconds = 1\n", "unknown setting 'prepare_seconds'"),  # a flag only
+    ],
+    ids=["misspelt", "pyproject", "far-off", "flag-only"],
+)
+def test_an_unknown_key_in_the_config_file_is_named(tmp_path: Path, file: str, text: str, expected: str) -> None:
+    (tmp_path / file).write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        setting("profile", environ={}, folder=tmp_path)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_misspelt_key_stops_a_command_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ivhsuite.cli import main
+
+    (tmp_path / "ivhsuite.toml").write_text("quoat = 3\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--all-runs", "--base-url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'quoat'" in err and "'quota'" in err
+
+
+def test_a_flag_is_declared_from_its_setting_row() -> None:
+    import argparse
+
+    from ivhsuite.config import add_flag, add_flags
+
+    parser = argparse.ArgumentParser()
+    add_flags(parser, "base_url", "max_transport_errors")
+    add_flag(parser, "project_id", action="append", dest="project_ids")
+    args = parser.parse_args(["--max-transport-errors", "1%", "--project-id", "a", "--project-id", "b"])
+    assert (args.base_url, args.max_transport_errors, args.project_ids) == (None, 0.01, ["a", "b"])
+    assert "IVH_MAX_TRANSPORT_ERRORS" in parser.format_help() and "5%" in parser.format_help()
+    with pytest.raises(KeyError):
+        add_flag(parser, "appkey")  # a setting without a flag

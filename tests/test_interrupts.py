@@ -49,3 +49,28 @@ def test_a_swallowed_interrupt_is_still_known() -> None:
         with contextlib.suppress(KeyboardInterrupt):
             _signal_self(signal.SIGINT)
         assert interrupts.received() == signal.SIGINT
+
+
+@pytest.mark.parametrize(
+    ("raised", "signum", "code"),
+    [(KeyboardInterrupt, signal.SIGINT, 130), (interrupts.Terminated, signal.SIGTERM, 143)],
+    ids=["sigint", "sigterm"],
+)
+def test_a_child_gets_the_one_signal_and_is_waited_for(raised: type[BaseException], signum: int, code: int) -> None:
+    """The relay load and verify share: the child ends by the signal it was passed, and its code says which."""
+    import subprocess
+    import sys
+
+    script = (
+        "import signal, sys, time\nfor s in (2, 15): signal.signal(s, lambda n, f: sys.exit(100 + n))\n"
+        "print('ready', flush=True)\ntime.sleep(30)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], start_new_session=True, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline() == "ready\n"  # its handlers are in place
+
+    def interrupted() -> int:
+        raise raised
+
+    assert interrupts.relay_to_child(child, interrupted) == (code, signum)
+    assert child.returncode == 100 + signum, "the child got exactly this signal and finished"
+    assert interrupts.relay_to_child(child) == (100 + signum, None)

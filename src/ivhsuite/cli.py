@@ -12,8 +12,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ivhsuite import interrupts
-from ivhsuite.config import env_name, pinned
+from ivhsuite import config, interrupts
+from ivhsuite.config import add_flag, pinned
 from ivhsuite.errors import IvhsuiteError
 from ivhsuite.protocol import ExitCode
 from ivhsuite.signing import signed_query
@@ -64,6 +64,8 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
 
 # Commands that read the spec: `--spec` holds for all of the command, its child processes included.
 SPEC_COMMANDS = ("gate", "load", "verify")
+# Commands that read settings (`ivhsuite.config`; `emulate` its spec): a misspelt key stops them first.
+SETTINGS_COMMANDS = (*SPEC_COMMANDS, "proxy", "sweep", "emulate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,15 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     for register in _registrars():
         register(subparsers)
     for name in SPEC_COMMANDS:
-        subparsers.choices[name].add_argument(
-            "--spec", help=f"an OpenAPI file of your own (default: ${env_name('spec')}, else the packaged spec)"
-        )
+        add_flag(subparsers.choices[name], "spec", default_text="default: $IVH_SPEC, the config file, else the packaged spec")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command in SETTINGS_COMMANDS:
+            config.check_file()  # a misspelt key stops the command before it starts
         with pinned(spec=getattr(args, "spec", None)), interrupts.trapped():
             code = int(args.handler(args))
         return interrupts.exit_code(code) if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) else code

@@ -1,4 +1,8 @@
-"""The target of a run: the configured endpoint, or the embedded emulator when none is set."""
+"""The target of a run: the configured endpoint, or the embedded emulator when none is set.
+
+The one place that decides "no base URL → start the emulator" and how each command hosts it
+(:data:`HOSTING`): with what quota, how long a cold session prepares, and where it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,37 @@ import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ivhsuite.config import Target
 
 log = logging.getLogger("ivhsuite")
+# How long a cold session of an emulator a command started stays preparing (status 3): long
+# enough for a client to see status 3, short enough for a quick run.
+PREPARE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Hosting:
+    """How a command hosts the emulator it starts when no base URL is set.
+
+    ``where``: ``thread`` (uvicorn on a thread of this process, :func:`endpoint`), ``asgi``
+    (in-process, reached through httpx's ASGI transport: the proxy), ``child`` (a process of its
+    own: gevent, which locust patches in, and uvicorn do not share a process).
+    """
+
+    quota: int
+    where: str
+    prepare_seconds: float = PREPARE_SECONDS
+
+
+HOSTING = {
+    # a real project's quota is never assumed; the gate's own emulator has a small one, reached fast
+    "gate": Hosting(quota=5, where="thread"),
+    "verify": Hosting(quota=10, where="thread"),
+    "proxy": Hosting(quota=10, where="asgi"),
+    "load": Hosting(quota=200, where="child"),  # enough for every user of a load run
+}
 
 
 @contextmanager

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import _thread
 import signal
+import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -125,3 +126,22 @@ def interrupted_by(exc: BaseException) -> int:
     if isinstance(exc, Terminated):
         return signal.SIGTERM
     return received() or signal.SIGINT
+
+
+def relay_to_child(process: subprocess.Popen[Any], wait: Callable[[], int] | None = None) -> tuple[int, int | None]:
+    """Wait for a child started in its own process group (``start_new_session=True``), relaying one signal.
+
+    ``wait`` is how to wait (default ``process.wait``; a caller may poll and show progress). On
+    SIGINT or SIGTERM the child gets that one signal, exactly once (a terminal's Ctrl-C would
+    otherwise reach a child in our group a second time), and is waited for, shielded: it closes
+    its run's sessions and writes its reports. Returns the child's exit code and None, or after a
+    signal 130/143 and the signal.
+    """
+    try:
+        return (wait() if wait is not None else process.wait()), None
+    except KeyboardInterrupt as exc:
+        signum = interrupted_by(exc)
+        with shielded():
+            process.send_signal(signum)
+            process.wait()
+        return exit_code_for(signum), signum

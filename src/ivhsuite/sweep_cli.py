@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from ivhsuite.client import IvhClient
-from ivhsuite.config import ENV_BASE_URL, ENV_PROJECT_ID, Target
+from ivhsuite.config import ENV_BASE_URL, Target, add_flag, add_flags
 from ivhsuite.errors import ConfigError
 from ivhsuite.protocol import ExitCode
 from ivhsuite.run_sessions import RUN_ID, TaggedSweep, sweep_tagged
@@ -31,8 +31,8 @@ def add_sweep_parser(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--run", metavar="ID", help="the run id whose sessions to close (see its summary)")
     which.add_argument("--all-runs", action="store_true", help="every session carrying an ivhsuite run tag")
     parser.add_argument("--dry-run", action="store_true", help="list what would be closed, close nothing")
-    parser.add_argument("--base-url", help=f"the endpoint (default: ${ENV_BASE_URL}; required)")
-    parser.add_argument("--project-id", help=f"VirtualmanProjectId (default: ${ENV_PROJECT_ID})")
+    add_flag(parser, "base_url", note="required here: an emulator forgets its sessions anyway")
+    add_flags(parser, "project_id")
     parser.set_defaults(handler=run_sweep_command)
 
 

@@ -29,18 +29,8 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from ivhsuite import environmental, interrupts, junit
-from ivhsuite.config import (
-    DEFAULT_EMULATOR_QUOTA,
-    ENV_ACCESS_TOKEN,
-    ENV_APPKEY,
-    ENV_BASE_URL,
-    Target,
-    child_environ,
-    env_name,
-    setting,
-    share_argument,
-)
-from ivhsuite.embedded import endpoint
+from ivhsuite.config import ENV_ACCESS_TOKEN, ENV_APPKEY, Target, add_flags, child_environ, env_name, setting
+from ivhsuite.embedded import HOSTING, endpoint
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES
 from ivhsuite.load.results import live_counts, read_load_summary
@@ -75,23 +65,16 @@ POLL_SECONDS = 0.5
 
 def add_verify_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("verify", help="gate + load profile: one verdict and a readable report")
-    parser.add_argument("--base-url", help=f"endpoint (default: ${ENV_BASE_URL}; neither: the embedded emulator)")
+    add_flags(parser, "base_url")
     parser.add_argument("--report-dir", help="where to write (default: reports/<UTC timestamp>)")
     parser.add_argument(
         "--profile", choices=sorted(PROFILES), help=f"default: ${env_name('profile')}, the config file, or standard"
     )
     parser.add_argument("--max-examples", type=int, help="override the profile's gate example budget")
     parser.add_argument("--load-seconds", type=int, help="override the profile's seconds per load scenario")
-    parser.add_argument(
-        "--thresholds", help=f"load thresholds file (default: ${env_name('thresholds')}, else the packaged one)"
-    )
+    add_flags(parser, "thresholds")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the gate's and locust's own output too")
-    parser.add_argument(
-        "--max-transport-errors",
-        type=share_argument,
-        metavar="SHARE",
-        help="share of requests the network may leave unanswered (after safe retries) before exit 3 (default 5%%)",
-    )
+    add_flags(parser, "max_transport_errors")
     parser.set_defaults(handler=run_verify_command)
 
 
@@ -157,7 +140,7 @@ def verify(target: Target, run: VerifyRun) -> VerifySummary:
     """Run everything against one endpoint and write the reports; returns the summary."""
     began, started = time.monotonic(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     folder = run.folder
-    with endpoint(target, quota=DEFAULT_EMULATOR_QUOTA) as live:
+    with endpoint(target, quota=HOSTING["verify"].quota) as live:
         secrets = (live.access_token,)  # the embedded emulator's own token too
         gate = _run_gate(live, run, secrets, embedded=target.base_url is None)
         if gate.exit_code == ExitCode.USAGE:
@@ -263,7 +246,7 @@ def _run_gate(live: Target, run: VerifyRun, secrets: tuple[str | None, ...], *, 
         max_transport_errors=run.profile.max_transport_errors,
     )
     if embedded:  # verify started this emulator: its quota is known exactly
-        options = replace(options, quota=DEFAULT_EMULATOR_QUOTA, quota_exact=True)
+        options = replace(options, quota=HOSTING["verify"].quota, quota_exact=True)
     with (folder / "gate.log").open("w", encoding="utf-8") as log, _tool_output(log, run.verbose):
         try:
             result = run_gate(options, progress=progress)  # its lines go where _tool_output sends them
@@ -314,18 +297,15 @@ def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
         pump = threading.Thread(target=_pump, args=(process.stdout, sinks), daemon=True)
         pump.start()
         phase = f"{profile.users} users for {profile.run_time_s} s"
-        try:
+
+        def watch() -> int:
             while process.poll() is None:
                 requests, failures = live_counts(folder)
                 progress.update(phase, f"{requests} requests, {failures} failed")
                 time.sleep(POLL_SECONDS)
-            code = process.returncode
-        except KeyboardInterrupt as exc:
-            signum = interrupts.interrupted_by(exc)
-            with interrupts.shielded():  # locust closes the run's sessions and writes its reports: wait for it
-                process.send_signal(signum)
-                process.wait()
-            code = interrupts.exit_code_for(signum)
+            return process.returncode
+
+        code, _ = interrupts.relay_to_child(process, watch)
         pump.join()
     result = read_load_summary(scenario, folder, code)
     failed = len(result.failed_thresholds)

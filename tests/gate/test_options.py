@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from ivhsuite.config import DEFAULT_GATE_QUOTA as DEFAULT_QUOTA
 from ivhsuite.config import Target
+from ivhsuite.embedded import HOSTING
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.options import GateOptions
+
+DEFAULT_QUOTA = HOSTING["gate"].quota
 
 
 def test_defaults_are_safe_for_a_real_endpoint() -> None:

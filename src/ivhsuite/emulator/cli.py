@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import Any
 
-from ivhsuite.config import DEFAULT_PROJECT_ID, MODES, env_name, setting
+from ivhsuite.config import DEFAULT_PROJECT_ID, MODES, add_flag, env_name, setting
 from ivhsuite.emulator import settings as defaults
 from ivhsuite.emulator.choices import CHOICES, Choices, parse_pair
 from ivhsuite.emulator.configfile import load_config
@@ -28,12 +28,14 @@ def add_emulate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("emulate", help="serve a local emulator of the IVH session manager")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (default: 8000)")
-    parser.add_argument(
-        "--project-id",
+    # the emulator is the server: its flags alone set it, never a client's IVH_* variables
+    add_flag(
+        parser,
+        "project_id",
+        note="one to serve; repeatable",
+        default_text=f"default: {DEFAULT_PROJECT_ID}",
         action="append",
         dest="project_ids",
-        metavar="ID",
-        help=f"a project id to serve; repeatable (default: {DEFAULT_PROJECT_ID})",
     )
     parser.add_argument(
         "--asset",
@@ -44,12 +46,10 @@ def add_emulate_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--appkey", help="with --access-token: enforce the signature and 5-minute window")
     parser.add_argument("--access-token")
-    parser.add_argument("--quota", type=int, help=f"live sessions per project (default: {defaults.DEFAULT_QUOTA})")
-    parser.add_argument(
-        "--prepare-seconds",
-        type=float,
-        help=f"how long a cold session stays in status 3 (default: {defaults.DEFAULT_PREPARE_SECONDS:g})",
+    add_flag(
+        parser, "quota", note="live sessions per project served", default_text=f"default: {defaults.DEFAULT_QUOTA}"
     )
+    add_flag(parser, "prepare_seconds", default_text=f"default: {defaults.DEFAULT_PREPARE_SECONDS:g}")
     parser.add_argument(
         "--mode", choices=MODES, help="saas (default) refuses a caller-chosen SessionId; private honours it"
     )

@@ -9,15 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ivhsuite.config import (
-    DEFAULT_GATE_QUOTA,
-    DEFAULT_MAX_TRANSPORT_ERRORS,
-    DEFAULT_READY_TIMEOUT,
-    DEFAULT_USER_ID_MAX_LENGTH,
-    Target,
-    env_name,
-    share_argument,
-)
+from ivhsuite.config import Target, add_flag, add_flags
+from ivhsuite.embedded import HOSTING
 from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES, DEFAULT_WORKERS, PHASES, GateOptions
 
 DESCRIPTION = (
@@ -44,7 +37,7 @@ def add_gate_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 
 def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", help="the endpoint (default: IVH_BASE_URL; none: the embedded emulator)")
+    add_flag(parser, "base_url")
     parser.add_argument(
         "--report-dir", type=Path, help="where to write the reports (default: reports/<UTC stamp>-gate)"
     )
@@ -53,42 +46,23 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, help="seed for a reproducible run")
     parser.add_argument("--workers", type=int, help=f"schemathesis workers (default {DEFAULT_WORKERS})")
-    parser.add_argument(
-        "--quota",
-        type=int,
-        help=f"the project's concurrent-session quota, as bought (default: {env_name('quota')}); the gate keeps below it and"
-        f" checks it; unknown: one session at a time, quota not checked (embedded emulator: {DEFAULT_GATE_QUOTA})",
+    add_flag(
+        parser,
+        "quota",
+        note="the gate keeps below it and checks it; unknown: one session at a time, quota not checked"
+        f" (embedded emulator: {HOSTING['gate'].quota})",
     )
-    parser.add_argument(
-        "--ready-timeout",
-        type=float,
-        help=f"seconds a new session may take to become ready (default: {env_name('ready_timeout')} or {DEFAULT_READY_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--user-id-max-length",
-        type=int,
-        help=f"longest UserId generated (undocumented limit; default {DEFAULT_USER_ID_MAX_LENGTH})",
-    )
+    add_flags(parser, "ready_timeout", "user_id_max_length")
     parser.add_argument(
         "--max-time",
         type=float,
         help="seconds the whole gate may take; past it, it closes what it opened and reports what it covered"
         " (default 900)",
     )
-    add_tolerance_argument(parser)
+    add_flag(parser, "max_transport_errors")
     parser.add_argument("--phases", help=f"schemathesis phases, comma-separated (default: {','.join(PHASES)})")
     parser.add_argument(
         "--only", choices=("schemathesis", "scenarios"), help="run one half of the gate (for debugging)"
-    )
-
-
-def add_tolerance_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--max-transport-errors",
-        type=share_argument,
-        metavar="SHARE",
-        help="share of requests the network may leave without an answer (after safe retries) before the run exits 3,"
-        f" unstable (e.g. 1%%; default: {env_name('max_transport_errors')} or {DEFAULT_MAX_TRANSPORT_ERRORS * 100:g}%%)",
     )
 
 

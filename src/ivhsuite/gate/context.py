@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ivhsuite.client import IvhClient
-from ivhsuite.config import DEFAULT_GATE_QUOTA, Target, setting
+from ivhsuite.config import Target, setting
 from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError
 from ivhsuite.gate.findings import Finding
@@ -237,10 +237,10 @@ def current() -> RunContext | None:
 @contextmanager
 def target_run(options: GateOptions) -> Iterator[RunContext]:
     """A run against ``options.target``, or against an embedded emulator started for it (quota set by the gate)."""
-    from ivhsuite.embedded import endpoint
+    from ivhsuite.embedded import HOSTING, endpoint
 
     embedded = not options.target.base_url
-    quota = (options.quota or DEFAULT_GATE_QUOTA) if embedded else options.quota
+    quota = (options.quota or HOSTING["gate"].quota) if embedded else options.quota
     with endpoint(options.target, quota=quota) as target:
         yield RunContext(options.for_embedded_emulator(target) if embedded else options.with_target(target))
 

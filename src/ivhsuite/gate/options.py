@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivhsuite.config import (
-    DEFAULT_GATE_QUOTA,
     DEFAULT_MAX_TRANSPORT_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_READY_TIMEOUT,
@@ -22,6 +21,7 @@ from ivhsuite.config import (
     Target,
     setting,
 )
+from ivhsuite.embedded import HOSTING
 from ivhsuite.errors import ConfigError
 
 DEFAULT_MAX_EXAMPLES = 80
@@ -86,7 +86,7 @@ class GateOptions:
 
     def for_embedded_emulator(self, target: Target) -> GateOptions:
         """The options against an emulator the gate started: its quota is the one the gate gave it."""
-        return replace(self, target=target, quota=self.quota or DEFAULT_GATE_QUOTA, quota_exact=True)
+        return replace(self, target=target, quota=self.quota or HOSTING["gate"].quota, quota_exact=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **given: object) -> GateOptions:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from ivhsuite import interrupts, packaged
-from ivhsuite.config import ENV_BASE_URL, child_environ, env_name, setting, share_argument
+from ivhsuite.config import add_flags, child_environ, setting
 from ivhsuite.errors import ConfigError
 from ivhsuite.load import thresholds
 from ivhsuite.load.options import SHAPES
@@ -30,7 +30,6 @@ from ivhsuite.runs import run_dir
 from ivhsuite.spec import load_spec
 
 SCENARIOS = {"create": "CreateSessionUser", "preemption": "PreemptionUser", "lifecycle": "LifecycleUser"}
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 VERDICT_CODES = {ExitCode.OK: "passed", ExitCode.FAILED: "FAILED", ExitCode.UNSTABLE: "UNSTABLE (the network)"}
 
 
@@ -49,22 +48,14 @@ def add_load_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-u", "--users", type=int, default=5, help="peak number of users (default: 5)")
     parser.add_argument("-r", "--spawn-rate", type=float, default=5.0, help="users started per second")
     parser.add_argument("-t", "--run-time", default="30s", help="e.g. 30s, 5m (default: 30s)")
-    parser.add_argument("--base-url", help=f"endpoint (default: ${ENV_BASE_URL}; neither: an embedded emulator)")
-    parser.add_argument("--project-id", help="VirtualmanProjectId (default: $IVH_PROJECT_ID)")
+    add_flags(parser, "base_url", "project_id")
     parser.add_argument("--shape", choices=SHAPES, default="constant", help="load shape (default: constant)")
     parser.add_argument("--processes", type=int, help="locust worker processes (distributed on this host)")
     parser.add_argument("--userid-pool", type=int, help="UserIds the preemption users contend for")
     parser.add_argument("--hold-seconds", type=float, help="how long a ready session is held")
-    parser.add_argument(
-        "--thresholds", help=f"thresholds file (default: ${env_name('thresholds')}, else the packaged thresholds.toml)"
-    )
+    add_flags(parser, "thresholds")
     parser.add_argument("--thresholds-abort", action="store_true", help="stop at the first failing threshold")
-    parser.add_argument(
-        "--max-transport-errors",
-        type=share_argument,
-        metavar="SHARE",
-        help="share of requests the network may leave unanswered (after safe retries) before exit 3 (default 5%%)",
-    )
+    add_flags(parser, "max_transport_errors")
     parser.add_argument("--report-dir", help="folder for the reports (default: reports/<stamp>-load-<scenario>)")
     parser.add_argument("--locustfile", help="a locustfile of your own (default: the packaged loadtests/locustfile.py)")
     parser.add_argument("locust_args", nargs=argparse.REMAINDER, help="after --: passed to locust unchanged")
@@ -115,19 +106,14 @@ def run_load_command(args: argparse.Namespace) -> int:
 def relay(command: list[str], folder: Path) -> int:
     """Run locust in its own process group; pass it one SIGINT or SIGTERM; its verdict, or 130/143 after a signal."""
     process = subprocess.Popen(command, env=child_environ(), start_new_session=True)
-    try:
-        code = process.wait()
-    except KeyboardInterrupt as exc:
-        signum = interrupts.interrupted_by(exc)
-        with interrupts.shielded():  # locust closes the run's sessions and writes its reports: wait for it
-            process.send_signal(signum)
-            process.wait()
+    code, signum = interrupts.relay_to_child(process)
+    if signum is not None:
         print(f"ivhsuite load: stopped by signal {signum} after closing the run's sessions", file=sys.stderr)
-        return interrupts.exit_code_for(signum)
+        return code
     if code in VERDICT_CODES:
         print(f"ivhsuite load: {VERDICT_CODES[ExitCode(code)]}, reports in {folder}", file=sys.stderr)
         return code
     if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, -signal.SIGTERM, -signal.SIGINT):
         return ExitCode.TERMINATED if code in (ExitCode.TERMINATED, -signal.SIGTERM) else ExitCode.INTERRUPTED
     print(f"ivhsuite: error: locust exited with code {code} (see its output above)", file=sys.stderr)
-    return EXIT_USAGE
+    return ExitCode.USAGE

@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 
-from ivhsuite.config import setting
+from ivhsuite.config import add_flag, setting
 from ivhsuite.errors import ConfigError
 
 STARTUP_TIMEOUT = 20.0
@@ -107,9 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     """Child side: serve on the inherited socket until terminated."""
     parser = argparse.ArgumentParser(prog="ivhsuite.load.emulator_proc")
     parser.add_argument("--fd", type=int, required=True)
-    parser.add_argument("--project-id", required=True)
-    parser.add_argument("--quota", type=int, required=True)
-    parser.add_argument("--prepare-seconds", type=float, required=True)
+    for key in ("project_id", "quota", "prepare_seconds"):
+        add_flag(parser, key, required=True)
     args = parser.parse_args(argv)
 
     from ivhsuite.emulator import EmulatorSettings

@@ -11,16 +11,14 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ivhsuite.config import (
-    DEFAULT_LOAD_EMULATOR_QUOTA,
     DEFAULT_MAX_TRANSPORT_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_PROJECT_ID,
     DEFAULT_READY_TIMEOUT,
-    ENV_PROJECT_ID,
-    env_name,
+    add_flag,
     setting,
-    share_argument,
 )
+from ivhsuite.embedded import HOSTING
 from ivhsuite.run_sessions import run_tag
 
 SHAPES = ("constant", "ramp", "step", "spike")
@@ -33,7 +31,6 @@ DEFAULT_TEXTS = 3
 DEFAULT_TEXT_INTERVAL = 1.2  # the docs ask for 1 s between texts; keep a margin for jitter
 DEFAULT_SHAPE_DURATION = 60.0
 DEFAULT_SHAPE_STEPS = 4
-DEFAULT_EMULATOR_PREPARE_SECONDS = 1.0
 LOCAL_RUN_ID = "00000000"  # a user built outside a locust run (a unit test) has no run id of its own
 
 
@@ -56,8 +53,8 @@ class ScenarioOptions:
     load_shape: str = "constant"
     shape_duration: float = DEFAULT_SHAPE_DURATION
     shape_steps: int = DEFAULT_SHAPE_STEPS
-    emulator_quota: int = DEFAULT_LOAD_EMULATOR_QUOTA
-    emulator_prepare_seconds: float = DEFAULT_EMULATOR_PREPARE_SECONDS
+    emulator_quota: int = HOSTING["load"].quota
+    emulator_prepare_seconds: float = HOSTING["load"].prepare_seconds
     ivh_run_id: str = ""
     max_transport_errors: float = DEFAULT_MAX_TRANSPORT_ERRORS
 
@@ -90,11 +87,7 @@ def add_arguments(parser: Any, **_: Any) -> None:
     """Listener for ``events.init_command_line_parser``: the scenario options, most shown in the UI."""
     # locust's own add_argument takes include_in_web_ui; argument groups do not
     group = parser
-    group.add_argument(
-        "--project-id",
-        default=setting("project_id"),
-        help=f"VirtualmanProjectId (default: ${ENV_PROJECT_ID} or {DEFAULT_PROJECT_ID})",
-    )
+    add_flag(group, "project_id", default=setting("project_id"))
     group.add_argument(
         "--userid-pool",
         type=int,
@@ -104,12 +97,7 @@ def add_arguments(parser: Any, **_: Any) -> None:
     group.add_argument(
         "--hold-seconds", type=float, default=DEFAULT_HOLD_SECONDS, help="how long a ready session is held"
     )
-    group.add_argument(
-        "--ready-timeout",
-        type=float,
-        default=DEFAULT_READY_TIMEOUT,
-        help="seconds a session may take to reach status 1",
-    )
+    add_flag(group, "ready_timeout", default=DEFAULT_READY_TIMEOUT, default_text=f"default: {DEFAULT_READY_TIMEOUT:g}")
     group.add_argument(
         "--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL, help="seconds between statsession polls"
     )
@@ -162,23 +150,16 @@ def add_arguments(parser: Any, **_: Any) -> None:
     group.add_argument(
         "--emulator-quota",
         type=int,
-        default=DEFAULT_LOAD_EMULATOR_QUOTA,
+        default=HOSTING["load"].quota,
         include_in_web_ui=False,
         help="quota of the embedded emulator (started when neither --host nor IVH_BASE_URL is set)",
     )
     group.add_argument(
         "--emulator-prepare-seconds",
         type=float,
-        default=DEFAULT_EMULATOR_PREPARE_SECONDS,
+        default=HOSTING["load"].prepare_seconds,
         include_in_web_ui=False,
         help="how long a cold session of the embedded emulator prepares",
     )
-    group.add_argument(
-        "--max-transport-errors",
-        type=share_argument,
-        default=setting("max_transport_errors"),
-        include_in_web_ui=False,
-        help="share of requests the network may leave unanswered (after safe retries) before the run exits 3"
-        f" (default: ${env_name('max_transport_errors')} or {DEFAULT_MAX_TRANSPORT_ERRORS * 100:g}%%)",
-    )
+    add_flag(group, "max_transport_errors", default=setting("max_transport_errors"), include_in_web_ui=False)
     group.add_argument("--ivh-run-id", default="", include_in_web_ui=False, help=argparse.SUPPRESS)

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from ivhsuite.config import DEFAULT_PROJECT_ID, ENV_BASE_URL, ENV_PROJECT_ID
+from ivhsuite.config import ENV_BASE_URL, add_flag, setting
+from ivhsuite.embedded import HOSTING
 from ivhsuite.proxy.report import FAIL_ON
 from ivhsuite.proxy.rules import DEFAULT_STAT_INTERVAL, Policy
-from ivhsuite.proxy.run import (
-    DEFAULT_EMULATOR_QUOTA,
-    DEFAULT_PORT,
-    DEFAULT_PREPARE_SECONDS,
-    ProxyOptions,
-    run_proxy,
-)
+from ivhsuite.proxy.run import DEFAULT_PORT, ProxyOptions, run_proxy
 
 DESCRIPTION = (
     "A validating proxy for an application that uses the IVH API: point the application at it and every call"
@@ -50,41 +45,47 @@ def add_proxy_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "--report-dir", type=Path, help="where to write the reports (default: reports/<UTC stamp>-proxy)"
     )
     parser.add_argument("--fail-on", choices=FAIL_ON, default="any", help="which findings fail the run (default any)")
-    parser.add_argument("--quota", type=int, help="live sessions the application may hold (its project's quota)")
+    add_flag(
+        parser,
+        "quota",
+        note="the live sessions the application may hold",
+        default_text=f"default: $IVH_QUOTA, else the config file; with the emulator, {HOSTING['proxy'].quota}",
+    )
     parser.add_argument(
         "--stat-interval",
         type=float,
         default=DEFAULT_STAT_INTERVAL,
         help=f"least seconds between two statsession calls on one session (default {DEFAULT_STAT_INTERVAL:g})",
     )
-    parser.add_argument(
-        "--project-id",
+    add_flag(
+        parser,
+        "project_id",
+        note="with the emulator: a project it serves; repeatable",
         action="append",
         dest="project_ids",
-        metavar="ID",
-        help=f"with the emulator: a project it serves; repeatable (default: {ENV_PROJECT_ID} or {DEFAULT_PROJECT_ID})",
     )
-    parser.add_argument(
-        "--prepare-seconds",
-        type=float,
-        default=DEFAULT_PREPARE_SECONDS,
-        help="with the emulator: how long a cold session stays preparing (status 3)",
+    add_flag(
+        parser,
+        "prepare_seconds",
+        note="with the emulator",
+        default_text=f"default: {HOSTING['proxy'].prepare_seconds:g}",
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="after '--': the command to run through the proxy")
     parser.set_defaults(handler=run_proxy_command)
     return parser
 
 
-def options_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> ProxyOptions:
-    env = os.environ if environ is None else environ
-    upstream = None if args.emulator else (args.upstream or env.get(ENV_BASE_URL) or None)
+def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> ProxyOptions:
+    """The flags, then the settings (``IVH_*``, ``ivhsuite.toml``) as every command reads them."""
+    upstream = None if args.emulator else setting("base_url", args.upstream or None, environ)
     command = list(args.command or [])
     if command and command[0] == "--":
         command = command[1:]
-    project_ids = tuple(args.project_ids or (env.get(ENV_PROJECT_ID) or DEFAULT_PROJECT_ID,))
-    quota = args.quota
+    project_ids = tuple(args.project_ids or (setting("project_id", environ=environ),))
+    hosting = HOSTING["proxy"]
+    quota = setting("quota", args.quota, environ)
     if quota is None and upstream is None:
-        quota = DEFAULT_EMULATOR_QUOTA  # the emulator's quota is the one the application is told
+        quota = hosting.quota  # the emulator's quota is the one the application is told
     return ProxyOptions(
         upstream=upstream,
         host=args.host,
@@ -94,8 +95,8 @@ def options_from_args(args: argparse.Namespace, environ: dict[str, str] | None =
         policy=Policy(stat_interval=args.stat_interval, quota=quota),
         command=tuple(command),
         project_ids=project_ids,
-        emulator_quota=quota if upstream is None and quota is not None else DEFAULT_EMULATOR_QUOTA,
-        prepare_seconds=args.prepare_seconds,
+        emulator_quota=quota if upstream is None and quota is not None else hosting.quota,
+        prepare_seconds=hosting.prepare_seconds if args.prepare_seconds is None else args.prepare_seconds,
     )
 
 

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 import httpx
 
 from ivhsuite.config import DEFAULT_PROJECT_ID, ENV_BASE_URL
+from ivhsuite.embedded import HOSTING
 from ivhsuite.errors import ConfigError
 from ivhsuite.protocol import ExitCode
 from ivhsuite.proxy.app import ProxyApp
@@ -49,8 +50,6 @@ EXIT_OK, EXIT_FINDINGS, EXIT_SIGINT, EXIT_SIGTERM = (
 DEFAULT_PORT = 8080
 EMULATOR_LABEL = "the embedded emulator"
 EMULATOR_URL = "http://ivhsuite-emulator"  # in-process: never resolved, the ASGI transport answers
-DEFAULT_EMULATOR_QUOTA = 10
-DEFAULT_PREPARE_SECONDS = 1.0
 STOP_GRACE = 10.0
 LINES_PER_RULE_AND_SESSION = 3
 
@@ -68,8 +67,8 @@ class ProxyOptions:
     policy: Policy = field(default_factory=Policy)
     command: tuple[str, ...] = ()
     project_ids: tuple[str, ...] = (DEFAULT_PROJECT_ID,)
-    emulator_quota: int = DEFAULT_EMULATOR_QUOTA
-    prepare_seconds: float = DEFAULT_PREPARE_SECONDS
+    emulator_quota: int = HOSTING["proxy"].quota
+    prepare_seconds: float = HOSTING["proxy"].prepare_seconds
     stop_grace: float = STOP_GRACE
 
     def __post_init__(self) -> None:
