@@ -29,13 +29,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ivhsuite.errors import ApiError, IvhsuiteError
 from ivhsuite.protocol import GONE_CODES, LIVE_STATUSES
 
-if TYPE_CHECKING:
-    from ivhsuite.client import IvhClient
+
+class SweepingClient(Protocol):
+    """What a sweep needs of a client (``ivhsuite.client.IvhClient`` is one): the seam keeps this
+    module below the client, which uses it to track what it creates."""
+
+    account_list_refused: bool
+
+    def list_all_sessions(self) -> list[dict[str, Any]]: ...
+
+    def close_session(self, session_id: str) -> dict[str, Any]: ...
 
 log = logging.getLogger("ivhsuite")
 
@@ -138,7 +146,7 @@ class SweepResult:
 
 
 def sweep(
-    client: IvhClient,
+    client: SweepingClient,
     prefix: str,
     *,
     settle: float = 0.0,
@@ -192,7 +200,7 @@ def live_tagged(listed: Iterable[Mapping[str, Any]], run_id: str | None = None) 
     return found
 
 
-def sweep_tagged(client: IvhClient, run_id: str | None = None, *, dry_run: bool = False) -> TaggedSweep:
+def sweep_tagged(client: SweepingClient, run_id: str | None = None, *, dry_run: bool = False) -> TaggedSweep:
     """Close the live sessions of one earlier run (``run_id``) or of every run (None), then list again to confirm.
 
     Sessions created by asset are found through listsessionofuin; where the endpoint does not
