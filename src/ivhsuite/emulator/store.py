@@ -196,8 +196,15 @@ class Store:
             now = self.clock()
             self._project(project_id, now)
             return self._open(
-                project_id, user_id, driver_type, now, session_id, custom_push, prepare_seconds, None, own_trtc,
-                stream_max_interval,
+                project_id,
+                user_id,
+                driver_type,
+                now,
+                session_id=session_id,
+                custom_push=custom_push,
+                own_trtc=own_trtc,
+                prepare_seconds=prepare_seconds,
+                stream_max_interval=stream_max_interval,
             )
 
     def create_by_asset(
@@ -218,8 +225,16 @@ class Store:
             self._check_asset(asset_key)
             self._pool(ASSETS, now)
             return self._open(
-                ASSETS, user_id, driver_type, now, session_id, custom_push, prepare_seconds, asset_key, own_trtc,
-                stream_max_interval,
+                ASSETS,
+                user_id,
+                driver_type,
+                now,
+                session_id=session_id,
+                custom_push=custom_push,
+                own_trtc=own_trtc,
+                prepare_seconds=prepare_seconds,
+                stream_max_interval=stream_max_interval,
+                asset_key=asset_key,
             )
 
     def _open(
@@ -228,12 +243,13 @@ class Store:
         user_id: str,
         driver_type: int,
         now: float,
+        *,
         session_id: str | None,
         custom_push: bool,
+        own_trtc: bool,
         prepare_seconds: float | None,
+        stream_max_interval: int | None,
         asset_key: str | None = None,
-        own_trtc: bool = False,
-        stream_max_interval: int | None = None,
     ) -> SessionInfo:
         """Preempt, check the quota, add (lock held, the pool's idle sessions already closed)."""
         project_id = pool
