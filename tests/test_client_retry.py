@@ -74,7 +74,7 @@ def test_a_safe_operation_is_retried_until_it_gets_an_answer(fault: Step) -> Non
     assert sum(row.faults.values()) == 2
 
 
-@pytest.mark.parametrize("operation", ["createsession", "command"])
+@pytest.mark.parametrize("operation", ["createsession", "createsessionbyasset", "command"])
 @pytest.mark.parametrize(
     "fault", [page(502), raising(httpx.ReadError), raising(httpx.ReadTimeout)], ids=["502-page", "reset", "timeout"]
 )
@@ -83,6 +83,8 @@ def test_create_and_command_are_never_sent_twice_after_an_ambiguous_fault(operat
     with client(script, tally) as ivh, pytest.raises(TransportError) as raised:
         if operation == "createsession":
             ivh.create_session("u1")
+        elif operation == "createsessionbyasset":
+            ivh.create_session_by_asset("u1", "asset-1")
         else:
             ivh.send_text("s1", "hello")
     assert script.sent == 1

@@ -32,14 +32,16 @@ from ivhsuite.config import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, Target
 from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, GatewayError, RequestTimeout, TransportError
 from ivhsuite.protocol import ENDED_STATUSES, Answer, Code, SessionStatus
-from ivhsuite.retry import DEFAULT_POLICY, GATEWAY_STATUSES, Attempts, Fault, RetryPolicy
+from ivhsuite.retry import DEFAULT_POLICY, GATEWAY_STATUSES, SAFE_OPERATIONS, Attempts, Fault, RetryPolicy
 from ivhsuite.run_sessions import RunSessions, close_failed, close_ignoring_gone
 from ivhsuite.signing import SignatureAuth
 from ivhsuite.spec import Spec, load_spec
 
 log = logging.getLogger("ivhsuite")
-# listsessionofuin "not allowed": not authorized, refused as a bad request, or an unknown path (no envelope: -1).
-ACCOUNT_LIST_REFUSALS = frozenset({Code.NOT_AUTHORIZED, Code.BAD_PARAMETER, -1})
+# The code an ApiError carries when the answer had no envelope to read a Header.Code from.
+NO_ENVELOPE = -1
+# listsessionofuin "not allowed": not authorized, refused as a bad request, or an unknown path (no envelope).
+ACCOUNT_LIST_REFUSALS = frozenset({Code.NOT_AUTHORIZED, Code.BAD_PARAMETER, NO_ENVELOPE})
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -128,9 +130,9 @@ class _Base:
         """The Payload of a successful answer; ApiError for a non-zero Code."""
         answer = Answer.read(response.status_code, response.content)
         if answer.body is None:
-            raise ApiError(-1, f"HTTP {response.status_code}, body is not JSON", "", operation_id)
+            raise ApiError(NO_ENVELOPE, f"HTTP {response.status_code}, body is not JSON", "", operation_id)
         if answer.code is None:
-            raise ApiError(-1, f"HTTP {response.status_code}, no Header.Code in the answer", "", operation_id)
+            raise ApiError(NO_ENVELOPE, f"HTTP {response.status_code}, no Header.Code in the answer", "", operation_id)
         if answer.code != Code.OK:
             raise ApiError(answer.code, answer.message, answer.request_id, operation_id)
         return answer.payload
@@ -195,10 +197,10 @@ def _fault_text(fault: Fault) -> str:
 
 
 def _which(attempts: Attempts) -> str:
-    """`` (operation, N attempts)``, and for a create or command that may have reached the server, what follows."""
+    """`` (operation, N attempts)``, and for an operation not safe to repeat (a create, a command) that may have reached the server, what follows."""
     tries = f", {len(attempts.faults)} attempts" if len(attempts.faults) > 1 else ""
     text = f" ({attempts.operation}{tries})"
-    if attempts.operation in ("createsession", "command") and attempts.faults[-1].kind != "not sent":
+    if attempts.operation not in SAFE_OPERATIONS and attempts.faults[-1].kind != "not sent":
         text += "; the outcome is unknown (the run's sweep closes a session it may have created)"
     return text
 
