@@ -148,13 +148,14 @@ def test_json_content_type(content_type: str, body: bytes | None, broken: str | 
     assert promise_of(checks.ivh_json_content_type, response, case) == broken
 
 
-def test_css_push_withholds_play_addr() -> None:
-    css = case_of("createsession", {**CREATE, "ProtocolOption": {"CssCustomPushUrl": "rtmp://a/b"}})
+@pytest.mark.parametrize(("operation", "payload"), [("createsession", CREATE), ("createsessionbyasset", BY_ASSET)])
+def test_css_push_withholds_play_addr(operation: str, payload: dict[str, Any]) -> None:
+    css = case_of(operation, {**payload, "ProtocolOption": {"CssCustomPushUrl": "rtmp://a/b"}})
     without_addr = answer(payload={"ReqId": REQ_ID, "SessionId": "s", "SessionStatus": 1})
     with_addr = answer(payload={"ReqId": REQ_ID, "SessionId": "s", "SessionStatus": 1, "PlayStreamAddr": "rtmp://x"})
     assert promise_of(checks.ivh_css_withholds_play_addr, without_addr, css) is None
     assert promise_of(checks.ivh_css_withholds_play_addr, with_addr, css) == "css-withholds-play-addr"
-    plain = case_of("createsession", CREATE)  # no CSS push: the play address is the point
+    plain = case_of(operation, payload)  # no CSS push: the play address is the point
     assert promise_of(checks.ivh_css_withholds_play_addr, with_addr, plain) is None
 
 

@@ -226,7 +226,8 @@ def _response_schema(judge: Judge, ex: Exchange, out: Judgement) -> None:
 
 def _css_withholds_play_addr(judge: Judge, ex: Exchange, out: Judgement) -> None:
     op = ex.operation
-    if op is None or op.operation_id != "createsession" or not ex.answer.ok:
+    # Both creates (the spec's x-session-ref: creates) take the same ProtocolOption and keep the same promise.
+    if op is None or op.session_ref != "creates" or not ex.answer.ok:
         return
     option = ex.sent_payload.get("ProtocolOption")
     if (

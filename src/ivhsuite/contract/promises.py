@@ -22,7 +22,7 @@ PROMISES: dict[str, str] = {
     "close-frees-slot": "closesession frees the session's concurrency slot",
     "command-after-start": "a drive command on a session that was never started is refused (110016)",
     "command-rate": "texts less than 1 s apart are refused (100012)",
-    "css-withholds-play-addr": "with CssCustomPushUrl, createsession does not return PlayStreamAddr",
+    "css-withholds-play-addr": "with CssCustomPushUrl, neither create operation returns PlayStreamAddr",
     "external-trtc-fields": "TrtcUseExternalApp true without TrtcAppId, TrtcUserSig and TrtcPrivateMapKey is refused",
     "json-content-type": "answers are JSON (Content-Type application/json)",
     "lifecycle": "create, poll until ready, start, send a text, close: each step succeeds and the session ends closed",
