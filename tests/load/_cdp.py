@@ -38,6 +38,9 @@ def chromium_binary() -> str | None:
     return None
 
 
+STARTUP_SECONDS = 90.0
+
+
 class CdpError(RuntimeError):
     pass
 
@@ -98,7 +101,10 @@ class Chromium:
         return json.loads(raw)
 
     def open(self, url: str) -> None:
-        target = self.send("Target.createTarget", {"url": url})["targetId"]
+        # The first command also waits for Chromium to start: on a busy shared CI machine a
+        # cold start took longer than 15 s, so the handshake gets a generous budget of its own.
+        self.send("Browser.getVersion", timeout=STARTUP_SECONDS)
+        target = self.send("Target.createTarget", {"url": url}, timeout=STARTUP_SECONDS)["targetId"]
         self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
 
     def evaluate(self, expression: str) -> Any:
