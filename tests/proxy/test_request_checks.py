@@ -67,7 +67,7 @@ def test_secret_values_never_appear_in_a_violation() -> None:
 
 
 def test_unknown_path_wrong_method_and_unreadable_body() -> None:
-    assert rules(check_request(SPEC, "POST", "/v2/nothing", b"", {}, NOW, False)) == ["request-schema"]
+    assert rules(check_request(SPEC, "POST", "/v2/nothing", b"", {}, NOW, False)) == ["unknown-path"]
     issues = check_request(SPEC, "GET", CREATE, b"", create_body(), NOW, False)
     assert issues == [("request-schema", "createsession called with GET; every call is POST")]
     assert parse_body(b"{not json") is UNREADABLE

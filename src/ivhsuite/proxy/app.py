@@ -18,6 +18,7 @@ a timeout) from the proxy and nothing is held against either side.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -26,14 +27,26 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
+import anyio
 import httpx
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ivhsuite.channel_spec import ChannelSpec, load_channel_spec
 from ivhsuite.proxy.answer_checks import check_answer
 from ivhsuite.proxy.findings import Call, Finding, Findings
-from ivhsuite.proxy.request_checks import UNREADABLE, body_is_valid, check_request, parse_body
-from ivhsuite.proxy.rules import Policy, Tracker
+from ivhsuite.proxy.relay import DENIAL, AsgiUpstream, Closed, Frame, Refused, Upstream, WebSocketUpstream, app_scope
+from ivhsuite.proxy.relay import sendable as _sendable
+from ivhsuite.proxy.request_checks import (
+    UNREADABLE,
+    body_is_valid,
+    check_query_secrets,
+    check_request,
+    check_signature,
+    parse_body,
+)
+from ivhsuite.proxy.rules import ChannelTrack, Policy, Tracker
 from ivhsuite.redact import redact
 from ivhsuite.spec import Operation, Spec, load_spec
 
@@ -72,10 +85,14 @@ class ProxyApp:
         signature_required: bool = True,
         spec: Spec | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        channel_app: ASGIApp | None = None,
+        channel_spec: ChannelSpec | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.upstream = upstream.rstrip("/")
+        self.channel_app = channel_app  # an in-process upstream for the channel (the embedded emulator)
+        self.channel_spec = channel_spec or load_channel_spec()
         self.findings = findings
         self.tracker = Tracker(policy or Policy())
         self.signature_required = signature_required
@@ -110,6 +127,8 @@ class ProxyApp:
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -146,6 +165,7 @@ class ProxyApp:
             f"{peer[0]}:{peer[1]}" if peer else "?",
         )
         self.calls[call.label] += 1
+        call.fingerprint = hash(raw)
         body = parse_body(raw) if op is not None else UNREADABLE
         payload = body.get("Payload") if isinstance(body, dict) else None
         if isinstance(payload, dict) and isinstance(payload.get("ReqId"), str):
@@ -230,9 +250,183 @@ class ProxyApp:
             self.internal_errors += 1
             return []
 
+    # --- the command channel: a WebSocket relayed frame by frame ------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Accept the application's channel once the upstream accepted the same one; relay both ways."""
+        if (await receive())["type"] != "websocket.connect":
+            return
+        path, query = scope["path"], scope.get("query_string", b"")
+        peer = scope.get("client")
+        operation = "commandchannel" if path == self.channel_spec.address else None
+        call = Call(next(self._seq), self.now(), "GET", path, operation, f"{peer[0]}:{peer[1]}" if peer else "?")
+        self.calls[call.label] += 1
+        params = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+        channel, found = self._judge_handshake(call, params.get("requestid"), query)
+        try:
+            upstream = await self._open_channel(scope, path, query)
+        except Refused as refused:
+            call.status = refused.status
+            self.findings.add(found)
+            await _deny(scope, send, refused.status, refused.headers, refused.body)
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure to reach it is the network's, not the contract
+            self.environmental[f"upstream channel {type(exc).__name__}"] += 1
+            self.findings.add(found)
+            body = f"ivhsuite proxy: upstream failed: {type(exc).__name__}".encode()
+            await _deny(scope, send, 502, [(b"content-type", b"text/plain; charset=utf-8")], body)
+            return
+        call.status = 101
+        self.findings.add(found)
+        if channel is not None:
+            self.tracker.channel_accepted(channel, self.now())
+        await send({"type": "websocket.accept"})
+        closed_by = "the endpoint"
+        try:
+            async with anyio.create_task_group() as tasks:
+
+                async def downstream() -> None:
+                    await self._down(upstream, send, channel, call)
+                    tasks.cancel_scope.cancel()
+
+                tasks.start_soon(downstream)
+                code = await self._up(upstream, receive, channel, call)
+                if code is not None:
+                    closed_by = "the application"
+                    await upstream.close(code)
+                tasks.cancel_scope.cancel()
+        finally:
+            if channel is not None:
+                self._safe(lambda: self.tracker.channel_closed(channel, call, self.now(), closed_by))
+
+    async def _open_channel(self, scope: Scope, path: str, query: bytes) -> Upstream:
+        if self.channel_app is not None:
+            return await AsgiUpstream(self.channel_app, app_scope(scope)).open()
+        scheme, _, rest = self.upstream.partition("://")
+        url = f"{'wss' if scheme == 'https' else 'ws'}://{rest}{path}"
+        if query:
+            url += "?" + query.decode("latin-1")
+        return await WebSocketUpstream(url).open()
+
+    async def _up(self, upstream: Upstream, receive: Receive, channel: ChannelTrack | None, opened: Call) -> int | None:
+        """The application's frames, sent on at once, then judged. Its close code, or None if the upstream went first."""
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return int(message.get("code") or 1000)
+            if kind != "websocket.receive":
+                continue
+            text = message.get("text")
+            frame: Frame = text if text is not None else message.get("bytes") or b""
+            try:
+                await upstream.send(frame)
+            except Closed:
+                return None
+            self._judge_frame(frame, channel, opened)
+
+    async def _down(self, upstream: Upstream, send: Send, channel: ChannelTrack | None, opened: Call) -> None:
+        """The endpoint's frames to the application at once, then judged; its close passed on."""
+        while True:
+            try:
+                frame = await upstream.recv()
+            except Closed as closed:
+                with contextlib.suppress(OSError, RuntimeError):
+                    await send({"type": "websocket.close", "code": _sendable(closed.code), "reason": closed.reason})
+                return
+            message = (
+                {"type": "websocket.send", "text": frame}
+                if isinstance(frame, str)
+                else {"type": "websocket.send", "bytes": frame}
+            )
+            try:
+                await send(message)
+            except (OSError, RuntimeError):
+                return  # the application is gone; its disconnect ends the relay
+            if channel is not None and isinstance(frame, str):
+                self._judge_down(frame, channel, opened)
+
+    def _judge_handshake(
+        self, call: Call, session_id: str | None, query: bytes
+    ) -> tuple[ChannelTrack | None, list[Finding]]:
+        try:
+            issues = check_signature(query, self._wall_clock(), self.signature_required) + check_query_secrets(query)
+            found = [self._finding(rule, message, call) for rule, message in issues]
+            if call.operation is None:
+                found.append(self._finding("unknown-path", f"a WebSocket to {call.path}: the command channel is"
+                                           f" {self.channel_spec.address}", call))  # fmt: skip
+                return None, found
+            channel, more = self.tracker.channel_open(call, session_id, call.at)
+            return channel, found + [_redacted(f) for f in more]
+        except Exception:  # noqa: BLE001 - the channel goes through whatever the judge does
+            log.exception("ivhsuite proxy: could not judge the channel #%d", call.seq)
+            self.internal_errors += 1
+            return None, []
+
+    def _judge_frame(self, frame: Frame, channel: ChannelTrack | None, opened: Call) -> None:
+        now = self.now()
+        body: Any = _loads(frame) if isinstance(frame, str) else UNREADABLE
+        payload = body.get("Payload") if isinstance(body, dict) else None
+        command = payload.get("Command") if isinstance(payload, dict) else None
+        label = (
+            f"channel {command}"
+            if isinstance(command, str) and command in self.channel_spec.commands
+            else "channel frame"
+        )
+        call = Call(next(self._seq), now, "WS", opened.path, label, opened.peer, fingerprint=hash(frame))
+        self.calls[label] += 1
+        try:
+            found = []
+            if body is UNREADABLE:
+                found.append(self._finding("request-schema", "a channel message is a JSON text frame", call))
+            else:
+                violation = self.channel_spec.command_violation(body)
+                if violation is not None:
+                    found.append(self._finding("request-schema", f"{violation.field}: {violation.message[:300]}", call))
+            if channel is not None:
+                found += [_redacted(f) for f in self.tracker.channel_up(channel, call, body, now)]
+            self.findings.add(found)
+        except Exception:  # noqa: BLE001
+            log.exception("ivhsuite proxy: could not judge channel frame #%d", call.seq)
+            self.internal_errors += 1
+
+    def _judge_down(self, frame: str, channel: ChannelTrack, opened: Call) -> None:
+        """A downstream message against the AsyncAPI document, then the session rules (a refused text, FinalType)."""
+        body = _loads(frame)
+        violation = self.channel_spec.downstream_violation(body) if body is not UNREADABLE else None
+        if body is UNREADABLE or violation is not None:
+            what = "not JSON" if violation is None else f"{violation.field}: {violation.message[:300]}"
+            self.findings.add([self._finding("response-schema", f"a channel status message: {what}", opened)])
+        self._safe(lambda: self.tracker.channel_down(channel, opened, body, self.now()))
+
+    def _safe(self, judge: Callable[[], list[Finding]]) -> None:
+        try:
+            self.findings.add([_redacted(f) for f in judge()])
+        except Exception:  # noqa: BLE001
+            log.exception("ivhsuite proxy: could not judge the channel")
+            self.internal_errors += 1
+
     @staticmethod
     def _finding(rule: str, message: str, call: Call) -> Finding:
         return Finding(rule, redact(message), call, call.session_id, call.user_id)
+
+
+def _loads(frame: str) -> Any:
+    try:
+        return json.loads(frame)
+    except (ValueError, RecursionError):
+        return UNREADABLE
+
+
+async def _deny(scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    """Refuse the application's handshake as the upstream did: its HTTP answer where the server can send one."""
+    if DENIAL in (scope.get("extensions") or {}):
+        kept = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
+        kept.append((b"content-length", str(len(body)).encode()))
+        await send({"type": f"{DENIAL}.start", "status": status, "headers": kept})
+        await send({"type": f"{DENIAL}.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
 
 
 def _redacted(finding: Finding) -> Finding:

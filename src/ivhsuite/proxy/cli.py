@@ -45,6 +45,11 @@ def add_proxy_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "--report-dir", type=Path, help="where to write the reports (default: reports/<UTC stamp>-proxy)"
     )
     parser.add_argument("--fail-on", choices=FAIL_ON, default="any", help="which findings fail the run (default any)")
+    parser.add_argument(
+        "--strict-advice",
+        action="store_true",
+        help="advice findings (rules the docs only suggest, such as stat-poll-rate) fail the run too",
+    )
     add_flag(
         parser,
         "quota",
@@ -56,6 +61,12 @@ def add_proxy_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         type=float,
         default=DEFAULT_STAT_INTERVAL,
         help=f"least seconds between two statsession calls on one session (default {DEFAULT_STAT_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--heartbeat-seconds",
+        type=float,
+        help="longest silence of a command channel before heartbeat-interval (default: the documented maximum;"
+        " shorten it for tests)",
     )
     add_flag(
         parser,
@@ -92,7 +103,8 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         port=args.port,
         report_dir=args.report_dir,
         fail_on=args.fail_on,
-        policy=Policy(stat_interval=args.stat_interval, quota=quota),
+        strict_advice=args.strict_advice,
+        policy=Policy(stat_interval=args.stat_interval, quota=quota, heartbeat_seconds=args.heartbeat_seconds),
         command=tuple(command),
         project_ids=project_ids,
         emulator_quota=quota if upstream is None and quota is not None else hosting.quota,

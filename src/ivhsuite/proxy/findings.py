@@ -1,7 +1,9 @@
 """What the proxy judges and what it reports: one call, one finding, the rules they name.
 
 A finding is about one side of the traffic. ``client`` findings are the application's
-misuse of the API (the rules of :data:`CLIENT_RULES`); ``endpoint`` findings are promises
+misuse of the API (the rules of :data:`~ivhsuite.contract.client_rules.CLIENT_RULES`,
+worded in the contract next to the endpoint's promises; the advice among them fails a run only
+on request); ``endpoint`` findings are promises
 the endpoint broke, named with the gate's promise keys (:mod:`ivhsuite.contract.promises`) so a
 finding here reads like the same failure in ``ivhsuite gate``.
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ivhsuite.contract import PROMISES
+from ivhsuite.contract.client_rules import ADVICE, CLIENT_RULES
 
 Side = Literal["client", "endpoint"]
 SIDES: tuple[Side, ...] = ("client", "endpoint")
@@ -31,28 +34,8 @@ class Rule:
     key: str
     side: Side
     description: str
+    advice: bool = False  # suggested by the docs, not required: fails a run only with --strict-advice
 
-
-CLIENT_RULES: dict[str, str] = {
-    "request-schema": "every call is a POST to a documented operation whose body matches the spec"
-    " (required fields, types, documented bounds such as Text of at most 4000 characters)",
-    "signature-malformed": "every call carries appkey, timestamp and signature; the signature is the"
-    " URL-encoded base64 of an HMAC-SHA256 (32 bytes)",
-    "timestamp-window": "the signed timestamp is within 5 minutes of the current time",
-    "secret-in-query": "no secret (access token, TrtcUserSig, ...) travels in the query string, where"
-    " servers and proxies log it; only the signature does",
-    "userid-reuse": "createsession never reuses the UserId of a session still live: the new stream"
-    " would close it (self-preemption, 110022)",
-    "quota-exceeded": "the application never asks for more live sessions than the quota it was told (--quota)",
-    "start-before-ready": "startsession only once the session reported status 1 (ready)",
-    "command-before-start": "drive commands only on a session that startsession has started",
-    "text-interval": "texts to one session at least 1 s apart",
-    "stat-poll-rate": "statsession on one session no more often than once per --stat-interval seconds",
-    "call-after-end": "no call but closesession on a session once it reported 110022 or 110013"
-    " (preempted, closed) or was closed",
-    "session-leaked": "every session created is closed before the application stops (an unclosed stream"
-    " is billed until the 10-minute idle timeout)",
-}
 
 ENDPOINT_RULES: tuple[str, ...] = (
     "no-server-error",
@@ -70,7 +53,7 @@ ENDPOINT_RULES: tuple[str, ...] = (
 )
 
 RULES: dict[str, Rule] = {
-    **{key: Rule(key, "client", text) for key, text in CLIENT_RULES.items()},
+    **{key: Rule(key, "client", text, key in ADVICE) for key, text in CLIENT_RULES.items()},
     **{key: Rule(key, "endpoint", PROMISES[key]) for key in ENDPOINT_RULES},
 }
 
@@ -95,6 +78,7 @@ class Call:
     status: int | None = None  # HTTP status of the answer; None until it came (or if it never did)
     code: int | None = None  # Header.Code of the answer
     duration: float | None = None
+    fingerprint: int | None = None  # hash of the raw body or frame: a resend of the same bytes is no new request
 
     @property
     def label(self) -> str:
@@ -150,9 +134,14 @@ class Findings:
             if self.on_finding is not None:
                 self.on_finding(finding)
 
-    def total(self, side: Side | None = None) -> int:
+    def total(self, side: Side | None = None, *, advice: bool = True) -> int:
+        """Findings of ``side`` (None: both); ``advice`` False leaves the advice rules out."""
         with self._lock:
-            return sum(n for rule, n in self.counts.items() if side is None or RULES[rule].side == side)
+            return sum(
+                n
+                for rule, n in self.counts.items()
+                if (side is None or RULES[rule].side == side) and (advice or not RULES[rule].advice)
+            )
 
     def by_rule(self) -> dict[str, list[Finding]]:
         """Kept findings per rule, in the catalogue's order."""

@@ -43,11 +43,12 @@ class RunRecord:
     stopped_by: str | None = None  # "SIGINT"/"SIGTERM" when a signal stopped the run
     exit_code: int = 0
     internal_errors: int = 0
+    strict_advice: bool = False  # advice findings fail the run too
 
     def failing(self) -> int:
-        """How many findings count against the run under ``fail_on``."""
+        """How many findings count against the run under ``fail_on`` (advice only when strict)."""
         side: Side | None = None if self.fail_on == "any" else self.fail_on  # type: ignore[assignment]
-        return self.findings.total(side)
+        return self.findings.total(side, advice=self.strict_advice)
 
 
 def _call(finding: Finding) -> dict[str, Any]:
@@ -97,6 +98,7 @@ def summary(record: RunRecord) -> dict[str, Any]:
             {
                 "rule": key,
                 "side": rule.side,
+                "advice": rule.advice,
                 "description": rule.description,
                 "count": count,
                 "findings": [_call(f) for f in kept.get(key, [])],
@@ -108,6 +110,7 @@ def summary(record: RunRecord) -> dict[str, Any]:
         "duration_s": round(record.duration, 3),
         "upstream": record.upstream,
         "fail_on": record.fail_on,
+        "strict_advice": record.strict_advice,
         "exit_code": record.exit_code,
         "verdict": "red" if record.failing() else "green",
         "command": record.command,

@@ -108,7 +108,7 @@ def check_body(op: Operation | None, method: str, path: str, body: Any, valid: b
     ``valid``: :func:`body_is_valid`, when the caller has it already.
     """
     if op is None:
-        return [("request-schema", f"{method} {path} is not an operation of the spec")]
+        return [("unknown-path", f"{method} {path} is not an operation of the spec")]
     found: list[Issue] = []
     if method != "POST":
         found.append(("request-schema", f"{op.operation_id} called with {method}; every call is POST"))

@@ -33,11 +33,14 @@ after the earlier one was sent, so the endpoint surely saw them closer than that
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivhsuite.channel_spec import ChannelRules, load_channel_spec
 from ivhsuite.protocol import Code, SessionStatus
 from ivhsuite.proxy.findings import Call, Finding
 
@@ -64,6 +67,14 @@ DEFAULT_IDLE_SECONDS = 600.0  # "10 minutes without driving" (page 100391)
 DEFAULT_PREEMPTION_GRACE = 10.0  # the gate's grace for a preempted session to report closed
 MAX_TEXTS_KEPT = 500  # per session, for the timeline
 MAX_SESSIONS_KEPT = 20_000  # ended sessions beyond this are forgotten, oldest first
+MAX_REQIDS_KEPT = 200_000  # ReqIds remembered for reqid-reused, oldest forgotten first
+MAX_CHANNEL_EVENTS = 2_000  # per session, for the timeline
+CREATES = ("createsession", "createsessionbyasset")  # the spec's x-session-ref: creates
+BY_ASSET = "(by asset)"  # the pool of sessions created by asset: they belong to no project
+AUDIO_DRIVEN = 3  # the DriverType that takes SEND_AUDIO
+AUDIO_HEADERS = ((b"RIFF", "RIFF/WAVE"), (b"ID3", "MP3 (ID3)"), (b"\xff\xfb", "MP3"), (b"\xff\xf3", "MP3"),
+                 (b"\xff\xf2", "MP3"), (b"OggS", "Ogg"), (b"fLaC", "FLAC"))  # fmt: skip
+PACING_JITTER = 0.1  # audio-pacing tolerates this share of the expected time, at least one send interval
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,40 @@ class Policy:
     quota: int | None = None
     idle_seconds: float = DEFAULT_IDLE_SECONDS
     preemption_grace: float = DEFAULT_PREEMPTION_GRACE
+    heartbeat_seconds: float | None = None  # None: the documented maximum (the AsyncAPI's x-rules)
+
+
+@dataclass
+class AudioSequence:
+    """One SEND_AUDIO sequence as it went out: arrival and audio seconds of each packet, its frames."""
+
+    req_id: str
+    first_call: int  # the frame (call seq) that opened it
+    next_seq: int = 1
+    sent: list[float] = field(default_factory=list)  # arrival of each packet
+    seconds: list[float] = field(default_factory=list)  # the audio each packet carried
+    last_call: int = 0
+    final: bool = False  # the client's IsFinal packet came
+    ended: float | None = None
+    ratio: float | None = None  # send interval / audio duration after the head start, when judged
+
+
+@dataclass
+class ChannelTrack:
+    """One command channel through the proxy: whose, when, the last traffic from the application."""
+
+    number: int
+    session_id: str
+    opened: float
+    call: Call
+    last_up: float
+    track: Track | None = None
+    closed: float | None = None
+    audio: AudioSequence | None = None  # the sequence still open
+    stream_req_id: str | None = None  # the stream text still open
+    last_text_req_id: str | None = None
+    text_before: float | None = None  # the arrival of the text before the last one (a refused text's undo)
+    silent_reported: bool = False
 
 
 @dataclass
@@ -106,6 +151,14 @@ class Track:
     last_text_accepted_sent: float | None = None
     first_start_sent: float | None = None
     preempted_at: float | None = None
+    driver_type: int | None = None
+    channel: ChannelTrack | None = None  # the command channel open through the proxy, if any
+    channel_events: list[tuple[float, str]] = field(default_factory=list)  # (at, what) for the timeline
+    audio: list[AudioSequence] = field(default_factory=list)  # every audio sequence, for the pacing chart
+
+    def event(self, at: float, what: str) -> None:
+        if len(self.channel_events) < MAX_CHANNEL_EVENTS:
+            self.channel_events.append((at, what))
 
     @property
     def live(self) -> bool:
@@ -133,7 +186,11 @@ class Tracker:
         self._by_user: dict[tuple[str, str], Track] = {}
         self._creating: Counter[str] = Counter()
         self._text_before: dict[int, float | None] = {}  # call seq -> the previous text's arrival
-        self._lock = threading.Lock()
+        self._driver_types: dict[int, int | None] = {}  # create call seq -> its DriverType
+        self._req_ids: dict[str, tuple[Any, int]] = {}  # ReqId -> (what it was sent with, the call seq)
+        self._channels = 0
+        self.channel_rules: ChannelRules = load_channel_spec().rules
+        self._lock = threading.RLock()
 
     # --- the application's request ---------------------------------------------
 
@@ -141,28 +198,40 @@ class Tracker:
         """Findings on a call as it arrives; remembers what the answer will need."""
         payload = payload if isinstance(payload, dict) else {}
         with self._lock:
-            if call.operation == "createsession":
-                return self._create_request(call, payload, now)
-            session_id = _text(payload, "SessionId")
-            call.session_id = session_id
-            track = self.sessions.get(session_id) if session_id else None
-            if track is None or call.operation not in ("statsession", "startsession", "command"):
-                if track is not None:
-                    call.user_id = track.user_id
-                return []
-            call.user_id = track.user_id
-            if track.reported_end is not None:
-                what = f"{call.operation} on session {track.session_id} after it {track.reported_end}"
-                return [self._finding("call-after-end", what, call, track)]
-            if call.operation == "statsession":
-                return self._stat_request(call, track, now)
-            if call.operation == "startsession":
-                return self._start_request(call, track, now)
-            return self._text_request(call, track, now)
+            found = self._request(call, payload, now)
+            if call.req_id is not None:
+                found = self._req_id(call.req_id, (call.operation, call.fingerprint), call, now) + found
+            return found
+
+    def _request(self, call: Call, payload: dict[str, Any], now: float) -> list[Finding]:
+        if call.operation in CREATES:
+            return self._create_request(call, payload, now)
+        session_id = _text(payload, "SessionId")
+        call.session_id = session_id
+        track = self.sessions.get(session_id) if session_id else None
+        if track is None or call.operation not in ("statsession", "startsession", "command"):
+            if track is not None:
+                call.user_id = track.user_id
+            return []
+        call.user_id = track.user_id
+        if track.reported_end is not None:
+            what = f"{call.operation} on session {track.session_id} after it {track.reported_end}"
+            return [self._finding("call-after-end", what, call, track)]
+        if call.operation == "statsession":
+            return self._stat_request(call, track, now)
+        if call.operation == "startsession":
+            return self._start_request(call, track, now)
+        return self._text_request(call, track, now)
 
     def _create_request(self, call: Call, payload: dict[str, Any], now: float) -> list[Finding]:
-        project, user = _text(payload, "VirtualmanProjectId"), _text(payload, "UserId")
+        by_asset = call.operation == "createsessionbyasset"
+        project = (
+            BY_ASSET if by_asset and _text(payload, "AssetVirtualmanKey") else _text(payload, "VirtualmanProjectId")
+        )
+        user = _text(payload, "UserId")
         call.project_id, call.user_id = project, user
+        driver = payload.get("DriverType")
+        self._driver_types[call.seq] = driver if isinstance(driver, int) else None
         if project is None or user is None:
             return []  # request-schema says it; nothing to track
         found = []
@@ -182,7 +251,7 @@ class Tracker:
                 )
             )
         quota = self.policy.quota
-        if quota is not None:
+        if quota is not None and project != BY_ASSET:  # the quota told is a project's
             live = sum(1 for t in self.sessions.values() if t.project_id == project and self._alive(t, now))
             wanted = live - (previous is not None) + self._creating[project] + 1
             if wanted > quota:
@@ -237,7 +306,7 @@ class Tracker:
         payload = payload if isinstance(payload, dict) else {}
         with self._lock:
             previous_text = self._text_before.pop(call.seq, None)
-            if call.operation == "createsession":
+            if call.operation in CREATES:
                 self._create_answer(call, code, payload, now)
                 return []
             track = self.sessions.get(call.session_id or "")
@@ -266,6 +335,7 @@ class Tracker:
 
     def _create_answer(self, call: Call, code: int | None, payload: dict[str, Any], now: float) -> None:
         project, user = call.project_id, call.user_id
+        driver_type = self._driver_types.pop(call.seq, None)
         if project is not None:
             self._creating[project] = max(0, self._creating[project] - 1)
         session_id = _text(payload, "SessionId")
@@ -277,7 +347,7 @@ class Tracker:
             previous.preempted_at = now
         status = payload.get("SessionStatus")
         status = status if isinstance(status, int) else PREPARING
-        track = Track(session_id, user, project, now, call, status, last_driven=now)
+        track = Track(session_id, user, project, now, call, status, last_driven=now, driver_type=driver_type)
         if status == READY:
             track.ready = now
         call.session_id = session_id
@@ -332,6 +402,257 @@ class Tracker:
         message = f"{what} {after:.1f} s after a new session with UserId {track.user_id!r} was created"
         return [self._finding("preemption", message, call, track)]
 
+    # --- ReqIds ---------------------------------------------------------------------
+
+    def _req_id(self, req_id: str, what: Any, call: Call, now: float) -> list[Finding]:
+        """reqid-reused: a ReqId seen before with another request (a resend of the same bytes is not one)."""
+        seen = self._req_ids.get(req_id)
+        if seen is None:
+            self._req_ids[req_id] = (what, call.seq)
+            if len(self._req_ids) > MAX_REQIDS_KEPT:
+                for old in list(self._req_ids)[: MAX_REQIDS_KEPT // 10]:
+                    del self._req_ids[old]
+            return []
+        if seen[0] == what:
+            return []
+        message = f"ReqId {req_id} was sent before, with call #{seen[1]}: every request needs a new one"
+        return [Finding("reqid-reused", message, call, call.session_id, call.user_id)]
+
+    # --- the command channel ----------------------------------------------------------
+
+    def channel_open(self, call: Call, session_id: str | None, now: float) -> tuple[ChannelTrack, list[Finding]]:
+        """A channel asked for (before the upstream answers): ws-requestid, ws-before-start, ws-second-channel."""
+        with self._lock:
+            self._channels += 1
+            track = self.sessions.get(session_id) if session_id else None
+            channel = ChannelTrack(self._channels, session_id or "", now, call, now, track)
+            call.session_id = session_id
+            found: list[Finding] = []
+            if track is None or track.reported_end is not None or not track.live:
+                why = (
+                    "no requestid"
+                    if not session_id
+                    else f"requestid {session_id!r} is not a session the application created through the proxy"
+                    if track is None
+                    else f"session {session_id} {track.reported_end or track.end_reason}"
+                )
+                found.append(Finding("ws-requestid", f"the channel needs the SessionId of a live session: {why}", call,
+                                     session_id, track.user_id if track else None))  # fmt: skip
+                return channel, found
+            call.user_id = track.user_id
+            if track.started is None:
+                why = (
+                    "no startsession has succeeded"
+                    if track.first_start_sent is not None
+                    else "startsession was never called"
+                )
+                found.append(self._finding("ws-before-start", f"the channel was opened, but {why}", call, track))
+            if track.channel is not None:
+                message = f"a second channel to the session while channel {track.channel.number} (call #{track.channel.call.seq}) is open"
+                found.append(self._finding("ws-second-channel", message, call, track))
+            return channel, found
+
+    def channel_accepted(self, channel: ChannelTrack, now: float) -> None:
+        with self._lock:
+            track = channel.track
+            if track is not None:
+                track.channel = channel
+                track.event(now, "open")
+
+    def channel_up(self, channel: ChannelTrack, call: Call, body: Any, now: float) -> list[Finding]:
+        """One message from the application: heartbeat, ReqId, texts and audio rules."""
+        with self._lock:
+            found = self._silence(channel, call, now)
+            channel.last_up = now
+            track = channel.track
+            if track is not None:
+                call.session_id, call.user_id = track.session_id, track.user_id
+                track.last_driven = now
+            payload = body.get("Payload") if isinstance(body, dict) else None
+            if not isinstance(payload, dict):
+                return found
+            command, data = payload.get("Command"), payload.get("Data")
+            req_id = payload.get("ReqId")
+            data = data if isinstance(data, dict) else {}
+            req_id = req_id if isinstance(req_id, str) else None
+            call.req_id = req_id
+            if command == "SEND_AUDIO":
+                return found + self._audio(channel, track, call, req_id, data, now)
+            if req_id is not None:
+                continuing = command == "SEND_STREAMTEXT" and req_id == channel.stream_req_id
+                if not continuing:
+                    found += self._req_id(req_id, (command, call.fingerprint), call, now)
+            if command == "SEND_TEXT":
+                found += self._channel_text(channel, track, call, req_id, data, now)
+            elif command == "SEND_STREAMTEXT":
+                if req_id != channel.stream_req_id:
+                    channel.stream_req_id = req_id
+                    found += self._channel_text(channel, track, call, req_id, data, now)
+                if data.get("IsFinal"):
+                    channel.stream_req_id = None
+            return found
+
+    def _channel_text(
+        self,
+        channel: ChannelTrack,
+        track: Track | None,
+        call: Call,
+        req_id: str | None,
+        data: dict[str, Any],
+        now: float,
+    ) -> list[Finding]:
+        found = []
+        text, interrupt = data.get("Text"), bool(data.get("Interrupt"))
+        if interrupt and text:
+            found.append(Finding("interrupt-with-text", f"an Interrupt carries a Text of {len(str(text))} characters:"
+                                 " interrupt with an empty Text, then send the new text", call,
+                                 call.session_id, call.user_id))  # fmt: skip
+        if interrupt and not text:
+            if track is not None:
+                track.event(now, "interrupt")
+            return found
+        if track is None:
+            return found
+        found += self._text_request(call, track, now)
+        channel.text_before = self._text_before.pop(call.seq, None)
+        channel.last_text_req_id = req_id
+        track.text_count += 1
+        if len(track.texts) < MAX_TEXTS_KEPT:
+            track.texts.append(now)
+        track.event(now, "text")
+        return found
+
+    def _audio(
+        self,
+        channel: ChannelTrack,
+        track: Track | None,
+        call: Call,
+        req_id: str | None,
+        data: dict[str, Any],
+        now: float,
+    ) -> list[Finding]:
+        found: list[Finding] = []
+        rules = self.channel_rules.audio
+        if track is not None and track.driver_type is not None and track.driver_type != AUDIO_DRIVEN:
+            message = f"SEND_AUDIO on a session created with DriverType {track.driver_type}: audio needs {AUDIO_DRIVEN}"
+            found.append(self._finding("audio-on-text-session", message, call, track))
+        size, why = _audio_packet(data.get("Audio"), rules.packet_bytes)
+        if why is not None:
+            found.append(Finding("audio-format", why, call, call.session_id, call.user_id))
+        seq = data.get("Seq")
+        sequence = channel.audio
+        if sequence is not None and sequence.final:
+            sequence = channel.audio = None
+        if sequence is None:
+            if req_id is not None:
+                found += self._req_id(req_id, ("SEND_AUDIO", call.seq), call, now)
+            sequence = channel.audio = AudioSequence(req_id or "", call.seq)
+            if track is not None:
+                track.audio.append(sequence)
+                track.event(now, "audio")
+        elif req_id != sequence.req_id:
+            message = (
+                f"packet Seq {seq} has ReqId {req_id}, but its sequence (from call #{sequence.first_call}) has"
+                f" {sequence.req_id}: one ReqId for the whole sequence"
+            )
+            found.append(Finding("audio-reqid", message, call, call.session_id, call.user_id))
+        if seq != sequence.next_seq:
+            message = f"packet Seq {seq!r}, expected {sequence.next_seq} (1, 2, 3, ... up to the final packet)"
+            found.append(Finding("audio-seq", message, call, call.session_id, call.user_id))
+        sequence.next_seq = (seq if isinstance(seq, int) else sequence.next_seq) + 1
+        sequence.last_call = call.seq
+        if size:
+            sequence.sent.append(now)
+            sequence.seconds.append(rules.seconds_of(size))
+        if data.get("IsFinal"):
+            sequence.final = True
+            found += self._end_audio(sequence, call, now)
+        return found
+
+    def _end_audio(self, sequence: AudioSequence, call: Call, now: float) -> list[Finding]:
+        """The sequence is over: judge its pacing once."""
+        if sequence.ended is not None:
+            return []
+        sequence.ended = now
+        rules = self.channel_rules.audio
+        head = rules.head_start_packets
+        if len(sequence.sent) < head + 2:
+            return []  # all of it fits in the head start: nothing paced to judge
+        elapsed = sequence.sent[-1] - sequence.sent[head - 1]
+        audio = sum(sequence.seconds[head - 1 : -1])  # each packet's audio covers the wait for the next
+        if audio <= 0:
+            return []
+        sequence.ratio = elapsed / audio
+        slack = max(rules.send_interval_seconds, PACING_JITTER * audio)
+        low, high = rules.min_ratio * audio - slack, rules.max_ratio * audio + slack
+        if low <= elapsed <= high:
+            return []
+        speed = "faster" if elapsed < low else "slower"
+        message = (
+            f"audio sequence {sequence.req_id} (frames #{sequence.first_call} to #{sequence.last_call}): after the"
+            f" {head}-packet head start {audio:.2f} s of audio went out in {elapsed:.2f} s, ratio"
+            f" {sequence.ratio:.2f}, {speed} than the documented {rules.min_ratio:g} to {rules.max_ratio:g}"
+        )
+        return [Finding("audio-pacing", message, call, call.session_id, call.user_id)]
+
+    def channel_down(self, channel: ChannelTrack, call: Call, body: Any, now: float) -> list[Finding]:
+        """One message from the endpoint: a refused text, an AudioOver the endpoint had to end."""
+        payload = body.get("Payload") if isinstance(body, dict) else None
+        if not isinstance(payload, dict):
+            return []
+        with self._lock:
+            track = channel.track
+            status, req_id = payload.get("SpeakStatus"), payload.get("ReqId")
+            header = body.get("Header") if isinstance(body.get("Header"), dict) else {}
+            if track is not None and isinstance(status, str) and status != "Error":
+                track.event(now, status)
+            refused_text = header.get("Code") == TOO_FREQUENT and req_id == channel.last_text_req_id
+            if refused_text and req_id is not None and track is not None:  # the interval runs from the text before
+                track.last_text_request = channel.text_before
+            sequence = channel.audio
+            final_by_server = self.channel_rules.final_by_server
+            ended = status == "AudioOver" and payload.get("FinalType") == final_by_server
+            if ended and sequence is not None and sequence.req_id == req_id and not sequence.final:
+                sequence.final = True
+                return self._audio_final(sequence, call, now, f"the endpoint ended it (FinalType {final_by_server})")
+            return []
+
+    def _audio_final(self, sequence: AudioSequence, call: Call, now: float, how: str) -> list[Finding]:
+        message = (
+            f"audio sequence {sequence.req_id} (frames #{sequence.first_call} to #{sequence.last_call}) had no empty"
+            f" IsFinal packet: {how}"
+        )
+        return [
+            Finding("audio-final", message, call, call.session_id, call.user_id),
+            *self._end_audio(sequence, call, now),
+        ]
+
+    def channel_closed(self, channel: ChannelTrack, call: Call, now: float, who: str) -> list[Finding]:
+        """The channel is over (``who`` closed it): a silence before it, an audio sequence left open."""
+        with self._lock:
+            if channel.closed is not None:
+                return []
+            channel.closed = now
+            found = self._silence(channel, call, now)
+            sequence = channel.audio
+            if sequence is not None and not sequence.final:
+                sequence.final = True
+                found += self._audio_final(sequence, call, now, f"the channel was closed by {who} first")
+            track = channel.track
+            if track is not None and track.channel is channel:
+                track.channel = None
+                track.event(now, f"close ({who})")
+            return found
+
+    def _silence(self, channel: ChannelTrack, call: Call, now: float) -> list[Finding]:
+        limit = self.policy.heartbeat_seconds or self.channel_rules.heartbeat_seconds[1]
+        gap = now - channel.last_up
+        if gap <= limit or channel.silent_reported:
+            return []
+        channel.silent_reported = True  # once a channel: the application's heartbeat is missing, not late once
+        message = f"the channel was silent for {gap:.1f} s (a heartbeat at least every {limit:g} s)"
+        return [Finding("heartbeat-interval", message, call, channel.session_id or None, call.user_id)]
+
     # --- the end -----------------------------------------------------------------
 
     def finish(self, now: float, why: str) -> list[Finding]:
@@ -376,3 +697,21 @@ class Tracker:
             return
         for session_id in [sid for sid, t in self.sessions.items() if not t.live][: len(self.sessions) // 10]:
             del self.sessions[session_id]
+
+
+def _audio_packet(audio: Any, packet_bytes: int) -> tuple[int, str | None]:
+    """The packet's PCM size, and why it is not raw 16-bit PCM of at most ``packet_bytes`` (None: it is)."""
+    if not isinstance(audio, str):
+        return 0, None  # the schema says it (request-schema)
+    try:
+        pcm = base64.b64decode(audio, validate=True)
+    except (binascii.Error, ValueError):
+        return 0, None
+    for magic, name in AUDIO_HEADERS:
+        if pcm.startswith(magic):
+            return len(pcm), f"the packet starts with a {name} header: send raw PCM, not a file"
+    if len(pcm) > packet_bytes:
+        return len(pcm), f"the packet carries {len(pcm)} bytes of audio, over the documented {packet_bytes}"
+    if len(pcm) % 2:
+        return len(pcm), f"the packet carries {len(pcm)} bytes: 16-bit samples come in pairs of bytes"
+    return len(pcm), None

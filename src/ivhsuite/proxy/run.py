@@ -64,6 +64,7 @@ class ProxyOptions:
     port: int | None = None
     report_dir: Path | None = None
     fail_on: str = "any"
+    strict_advice: bool = False
     policy: Policy = field(default_factory=Policy)
     command: tuple[str, ...] = ()
     project_ids: tuple[str, ...] = (DEFAULT_PROJECT_ID,)
@@ -81,6 +82,8 @@ class ProxyOptions:
         policy = self.policy
         if policy.stat_interval < 0 or policy.text_interval < 0:
             raise ConfigError("--stat-interval must be 0 or more")
+        if policy.heartbeat_seconds is not None and policy.heartbeat_seconds <= 0:
+            raise ConfigError(f"--heartbeat-seconds must be more than 0, not {policy.heartbeat_seconds:g}")
         if policy.quota is not None and policy.quota < 1:
             raise ConfigError(f"--quota must be 1 or more, not {policy.quota}")
         if self.command and _executable(self.command[0]) is None:
@@ -155,17 +158,18 @@ class _Signals:
                 signal.signal(sig, handler)
 
 
-def _upstream(options: ProxyOptions) -> tuple[str, httpx.AsyncBaseTransport | None, str]:
-    """The upstream base URL, the transport to reach it, and how to name it."""
+def _upstream(options: ProxyOptions) -> tuple[str, httpx.AsyncBaseTransport | None, Any, str]:
+    """The upstream base URL, the transport to reach it, the in-process app of its channel, and how to name it."""
     if options.upstream is not None:
-        return options.upstream, None, options.upstream
+        return options.upstream, None, None, options.upstream
     from ivhsuite.emulator import EmulatorSettings, create_app
 
     settings = EmulatorSettings(
         project_ids=options.project_ids, quota=options.emulator_quota, prepare_seconds=options.prepare_seconds
     )
-    transport = httpx.ASGITransport(app=create_app(settings), raise_app_exceptions=False)
-    return EMULATOR_URL, transport, EMULATOR_LABEL
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return EMULATOR_URL, transport, app, EMULATOR_LABEL
 
 
 def _same_address(upstream: str, listening: str) -> bool:
@@ -212,9 +216,16 @@ def exit_code(record: RunRecord, received: int | None) -> int:
 def run_proxy(options: ProxyOptions, stream: TextIO | None = None) -> ProxyResult:
     """Serve the proxy until the wrapped command ends (or a signal comes), then write the reports."""
     printer = Printer(stream or sys.stderr)
-    upstream, transport, label = _upstream(options)
+    upstream, transport, channel_app, label = _upstream(options)
     findings = Findings(on_finding=printer)
-    app = ProxyApp(upstream, findings, policy=options.policy, signature_required=transport is None, transport=transport)
+    app = ProxyApp(
+        upstream,
+        findings,
+        policy=options.policy,
+        signature_required=transport is None,
+        transport=transport,
+        channel_app=channel_app,
+    )
     try:
         folder = run_dir(options.report_dir, "proxy")
     except OSError as exc:
@@ -253,6 +264,7 @@ def run_proxy(options: ProxyOptions, stream: TextIO | None = None) -> ProxyResul
         command_exit=command_exit,
         stopped_by=signal.Signals(signals.received).name if signals.received else None,
         internal_errors=app.internal_errors,
+        strict_advice=options.strict_advice,
     )
     record.exit_code = exit_code(record, signals.received)
     reports = write_all(record, folder)
