@@ -118,7 +118,9 @@ def command(session_id: str, name: str, data: dict[str, Any], req_id: str | None
 
 
 def audio(session_id: str, chunk: bytes, seq: int, req_id: str, final: bool = False) -> str:
-    return command(session_id, "SEND_AUDIO", {"Audio": base64.b64encode(chunk).decode(), "Seq": seq, "IsFinal": final}, req_id)
+    return command(
+        session_id, "SEND_AUDIO", {"Audio": base64.b64encode(chunk).decode(), "Seq": seq, "IsFinal": final}, req_id
+    )
 
 
 def wait_over(ws: ClientConnection, status: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -278,7 +280,7 @@ def final_repeats_seq(run: Run) -> None:
 def wav_header(run: Run) -> None:
     req_id = uuid.uuid4().hex
     header = b"RIFF" + bytes(36)
-    send_packets(run, [(header + PACKET[: 2000], 1, req_id, False), (b"", 2, req_id, True)])
+    send_packets(run, [(header + PACKET[:2000], 1, req_id, False), (b"", 2, req_id, True)])
 
 
 def all_at_once(run: Run) -> None:

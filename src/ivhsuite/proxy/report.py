@@ -85,6 +85,18 @@ def _track(track: Track) -> dict[str, Any]:
         "end_reason": track.end_reason,
         "leaked": track.leaked,
         "ran_s": t(track.ran()),
+        "channel": [{"at": t(at), "what": what} for at, what in track.channel_events],
+        "audio": [
+            {
+                "req_id": a.req_id,
+                "packets": len(a.sent),
+                "audio_s": round(sum(a.seconds), 3),
+                "ratio": None if a.ratio is None else round(a.ratio, 3),
+                "frames": [a.first_call, a.last_call],
+                "final": a.final,
+            }
+            for a in track.audio
+        ],
     }
 
 
