@@ -27,7 +27,7 @@ from ivhsuite.client import IvhClient
 from ivhsuite.config import Target
 from ivhsuite.emulator import EmulatorSettings, create_app
 from ivhsuite.proxy import Findings, Policy, ProxyApp
-from ivhsuite.proxy.report import RunRecord
+from ivhsuite.proxy.report import RunRecord, render_html, summary
 from ivhsuite.proxy.server import serve_in_thread
 
 pytestmark = pytest.mark.timeout(60)
@@ -139,6 +139,7 @@ def test_an_application_that_follows_the_docs_has_no_finding(through_proxy: Call
     sid = run.started()
     with run.channel(sid) as ch:
         ch.wait_for("TextOver", ch.send_text("hello"))
+        time.sleep(RULES.text_interval_seconds + 0.1)  # Channel spaces texts by exactly the interval: a ms race
         ch.wait_for("TextOver", ch.send_stream_text(["one ", "two"]))
         over = ch.wait_for("AudioOver", ch.send_audio(pcm(9)))
         assert over["FinalType"] == RULES.final_by_client
@@ -149,6 +150,11 @@ def test_an_application_that_follows_the_docs_has_no_finding(through_proxy: Call
     assert 0.6 < (track.audio[0].ratio or 0) < 1.1  # paced by the client at the documented 0.75
     assert [what for _, what in track.channel_events][:2] == ["open", "text"]
     assert run.proxy.calls["channel SEND_AUDIO"] == 10 and run.proxy.calls["commandchannel"] == 1
+    record = RunRecord("now", 3.0, "the embedded emulator", "client", Policy(), run.findings, [track])
+    page, (session,) = render_html(record), summary(record)["sessions"]
+    assert "Audio pacing" in page and "audio paced" in page and "channel open" in page
+    assert session["audio"][0]["packets"] == 9 and session["audio"][0]["final"] is True
+    assert {"open", "TextStart", "TextOver", "AudioStart", "AudioOver"} <= {e["what"] for e in session["channel"]}
 
 
 def test_frames_are_relayed_unchanged_both_ways(through_proxy: Callable[..., Run]) -> None:

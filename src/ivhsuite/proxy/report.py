@@ -17,9 +17,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.proxy.findings import RULES, Finding, Findings, Side
 from ivhsuite.proxy.rules import Policy, Track
-from ivhsuite.proxy.timeline import END_COLORS, end_kind, timeline_svg
+from ivhsuite.proxy.timeline import END_COLORS, end_kind, pacing_svg, timeline_svg
 from ivhsuite.redact import redact
 
 FAIL_ON = ("client", "endpoint", "any")
@@ -271,6 +272,23 @@ def _sessions_table(tracks: list[Track]) -> str:
     return _table(headers, rows)
 
 
+MAX_PACING_CHARTS = 24
+
+
+def _pacing(tracks: list[Track]) -> str:
+    """A small chart per audio sequence (the first few): audio sent against time, over the documented band."""
+    rules = load_channel_spec().rules.audio
+    sequences = [(t, a) for t in tracks for a in t.audio if a.sent][:MAX_PACING_CHARTS]
+    if not sequences:
+        return ""
+    charts = "".join(
+        f"<figure style='display:inline-block;margin:4px'>{pacing_svg(a, rules)}"
+        f"<figcaption class='meta'>{_e(t.session_id[:12])} frames #{a.first_call}–#{a.last_call}</figcaption></figure>"
+        for t, a in sequences
+    )
+    return "<h3>Audio pacing</h3><p class='meta'>Audio sent against time; dashed: the documented ratios.</p>" + charts
+
+
 def render_html(record: RunRecord) -> str:
     failing = record.failing()
     verdict = "red" if failing else "green"
@@ -293,7 +311,7 @@ def render_html(record: RunRecord) -> str:
         f" {record.findings.total('endpoint')} endpoint finding(s) (promises the endpoint broke).</p>"
         "<h2>Rules</h2>" + _rules_overview(record) + "<h2>Findings by rule</h2>" + _rule_sections(record)
         + "<h2>Session timeline</h2>" + timeline_svg(record.tracks, record.duration)
-        + _sessions_table(record.tracks)
+        + _sessions_table(record.tracks) + _pacing(record.tracks)
         + "<h2>Environmental (not findings)</h2>"
         + (environmental if record.environmental else "<p class='meta'>none</p>")
         + "</main></body></html>"

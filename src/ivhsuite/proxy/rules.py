@@ -106,6 +106,7 @@ class AudioSequence:
     final: bool = False  # the client's IsFinal packet came
     ended: float | None = None
     ratio: float | None = None  # send interval / audio duration after the head start, when judged
+    paced: bool | None = None  # within the documented ratio and its tolerance; None: too short to judge
 
 
 @dataclass
@@ -585,7 +586,8 @@ class Tracker:
         sequence.ratio = elapsed / audio
         slack = max(rules.send_interval_seconds, PACING_JITTER * audio)
         low, high = rules.min_ratio * audio - slack, rules.max_ratio * audio + slack
-        if low <= elapsed <= high:
+        sequence.paced = low <= elapsed <= high
+        if sequence.paced:
             return []
         speed = "faster" if elapsed < low else "slower"
         message = (
