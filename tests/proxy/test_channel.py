@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +28,7 @@ from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.client import IvhClient
 from ivhsuite.config import Target
 from ivhsuite.emulator import EmulatorSettings, create_app
+from ivhsuite.proxy import RULES as PROXY_RULES
 from ivhsuite.proxy import Findings, Policy, ProxyApp
 from ivhsuite.proxy.report import RunRecord, render_html, summary
 from ivhsuite.proxy.server import serve_in_thread
@@ -357,3 +360,31 @@ def test_texts_over_http_and_the_channel_share_the_interval(through_proxy: Calla
     run = through_proxy()
     http_then_channel_text(run)
     assert run.rules() == ["text-interval"]
+
+
+def test_the_channel_handshake_gets_the_query_checks(through_proxy: Callable[..., Run]) -> None:
+    run = through_proxy()
+    sid = run.started()
+    with connect(run.url(sid) + "&accesstoken=never-in-a-url") as ws:
+        ws.send(command(sid, "SEND_HEARTBEAT", {"Text": "PING"}))
+    run.ivh.close_session(sid)
+    assert run.rules() == ["secret-in-query"]
+    assert all("never-in-a-url" not in f.message for fs in run.findings.by_rule().values() for f in fs)
+
+
+def test_a_frame_that_is_no_documented_command_is_request_schema(through_proxy: Callable[..., Run]) -> None:
+    run = through_proxy()
+    sid = run.started()
+    with connect(run.url(sid)) as ws:
+        ws.send(command(sid, "SEND_AUDIOS", {"Audio": ""}))
+        assert json.loads(ws.recv(timeout=5))["Header"]["Code"] == load_channel_spec().refusal("bad-message").code
+    run.ivh.close_session(sid)
+    assert run.rules() == ["request-schema"]
+
+
+def test_the_readme_lists_every_rule() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| side | rule | the application (or the endpoint) must |") :]
+    table = table[: table.index("\n\n")]
+    listed = set(re.findall(r"`([a-z0-9-]+)`", table))
+    assert set(PROXY_RULES) <= listed, sorted(set(PROXY_RULES) - listed)

@@ -21,8 +21,9 @@ from ivhsuite.proxy.cli import options_from_args
         (["--fail-on", "sometimes"], "invalid choice"),
         (["--port", "70000", "--", "true"], "--port must be 0 to 65535"),
         (["--quota", "0", "--", "true"], "--quota must be 1 or more"),
+        (["--heartbeat-seconds", "0", "--", "true"], "--heartbeat-seconds must be more than 0"),
     ],
-    ids=["upstream-scheme", "no-command", "both-upstreams", "fail-on", "port", "quota"],
+    ids=["upstream-scheme", "no-command", "both-upstreams", "fail-on", "port", "quota", "heartbeat"],
 )
 def test_usage_errors_are_one_line_and_exit_2(
     args: list[str], expected: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
@@ -50,6 +51,11 @@ def test_flags_first_then_the_environment() -> None:
     )
     assert served.upstream is None and served.project_ids == ("mine",) and served.listen_port == 8080
     assert served.policy.quota == 10 and served.policy.stat_interval == 5
+    assert not served.strict_advice and served.policy.heartbeat_seconds is None  # None: the documented maximum
+    strict = options_from_args(
+        parser.parse_args(["proxy", "--emulator", "--strict-advice", "--heartbeat-seconds", "2.5"]), {}
+    )
+    assert strict.strict_advice and strict.policy.heartbeat_seconds == 2.5
 
 
 def test_an_upstream_that_is_the_proxy_itself_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

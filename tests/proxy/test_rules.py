@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from typing import Any
 
 import pytest
 
+from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.proxy.findings import Call, Finding
-from ivhsuite.proxy.rules import Policy, Tracker
+from ivhsuite.proxy.rules import ChannelTrack, Policy, Tracker
 
 PROJECT = "p1"
 
@@ -260,3 +262,183 @@ def test_endpoint_starting_a_session_still_preparing() -> None:
     feed.start(0.5)  # the client broke start-before-ready, and the endpoint accepted it
     assert feed.stat(2.0, status=3) == ["start-after-ready"]
     assert feed.found[-1].side == "endpoint"
+
+
+# --- the command channel, on numbers ------------------------------------------------------
+
+AUDIO = load_channel_spec().rules.audio
+
+
+class ChannelFeed(Feed):
+    """A started DriverType 3 session and its channel, fed frames at given times."""
+
+    def __init__(self, driver_type: int = 3, **policy: Any) -> None:
+        super().__init__(**policy)
+        self.create(0.0, DriverType=driver_type)
+        self.start(0.1)
+        opened = Call(next(self._seq), 0.2, "GET", "/ch", "commandchannel", "127.0.0.1:1")
+        self.channel, found = self.tracker.channel_open(opened, "s1", 0.2)
+        assert found == []
+        self.tracker.channel_accepted(self.channel, 0.2)
+
+    def frame(self, at: float, command: str, data: dict[str, Any], req_id: str | None = None) -> list[str]:
+        call = Call(
+            next(self._seq), at, "WS", "/ch", f"channel {command}", "127.0.0.1:1", fingerprint=hash((at, command))
+        )
+        body = {"Payload": {"ReqId": req_id or f"{call.seq:032x}", "SessionId": "s1", "Command": command, "Data": data}}
+        found = self.tracker.channel_up(self.channel, call, body, at)
+        self.found += found
+        return [f.rule for f in found]
+
+    def audio(self, times: list[float], packet: bytes = bytes(AUDIO.packet_bytes), req_id: str = "a" * 32) -> list[str]:
+        found = []
+        for seq, at in enumerate(times, start=1):
+            data = {"Audio": base64.b64encode(packet).decode(), "Seq": seq, "IsFinal": False}
+            found += self.frame(at, "SEND_AUDIO", data, req_id)
+        end = {"Audio": "", "Seq": len(times) + 1, "IsFinal": True}
+        return found + self.frame(times[-1] + AUDIO.send_interval_seconds, "SEND_AUDIO", end, req_id)
+
+
+def paced(packets: int, interval: float, start: float = 1.0) -> list[float]:
+    head = AUDIO.head_start_packets
+    return [start + max(0, n - head + 1) * interval for n in range(packets)]
+
+
+def test_audio_at_the_documented_pace_is_no_finding_and_its_ratio_is_kept() -> None:
+    feed = ChannelFeed()
+    assert feed.audio(paced(20, AUDIO.send_interval_seconds)) == []
+    (sequence,) = feed.tracker.sessions["s1"].audio
+    assert sequence.ratio == pytest.approx(AUDIO.send_interval_seconds / AUDIO.packet_seconds)
+    assert sequence.paced is True and sequence.final
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        (AUDIO.packet_seconds * AUDIO.min_ratio * 0.5, ["audio-pacing"]),  # twice as fast as allowed
+        (AUDIO.packet_seconds * AUDIO.min_ratio, []),
+        (AUDIO.packet_seconds * AUDIO.max_ratio, []),  # real time: the slow bound
+        (AUDIO.packet_seconds * AUDIO.max_ratio * 1.3, ["audio-pacing"]),  # the stream would starve
+    ],
+    ids=["too-fast", "fast-bound", "slow-bound", "too-slow"],
+)
+def test_audio_pacing_bounds(interval: float, expected: list[str]) -> None:
+    assert ChannelFeed().audio(paced(30, interval)) == expected
+
+
+def test_a_short_sequence_inside_the_head_start_is_not_judged() -> None:
+    feed = ChannelFeed()
+    assert feed.audio([1.0] * AUDIO.head_start_packets) == []
+    assert feed.tracker.sessions["s1"].audio[0].paced is None
+
+
+@pytest.mark.parametrize(
+    ("packet", "words"),
+    [
+        (b"RIFF" + bytes(100), "RIFF/WAVE"),
+        (b"ID3" + bytes(101), "MP3"),
+        (b"\xff\xfb" + bytes(100), "MP3"),
+        (bytes(AUDIO.packet_bytes + 2), "over the documented"),
+        (bytes(101), "pairs of bytes"),
+    ],
+    ids=["wav", "id3", "mp3-frame", "oversized", "odd"],
+)
+def test_audio_format(packet: bytes, words: str) -> None:
+    feed = ChannelFeed()
+    assert feed.audio([1.0], packet) == ["audio-format"]
+    assert words in feed.found[0].message
+
+
+def test_audio_on_a_text_session() -> None:
+    assert ChannelFeed(driver_type=1).audio([1.0])[:1] == ["audio-on-text-session"]
+
+
+def test_a_final_packet_repeating_the_last_seq_and_a_new_reqid_inside_a_sequence() -> None:
+    feed = ChannelFeed()
+    packet = base64.b64encode(bytes(640)).decode()
+    assert feed.frame(1.0, "SEND_AUDIO", {"Audio": packet, "Seq": 1}, "a" * 32) == []
+    assert feed.frame(1.1, "SEND_AUDIO", {"Audio": packet, "Seq": 2}, "b" * 32) == ["audio-reqid"]
+    assert feed.frame(1.2, "SEND_AUDIO", {"Audio": "", "Seq": 2, "IsFinal": True}, "a" * 32) == ["audio-seq"]
+
+
+def test_the_endpoint_ending_a_sequence_is_audio_final() -> None:
+    feed = ChannelFeed()
+    packet = base64.b64encode(bytes(640)).decode()
+    feed.frame(1.0, "SEND_AUDIO", {"Audio": packet, "Seq": 1}, "a" * 32)
+    over = {"Payload": {"Type": 3, "SessionId": "s1", "ReqId": "a" * 32, "SpeakStatus": "AudioOver", "FinalType": 2}}
+    found = feed.tracker.channel_down(feed.channel, feed.channel.call, over, 3.0)
+    assert [f.rule for f in found] == ["audio-final"]
+    assert "FinalType 2" in found[0].message
+
+
+def test_a_channel_closed_on_an_open_sequence_is_audio_final() -> None:
+    feed = ChannelFeed()
+    feed.frame(1.0, "SEND_AUDIO", {"Audio": "", "Seq": 1}, "a" * 32)
+    found = feed.tracker.channel_closed(feed.channel, feed.channel.call, 1.5, "the application")
+    assert [f.rule for f in found] == ["audio-final"]
+
+
+def test_texts_over_http_and_the_channel_share_one_interval_and_a_refused_text_is_undone() -> None:
+    feed = ChannelFeed()
+    assert feed.text(1.0) == []
+    assert feed.frame(1.5, "SEND_TEXT", {"Text": "hi"}, "c" * 32) == ["text-interval"]
+    refused = {"Header": {"Code": 100012}, "Payload": {"Type": 9, "SessionId": "s1", "ReqId": "c" * 32}}
+    feed.tracker.channel_down(feed.channel, feed.channel.call, refused, 1.51)
+    assert feed.frame(2.1, "SEND_TEXT", {"Text": "hi"}) == [], "the interval runs from the text before the refused one"
+
+
+def test_an_interrupt_is_no_text_unless_it_carries_one() -> None:
+    feed = ChannelFeed()
+    assert feed.frame(1.0, "SEND_TEXT", {"Text": "hi"}) == []
+    assert feed.frame(1.2, "SEND_TEXT", {"Text": "", "Interrupt": True}) == []
+    assert "interrupt-with-text" in feed.frame(2.5, "SEND_TEXT", {"Text": "new", "Interrupt": True})
+
+
+def test_stream_text_chunks_share_a_reqid_and_count_as_one_text() -> None:
+    feed = ChannelFeed()
+    for seq, at in enumerate([1.0, 1.1, 1.2], start=1):
+        assert feed.frame(at, "SEND_STREAMTEXT", {"Text": "x", "Seq": seq, "IsFinal": seq == 3}, "d" * 32) == []
+    assert feed.tracker.sessions["s1"].text_count == 1
+    assert feed.frame(2.5, "SEND_STREAMTEXT", {"Text": "x", "Seq": 1, "IsFinal": True}, "d" * 32) == ["reqid-reused"]
+
+
+def test_a_silent_channel_is_named_once() -> None:
+    feed = ChannelFeed(heartbeat_seconds=10.0)
+    assert feed.frame(5.0, "SEND_HEARTBEAT", {"Text": "PING"}) == []
+    assert feed.frame(16.0, "SEND_HEARTBEAT", {"Text": "PING"}) == ["heartbeat-interval"]
+    assert feed.frame(40.0, "SEND_HEARTBEAT", {"Text": "PING"}) == []
+    assert Policy().heartbeat_seconds is None and load_channel_spec().rules.heartbeat_seconds[1] > 10.0
+
+
+def test_channel_handshakes() -> None:
+    feed = ChannelFeed()
+    again = Call(99, 1.0, "GET", "/ch", "commandchannel", "127.0.0.1:1")
+    assert [f.rule for f in feed.tracker.channel_open(again, "s1", 1.0)[1]] == ["ws-second-channel"]
+    assert [f.rule for f in feed.tracker.channel_open(again, "someone-else", 1.0)[1]] == ["ws-requestid"]
+    assert [f.rule for f in feed.tracker.channel_open(again, None, 1.0)[1]] == ["ws-requestid"]
+    feed.create(2.0, user="u2", session="s2")
+    assert [f.rule for f in feed.tracker.channel_open(again, "s2", 2.1)[1]] == ["ws-before-start"]
+    feed.close(3.0)
+    assert [f.rule for f in feed.tracker.channel_open(again, "s1", 3.1)[1]] == ["ws-requestid"]
+    assert isinstance(feed.channel, ChannelTrack)
+
+
+def test_a_resent_request_is_not_a_reused_reqid_but_another_request_is() -> None:
+    tracker = Tracker(Policy())
+    first = Call(1, 0.0, "POST", "/statsession", "statsession", "p", req_id="e" * 32, fingerprint=1)
+    resent = Call(2, 0.5, "POST", "/statsession", "statsession", "p", req_id="e" * 32, fingerprint=1)
+    other = Call(3, 1.0, "POST", "/statsession", "statsession", "p", req_id="e" * 32, fingerprint=2)
+    assert tracker.request(first, {"SessionId": "x"}, 0.0) == []
+    assert tracker.request(resent, {"SessionId": "x"}, 0.5) == []
+    assert [f.rule for f in tracker.request(other, {"SessionId": "x"}, 1.0)] == ["reqid-reused"]
+
+
+def test_sessions_created_by_asset_are_tracked_apart_from_projects() -> None:
+    feed = Feed(quota=1)
+    assert feed.create(0.0, user="u1", session="s1") == []
+    by_asset = {"SessionId": "s2", "SessionStatus": 1}
+    assert feed.call("createsessionbyasset", 1.0, answer=by_asset, AssetVirtualmanKey="k", UserId="u1") == []
+    assert feed.call("createsessionbyasset", 2.0, answer={"SessionId": "s3", "SessionStatus": 1},
+                     AssetVirtualmanKey="k", UserId="u1") == ["userid-reuse"]  # fmt: skip
+    assert feed.tracker.sessions["s2"].end_reason == "preempted (same UserId)"
+    assert sorted(feed.finish(5.0)) == ["session-leaked", "session-leaked"]
