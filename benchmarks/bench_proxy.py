@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -183,13 +184,19 @@ def main() -> int:
         finally:
             codes = {name: server.stop() for name, server in (("upstream", forwarding), ("embedded", embedded))}
             emulator.stop()
-        found = 0
-        for name in codes:
-            report = json.loads((Path(tmp) / name / "summary.json").read_text())
-            found += report["counts"]["client"] + report["counts"]["endpoint"]
-            print(f"proxy {name}: {report['counts']['calls']} calls judged, {report['counts']['client']} client and"
-                  f" {report['counts']['endpoint']} endpoint findings, {report['counts']['leaked']} leaked")  # fmt: skip
+        found = findings_of(Path(tmp), codes)
     return 1 if found else 0
+
+
+def findings_of(folder: Path, names: Iterable[str]) -> int:
+    """Read back each proxy's report (``folder/<name>/summary.json``): print its counts, return its findings."""
+    found = 0
+    for name in names:
+        report = json.loads((folder / name / "summary.json").read_text())
+        found += report["counts"]["client"] + report["counts"]["endpoint"]
+        print(f"proxy {name}: {report['counts']['calls']} calls and frames judged, {report['counts']['client']} client"
+              f" and {report['counts']['endpoint']} endpoint findings, {report['counts']['leaked']} leaked")  # fmt: skip
+    return found
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_proxy import CPUS, Server, pin_to_cpus
+from bench_proxy import CPUS, Server, findings_of, pin_to_cpus
 from websockets.asyncio.client import connect
 
 from ivhsuite.channel import channel_url
@@ -102,12 +102,7 @@ def main() -> int:
                 ivh.__exit__(None, None, None)  # closes the sessions it created
             codes = {name: server.stop() for name, server in (("upstream", forwarding), ("embedded", embedded))}
             emulator.stop()
-        found = 0
-        for name in codes:
-            report = json.loads((Path(tmp) / name / "summary.json").read_text())
-            found += report["counts"]["client"] + report["counts"]["endpoint"]
-            print(f"proxy {name}: {sum(report['calls'].values())} calls and frames judged, {report['counts']['client']} client and"
-                  f" {report['counts']['endpoint']} endpoint findings")  # fmt: skip
+        found = findings_of(Path(tmp), codes)
     return 1 if found else 0
 
 

@@ -1,11 +1,13 @@
 """A validating proxy for an application's use of the IVH API: ``ivhsuite proxy``.
 
-The application talks to the proxy instead of the endpoint; every call is forwarded
-unchanged while both directions and the session rules are checked.
+The application talks to the proxy instead of the endpoint; every call, and every frame of
+the WebSocket command channel, is forwarded unchanged while both directions and the session
+rules are checked.
 
 Modules, lowest first: ``findings`` (calls, findings, the rule catalogue),
 ``request_checks`` and ``answer_checks`` (one exchange, stateless), ``rules`` (the
-per-session and per-UserId state machine, no HTTP), ``app`` (the ASGI forwarder),
+per-session and per-UserId state machine, channels and audio sequences included, no HTTP),
+``relay`` (the channel's upstream), ``app`` (the ASGI forwarder and channel relay),
 ``server`` (uvicorn on a thread), ``timeline`` and ``report`` (writers), ``run`` (one
 run, signals, the wrapped command), ``cli``.
 

@@ -109,7 +109,8 @@ class Finding:
         if self.call is not None:
             who.append(f"{self.call.label} #{self.call.seq} from {self.call.peer}")
         where = f" ({', '.join(who)})" if who else ""
-        return f"{self.side.upper()} [{self.rule}]{where}: {self.message}"
+        kind = "ADVICE" if RULES[self.rule].advice else self.side.upper()  # advice fails a run only on request
+        return f"{kind} [{self.rule}]{where}: {self.message}"
 
 
 @dataclass
