@@ -300,9 +300,9 @@ def all_at_once(run: Run) -> None:
 
 def slower_than_real_time(run: Run) -> None:
     req_id = uuid.uuid4().hex
-    count = AUDIO.head_start_packets + 4
+    count = AUDIO.head_start_packets + 8
     packets = [(PACKET[:1280], seq, req_id, False) for seq in range(1, count + 1)] + [(b"", count + 1, req_id, True)]
-    send_packets(run, packets, pace=AUDIO.seconds_of(1280) * 2.5)  # 40 ms of audio every 100 ms
+    send_packets(run, packets, pace=AUDIO.seconds_of(1280) * 4)  # 40 ms of audio every 160 ms
 
 
 def no_final(run: Run) -> None:

@@ -74,7 +74,8 @@ BY_ASSET = "(by asset)"  # the pool of sessions created by asset: they belong to
 AUDIO_DRIVEN = 3  # the DriverType that takes SEND_AUDIO
 AUDIO_HEADERS = ((b"RIFF", "RIFF/WAVE"), (b"ID3", "MP3 (ID3)"), (b"\xff\xfb", "MP3"), (b"\xff\xf3", "MP3"),
                  (b"\xff\xf2", "MP3"), (b"OggS", "Ogg"), (b"fLaC", "FLAC"))  # fmt: skip
-PACING_JITTER = 0.1  # audio-pacing tolerates this share of the expected time, at least one send interval
+PACING_JITTER = 0.1  # audio-pacing tolerates this share of the audio's time, at least PACING_SLACK send intervals
+PACING_SLACK = 2  # a stall of the sender or the network near the end of a short sequence is no pacing mistake
 
 
 @dataclass(frozen=True)
@@ -584,7 +585,7 @@ class Tracker:
         if audio <= 0:
             return []
         sequence.ratio = elapsed / audio
-        slack = max(rules.send_interval_seconds, PACING_JITTER * audio)
+        slack = max(PACING_SLACK * rules.send_interval_seconds, PACING_JITTER * audio)
         low, high = rules.min_ratio * audio - slack, rules.max_ratio * audio + slack
         sequence.paced = low <= elapsed <= high
         if sequence.paced:
