@@ -388,3 +388,11 @@ def test_the_readme_lists_every_rule() -> None:
     table = table[: table.index("\n\n")]
     listed = set(re.findall(r"`([a-z0-9-]+)`", table))
     assert set(PROXY_RULES) <= listed, sorted(set(PROXY_RULES) - listed)
+
+
+def test_plain_http_to_the_channel_path_is_no_unknown_path(through_proxy: Callable[..., Run]) -> None:
+    run = through_proxy()
+    httpx.get(run.base_url + load_channel_spec().address, timeout=10)
+    assert run.rules() == ["request-schema"]
+    (finding,) = run.findings.by_rule()["request-schema"]
+    assert "WebSocket" in finding.message

@@ -225,6 +225,9 @@ class ProxyApp:
             now = self._wall_clock()
             required = self.signature_required
             issues = check_request(self.spec, call.method, call.path, query, body, now, required, valid)
+            if call.path == self.channel_spec.address:  # a path the AsyncAPI document defines, as a WebSocket
+                upgrade = "the command channel is a WebSocket: open it with an upgrade, not a plain HTTP call"
+                issues = [("request-schema", upgrade) if rule == "unknown-path" else (rule, m) for rule, m in issues]
         except Exception:  # noqa: BLE001 - the application's call goes through whatever the judge does
             log.exception("ivhsuite proxy: could not judge request #%d", call.seq)
             self.internal_errors += 1

@@ -69,6 +69,7 @@ MAX_TEXTS_KEPT = 500  # per session, for the timeline
 MAX_SESSIONS_KEPT = 20_000  # ended sessions beyond this are forgotten, oldest first
 MAX_REQIDS_KEPT = 200_000  # ReqIds remembered for reqid-reused, oldest forgotten first
 MAX_CHANNEL_EVENTS = 2_000  # per session, for the timeline
+MAX_AUDIO_KEPT = 200  # audio sequences per session kept for the report
 CREATES = ("createsession", "createsessionbyasset")  # the spec's x-session-ref: creates
 BY_ASSET = "(by asset)"  # the pool of sessions created by asset: they belong to no project
 AUDIO_DRIVEN = 3  # the DriverType that takes SEND_AUDIO
@@ -549,7 +550,7 @@ class Tracker:
             if req_id is not None:
                 found += self._req_id(req_id, ("SEND_AUDIO", call.seq), call, now)
             sequence = channel.audio = AudioSequence(req_id or "", call.seq)
-            if track is not None:
+            if track is not None and len(track.audio) < MAX_AUDIO_KEPT:  # beyond: judged, not charted
                 track.audio.append(sequence)
                 track.event(now, "audio")
         elif req_id != sequence.req_id:
