@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ivhsuite.proxy.findings import RULES, Call, Finding, Findings
-from ivhsuite.proxy.report import RunRecord, write_all
+from ivhsuite.proxy.report import RunRecord, write_all, write_junit
 from ivhsuite.proxy.rules import Policy, Tracker
 
 SECRET_SIG = "QVenICk0VHtHGYZKXM6IC%2BW1CjZC1joSr%2Fx0gfKKYT4%3D"
@@ -122,3 +122,16 @@ def test_the_verdict_follows_fail_on(tmp_path: Path) -> None:
     write_all(green, tmp_path)
     assert json.loads((tmp_path / "summary.json").read_text())["verdict"] == "green"
     assert "No finding: every rule held." in (tmp_path / "index.html").read_text()
+
+
+def test_advice_is_listed_in_junit_and_fails_only_when_strict(tmp_path: Path) -> None:
+    advised = record("client")
+    poll = Call(7, 2.0, "POST", "/statsession", "statsession", "127.0.0.1:1")
+    advised.findings.add([Finding("stat-poll-rate", "statsession 0.20 s after the previous one", poll)])
+    for strict in (False, True):
+        advised.strict_advice = strict
+        suite = ET.parse(write_junit(advised, tmp_path / f"junit-{strict}.xml")).getroot()
+        case = next(c for c in suite.iter("testcase") if c.get("name") == "stat-poll-rate")
+        assert (case.find("failure") is not None) is strict
+        assert strict or "advice, 1 finding(s)" in (case.findtext("system-out") or "")
+    assert RULES["stat-poll-rate"].advice and "ADVICE [stat-poll-rate]" in Finding("stat-poll-rate", "x", poll).line()

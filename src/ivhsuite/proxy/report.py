@@ -166,11 +166,14 @@ def write_junit(record: RunRecord, path: Path) -> Path:
         case = ET.SubElement(suite, "testcase", classname=f"ivhsuite.proxy.{rule.side}", name=key)
         count = record.findings.counts.get(key, 0)
         if count:
-            failures += 1
-            failure = ET.SubElement(case, "failure", message=f"{count} finding(s): {rule.description}")
             lines = [redact(_line(f)) for f in kept.get(key, [])]
             if count > len(lines):
                 lines.append(f"... and {count - len(lines)} more")
+            if rule.advice and not record.strict_advice:  # listed, not failed: the docs only suggest it
+                ET.SubElement(case, "system-out").text = f"advice, {count} finding(s):\n" + "\n".join(lines)
+                continue
+            failures += 1
+            failure = ET.SubElement(case, "failure", message=f"{count} finding(s): {rule.description}")
             failure.text = "\n".join(lines)
     suite.set("failures", str(failures))
     text = ET.tostring(suite, encoding="unicode")
