@@ -36,7 +36,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ivhsuite.channel_spec import ChannelSpec, load_channel_spec
 from ivhsuite.proxy.answer_checks import check_answer
 from ivhsuite.proxy.findings import Call, Finding, Findings
-from ivhsuite.proxy.relay import DENIAL, AsgiUpstream, Closed, Frame, Refused, Upstream, WebSocketUpstream, app_scope
+from ivhsuite.proxy.relay import (
+    DENIAL,
+    GOING_AWAY,
+    AsgiUpstream,
+    Closed,
+    Frame,
+    Refused,
+    Upstream,
+    WebSocketUpstream,
+    app_scope,
+)
 from ivhsuite.proxy.relay import sendable as _sendable
 from ivhsuite.proxy.request_checks import (
     UNREADABLE,
@@ -55,6 +65,7 @@ log = logging.getLogger("ivhsuite")
 VIOLATIONS_HEADER = b"x-ivhsuite-violations"
 MAX_HEADER_BYTES = 4096
 MAX_BODY_BYTES = 16 << 20  # beyond this the proxy refuses instead of buffering
+UPSTREAM_CLOSE_TIMEOUT = 2.0  # a relayed channel's upstream, closed when the proxy stops
 UPSTREAM_TIMEOUT = 60.0  # a cold createsession may take long; the application's own timeout still applies
 TIMEOUTS = httpx.Timeout(UPSTREAM_TIMEOUT).as_dict()
 HOP_BY_HOP = frozenset(
@@ -299,6 +310,8 @@ class ProxyApp:
                     await upstream.close(code)
                 tasks.cancel_scope.cancel()
         finally:
+            with anyio.move_on_after(UPSTREAM_CLOSE_TIMEOUT, shield=True):  # the proxy stopping: no channel left open
+                await upstream.close(GOING_AWAY)
             if channel is not None:
                 self._safe(lambda: self.tracker.channel_closed(channel, call, self.now(), closed_by))
 
