@@ -61,3 +61,20 @@ def test_a_promise_checked_nowhere_says_why() -> None:
     assert rows["quota"].why_not.startswith("quota not checked")
     assert rows["auth"].why_not.endswith("no credentials")
     assert rows["close-frees-slot"].why_not == "", "no observation names it"
+
+
+def test_a_refused_invalid_request_counts_negative_rejected_as_held() -> None:
+    seen = Coverage()
+    invalid = {**CREATE, "Protocol": "RTMP"}
+    refused = Exchange(
+        SPEC.operation("createsession"),
+        "POST",
+        {"Header": {}, "Payload": invalid},
+        False,
+        True,
+        200,
+        "application/json",
+        Answer.read(200, content(100001, {"ReqId": CREATE["ReqId"]})),
+    )
+    assert "negative-rejected" in Judge(SPEC, coverage=seen)(refused).checked
+    assert ("negative-rejected", "createsession", 1, 0) in seen.counts()

@@ -191,8 +191,10 @@ def _positive_accepted(judge: Judge, ex: Exchange, out: Judgement) -> bool:
 
 def _negative_rejected(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     op = ex.operation
-    if op is None or ex.sent_valid or not 200 <= ex.status < 300 or ex.answer.code != Code.OK:
-        return False
+    if op is None or ex.sent_valid:
+        return False  # the promise speaks of requests that break the spec
+    if not 200 <= ex.status < 300 or ex.answer.code != Code.OK:
+        return True  # refused: the promise held
     name = op.operation_id
     if ex.sent is UNREADABLE:
         out.issues.append(Issue("negative-rejected", f"{name} accepted a body that is not JSON with Code 0"))

@@ -312,7 +312,10 @@ def _load_shape(run: LoadSummary) -> str:
     """Users and request rate on one chart, failures marked; too short a run shows its numbers instead."""
     series = run.series.load
     if not series:
-        return ""
+        requests = sum(op.count for op in run.series.operations)
+        return (
+            f'<p class="meta">load: {requests:,} requests in {run.duration_s:.0f} s (too short for a time series)</p>'
+        )
     shown = {name: points for name, points in series.items() if name != "failures/s" or any(y for _, y in points)}
     if charts.meaningful(shown):
         title = f"{run.scenario}: users and requests per second (users on the right)"
