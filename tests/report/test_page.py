@@ -28,9 +28,12 @@ VIOLATIONS = ThresholdRow("preemption", "max_violations", "<=", 0.0, 2.0, "fail"
 SERIES = LoadSeries(
     operations=[Latency("createsession", 40, 0, {"50%": 4.0, "95%": 9.0, "99%": 12.0}, 14.0)],
     intervals=[Latency("time to ready", 40, 0, {"50%": 1000.0, "95%": 1200.0, "100%": 1300.0}, 1300.0)],
-    latency={"createsession": [(0.0, 10.0), (5.0, 12.0), (10.0, 11.0)]},
-    load={"users": [(0.0, 1.0), (5.0, 4.0), (10.0, 4.0)], "requests/s": [(0.0, 1.0), (5.0, 4.0), (10.0, 5.0)]},
-    preemption={"checks": [(0.0, 1.0), (5.0, 1.0), (10.0, 1.0)]},  # flat: not drawn
+    latency={"createsession": [(0.0, 10.0), (2.5, 12.0), (5.0, 12.0), (7.5, 12.0), (10.0, 11.0)]},
+    load={
+        "users": [(0.0, 1.0), (2.5, 2.0), (5.0, 4.0), (7.5, 4.0), (10.0, 4.0)],
+        "requests/s": [(0.0, 1.0), (2.5, 2.0), (5.0, 4.0), (7.5, 5.0), (10.0, 5.0)],
+    },
+    preemption={"checks": [(0.0, 1.0), (2.5, 1.0), (5.0, 1.0), (7.5, 1.0), (10.0, 1.0)]},  # flat: not drawn
 )
 
 
@@ -96,10 +99,15 @@ def test_charts_have_a_labelled_time_axis_say_something_and_open_offline() -> No
 
 
 def test_a_run_too_short_for_a_time_series_shows_its_numbers() -> None:
-    short = LoadSeries(operations=SERIES.operations, load={"users": [(6.0, 4.0)], "requests/s": [(6.0, 2.4)]})
+    samples = {"users": [(6.0, 4.0), (7.0, 4.0)], "requests/s": [(6.0, 2.4), (7.0, 3.0)]}
+    narrow = [Latency("time to ready", 4, 0, {"50%": 1000.0, "95%": 1050.0, "100%": 1100.0}, 1100.0)]
+    short = LoadSeries(operations=SERIES.operations, intervals=narrow, load=samples, latency=SERIES.latency)
     html = render(LoadSummary("create", 0, "c", [P95], short))
-    assert "4 users, 2.4–2.4 requests/s (too few samples for a chart)" in html
-    assert len(re.findall(r"<svg\b", html)) == 1  # the latency by operation only
+    assert "4 users, 2.4–3 requests/s (too few samples for a chart)" in html
+    assert len(re.findall(r"<svg\b", html)) == 2, "latency by operation and over time; time to ready 1.0-1.1 s: a table"
+    assert "<td>time to ready</td>" in html and "1.10 s" in html
+    none = LoadSeries(operations=SERIES.operations)
+    assert "load: 40 requests in 0 s (too short for a time series)" in render(LoadSummary("c", 0, "c", [], none))
 
 
 def test_each_scenario_links_locust_s_own_report() -> None:
@@ -132,7 +140,7 @@ GATE = GateSummary(
 def test_the_contract_at_a_glance_counts_checks_per_promise_and_operation_and_says_why_not() -> None:
     html = render(gate=GATE)
     matrix = re.search(r'<table class="matrix">.*?</table>', html, re.DOTALL).group(0)  # type: ignore[union-attr]
-    rows = re.findall(r"<tr><th class=\"promise\"><code>([a-z-]+)</code>(.*?)</tr>", matrix)
+    rows = re.findall(r"<tr><th class=\"promise\"[^>]*><code>([a-z-]+)</code>(.*?)</tr>", matrix)
     assert [key for key, _ in rows] == ["no-server-error", "reqid-echoed", "quota"], "failures first, unchecked last"
     cells = {key: re.findall(r"<td class=\"(?:cell|num|why)[^\"]*\"[^>]*>([^<]*)</td>", rest) for key, rest in rows}
     assert cells["no-server-error"] == ["9", "✗ 1/3", "·", "✗ 1/12"]

@@ -30,6 +30,7 @@ def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
         answer = probe.create(retry_busy=False)
         if answer.busy:
             refused = answer
+            probe.held("quota")  # refused beyond the quota
             break
         probe.expect(answer.ok, "positive-accepted", f"createsession got {answer}")
         ours.append(str(answer.payload.get("SessionId")))
@@ -45,8 +46,6 @@ def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
             "quota",
             f"{len(live_ours)} sessions live together on top of {live_before} live ones, with a stated quota of {quota}",
         )
-    else:
-        probe.held("quota")  # refused beyond the quota
     if not ours:
         probe.expect_no_zombies(f"the first createsession answered {refused.code if refused else None}")
         pytest.skip("the quota was already full with other callers' sessions: cannot check that closing frees one")

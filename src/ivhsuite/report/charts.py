@@ -75,9 +75,19 @@ def _svg(chart: pygal.graph.graph.Graph) -> str:
     return _DROPPED.sub("", chart.render(is_unicode=True))
 
 
+MIN_SAMPLES = 5  # fewer samples are no time series: the page shows the numbers instead
+MIN_SPREAD = 0.2  # a distribution whose values lie within 20 % of its largest is a number, not a curve
+
+
 def meaningful(series: Mapping[str, Sequence[Point]]) -> bool:
-    """Whether a time series has something to say: some line with three samples or more that is not flat."""
-    return any(len(points) >= 3 and len({y for _, y in points}) > 1 for points in series.values())
+    """Whether a time series has something to say: some line of ``MIN_SAMPLES`` samples or more that is not flat."""
+    return any(len(points) >= MIN_SAMPLES and len({y for _, y in points}) > 1 for points in series.values())
+
+
+def spread(values: Sequence[float]) -> bool:
+    """Whether a distribution is worth a curve: its values differ by more than ``MIN_SPREAD`` of the largest."""
+    top = max(values, default=0.0)
+    return top > 0 and (top - min(values)) / top > MIN_SPREAD
 
 
 def line_chart(
@@ -107,9 +117,11 @@ def bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[f
 
 
 def cdf_chart(title: str, series: Mapping[str, Sequence[Point]], x_title: str) -> str:
-    """Cumulative distributions: x the measured value, y the share (%) of measurements at or below it."""
+    """Cumulative distributions from 0: x the measured value, y the share (%) of measurements at or below it."""
+    top = max((x for points in series.values() for x, _ in points), default=1.0)
     chart = pygal.XY(
         **_config(title, "% at or below", x_title),
+        xrange=(0, top * 1.05),
         x_value_formatter=lambda value: f"{value:g}",
         show_dots=True,
         dots_size=3,

@@ -20,11 +20,11 @@ from ivhsuite.summaries import EnvironmentSummary, GateSummary, LoadSummary, Pro
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#111827;background:#f9fafb}
-main{max-width:1000px;margin:0 auto;padding:24px}
-h1{margin:0 0 4px}h2{margin-top:32px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
-.verdict{padding:18px 22px;border-radius:10px;color:#fff;margin:16px 0}
+main{max-width:1000px;margin:0 auto;padding:12px 24px}
+h1{margin:0 0 2px;font-size:24px}h2{margin:28px 0 6px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
+.verdict{padding:10px 18px;border-radius:10px;color:#fff;margin:10px 0}
 .verdict.green{background:#15803d}.verdict.red{background:#b91c1c}.verdict.unstable{background:#b45309}
-.verdict .word{font-size:28px;font-weight:700;letter-spacing:.04em}
+.verdict .word{font-size:24px;font-weight:700;letter-spacing:.04em}
 table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0}
 th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -35,15 +35,16 @@ code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:br
 details.thresholds{margin:6px 0}details.thresholds summary{cursor:pointer;font-weight:600}
 .limit{display:inline-block;margin:1px 8px 1px 0;white-space:nowrap}.limit small{color:#6b7280}
 .limit.pass{color:#111827;font-weight:400}.limit.fail{color:#b91c1c;font-weight:700}.limit.skip{color:#6b7280}
-.meta{color:#4b5563}.header{font-size:13px;line-height:1.35}
+.meta{color:#4b5563}.header{font-size:12px;line-height:1.35}
+h2.glance{margin-top:14px}#contract .meta{margin:2px 0;font-size:12px}
 .verdict .reason{margin-top:4px;font-size:15px}
 .scroll{overflow-x:auto}
-table.matrix{width:auto;font-size:12px}table.matrix td,table.matrix th{padding:2px 5px}
-table.matrix th.op{vertical-align:bottom;height:120px;white-space:nowrap}
+table.matrix{width:auto;font-size:12px;line-height:1.3}table.matrix td,table.matrix th{padding:1px 5px}
+table.matrix th.op{vertical-align:bottom;white-space:nowrap;font-size:11px}
 table.matrix th.op span{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:600}
-table.matrix th.promise{font-weight:400;background:#fff;min-width:220px}
+table.matrix th.promise{font-weight:400;background:#fff;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:520px}
 table.matrix th.promise small{color:#6b7280}
-td.cell{text-align:center;font-variant-numeric:tabular-nums;min-width:28px}
+span.num{white-space:nowrap}td.cell{text-align:center;font-variant-numeric:tabular-nums;min-width:28px}
 td.ok{color:#15803d}td.bad{color:#fff;background:#b91c1c;font-weight:700}td.none{color:#9ca3af}
 td.why{color:#6b7280;font-size:11px;max-width:260px}td.num.ok{color:#15803d;text-align:right}td.num.bad{color:#b91c1c;font-weight:700}
 h4{margin:12px 0 4px}
@@ -141,7 +142,8 @@ def _contract(gate: GateSummary) -> str:
             total = f'<td class="why">not checked: {_cell(why)}</td>'
         cells = "".join(_matrix_cell(row, op, requested) for op in columns)
         body.append(
-            f'<tr><th class="promise"><code>{_cell(row.promise)}</code> <small>{_cell(row.words)}</small></th>'
+            f'<tr><th class="promise" title="{_cell(row.words)}"><code>{_cell(row.promise)}</code>'
+            f" <small>{_cell(row.words)}</small></th>"
             f"{cells}{total}</tr>"
         )
     checked = [row for row in gate.promises if row.times]
@@ -150,7 +152,7 @@ def _contract(gate: GateSummary) -> str:
         f"{len(checked)} of {len(gate.promises)} documented promises checked,"
         f" {_count(sum(r.times for r in gate.promises))} checks in all;"
         f" {len(failed)} broken; {len(gate.promises) - len(checked)} not checked."
-        " A cell: times checked (✗ failed/checked); · not checked (hover for why)."
+        " Cells: times checked, ✗ failed/checked, · not checked (hover: why)."
     )
     table = (
         f'<div class="scroll"><table class="matrix"><thead><tr><th>promise</th>{head}<th>all</th></tr></thead>'
@@ -303,7 +305,7 @@ def _intervals(run: LoadSummary) -> str:
     curves = {
         entry.name: sorted((ms / 1000, float(c.rstrip("%"))) for c, ms in entry.percentiles.items()) for entry in found
     }
-    spread = any(len({x for x, _ in points}) > 1 for points in curves.values())
+    spread = any(charts.spread([x for x, _ in points]) for points in curves.values())
     chart = charts.cdf_chart(f"{run.scenario}: time to ready and other intervals", curves, "seconds") if spread else ""
     return f'<h4>Measured intervals</h4><div class="charts">{chart}</div>{table}'
 
@@ -378,7 +380,7 @@ def render(summary: VerifySummary) -> str:
         "<h1>ivhsuite verification</h1>"
         + _header(summary)
         + _verdict(summary)
-        + "<h2>The contract at a glance</h2>"
+        + '<h2 class="glance">The contract at a glance</h2>'
         + _contract(summary.gate)
         + "<h2>Contract gate</h2>"
         + _gate(summary.gate)
