@@ -54,12 +54,14 @@ def test_the_gate_counts_into_its_run(run: RunContext) -> None:
 def test_a_promise_checked_nowhere_says_why() -> None:
     observations = {
         "quota-not-checked": "quota not checked: pass --quota (or IVH_QUOTA) to check the quota promise",
-        "not-run:contract_tests/test_auth.py::test_bad_signature_refused": "test_auth.py::… could not run: no credentials",
+        "not-run:contract_tests/test_auth.py::test_bad_signature_refused": (
+            "contract_tests/test_auth.py::test_bad_signature_refused could not run: no credentials"
+        ),
     }
     rows = {row.promise: row for row in promise_rows([("reqid-echoed", "statsession", 3, 0)], observations)}
     assert rows["reqid-echoed"].checked == {"statsession": 3} and rows["reqid-echoed"].why_not == ""
     assert rows["quota"].why_not.startswith("quota not checked")
-    assert rows["auth"].why_not.endswith("no credentials")
+    assert rows["auth"].why_not == "test_auth.py::test_bad_signature_refused: no credentials"
     assert rows["close-frees-slot"].why_not == "", "no observation names it"
 
 

@@ -147,8 +147,15 @@ def promise_rows(counts: list[tuple[str, str, int, int]], observations: dict[str
             row.failed[operation] = failed
     for row in rows.values():
         if not row.checked:
-            row.why_not = next((detail for key, detail in observations.items() if _names(row.promise, key, detail)), "")
+            why = next((detail for key, detail in observations.items() if _names(row.promise, key, detail)), "")
+            row.why_not = _reason(why)
     return list(rows.values())
+
+
+def _reason(detail: str) -> str:
+    """``test_auth.py::test_x: no credentials`` for ``src/.../test_auth.py::test_x could not run: no credentials``."""
+    where, found, reason = detail.partition(" could not run: ")
+    return f"{where.rsplit('/', 1)[-1]}: {reason}" if found else detail
 
 
 def _names(promise: str, key: str, detail: str) -> bool:

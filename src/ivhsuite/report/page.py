@@ -42,13 +42,16 @@ h2.glance{margin-top:14px}#contract .meta{margin:2px 0;font-size:12px}
 table.matrix{width:auto;font-size:12px;line-height:1.3}table.matrix td,table.matrix th{padding:1px 5px}
 table.matrix th.op{vertical-align:bottom;white-space:nowrap;font-size:11px}
 table.matrix th.op span{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:600}
-table.matrix th.promise{font-weight:400;background:#fff;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:520px}
+table.matrix th.promise{font-weight:400;background:#fff;white-space:nowrap}
 table.matrix th.promise small{color:#6b7280}
-span.num{white-space:nowrap}td.cell{text-align:center;font-variant-numeric:tabular-nums;min-width:28px}
-td.ok{color:#15803d}td.bad{color:#fff;background:#b91c1c;font-weight:700}td.none{color:#9ca3af}
-td.why{color:#6b7280;font-size:11px;max-width:260px}td.num.ok{color:#15803d;text-align:right}td.num.bad{color:#b91c1c;font-weight:700}
+span.num,td.cell,td.num{white-space:nowrap}td.cell{text-align:center;font-variant-numeric:tabular-nums;min-width:28px}
+td.ok{color:#15803d}td.cell.bad{color:#fff;background:#b91c1c;font-weight:700}td.none{color:#9ca3af}
+td.why{color:#6b7280;font-size:11px;max-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+td.num.ok{color:#15803d;text-align:right}td.num.bad{color:#b91c1c;font-weight:700;text-align:right}td.num.none{text-align:right}
+table.matrix th.promise small{display:inline-block;max-width:330px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;vertical-align:bottom}
 h4{margin:12px 0 4px}
 @media print{.chart{break-inside:avoid}main{max-width:none}}
+@media (max-width:640px){main{padding:8px}table.matrix th.promise small{display:none}}
 """
 
 
@@ -138,9 +141,13 @@ def _contract(gate: GateSummary) -> str:
         elif row.times:
             total = f'<td class="num ok">{_count(row.times)}</td>'
         else:
+            total = '<td class="num none">0</td>'
+        if row.times:
+            cells = "".join(_matrix_cell(row, op, requested) for op in columns)
+        else:  # checked nowhere: one line across the operations says why
             why = row.why_not or "no request of this run exercised it"
-            total = f'<td class="why">not checked: {_cell(why)}</td>'
-        cells = "".join(_matrix_cell(row, op, requested) for op in columns)
+            cells = f'<td class="why" colspan="{len(columns)}" title="{_cell(why)}">not checked: {_cell(why)}</td>'
+
         body.append(
             f'<tr><th class="promise" title="{_cell(row.words)}"><code>{_cell(row.promise)}</code>'
             f" <small>{_cell(row.words)}</small></th>"
