@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ivhsuite.protocol import ExitCode
-from ivhsuite.report import charts, limits, page
+from ivhsuite.report import charts, limits, markdown, page
 from ivhsuite.summaries import (
     GateSummary,
     Latency,
@@ -159,3 +159,16 @@ def test_the_first_screen_says_what_ran_and_why_the_verdict() -> None:
     assert "gate sessions: 0 created, 0 left open; network: 0 faults, 0 of 0 requests unanswered (0.0%)" in top
     green = render()
     assert "every promise checked held (0 checks over 0 requests) and all 0 load thresholds passed" in green
+
+
+def test_the_step_summary_has_the_contract_compact() -> None:
+    summary = VerifySummary(
+        started="now",
+        duration_s=1.0,
+        profile="smoke",
+        target=TargetInfo(base_url="", embedded=True, signed=True, project_id="p"),
+        gate=GATE,
+    )
+    lines = markdown.render(summary).splitlines()
+    assert "| `no-server-error` | 12 | **1** | statsession (9), closesession (3); failed on closesession (1) |" in lines
+    assert "| `quota` | 0 | 0 | not checked: quota not checked: pass --quota |" in lines

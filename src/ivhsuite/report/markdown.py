@@ -44,20 +44,24 @@ def render(summary: VerifySummary) -> str:
     return redact("\n".join(lines)) + "\n"
 
 
+MAX_NAMED = 3  # a promise checked on more operations than this says how many
+
+
 def contract(gate: GateSummary) -> list[str]:
     """The contract at a glance, compact: per promise how often it was checked and failed, on which operations, or why not."""
     if not gate.promises:
         return []
     rows = sorted(gate.promises, key=lambda r: (not r.failures, not r.times))
-    lines = [
-        "",
-        "| promise | checked | failed | operations (checks), or why not checked |",
-        "| --- | --- | --- | --- |",
-    ]
+    lines = ["", "| promise | checked | failed | where, or why not checked |", "| --- | --- | --- | --- |"]
     for row in rows:
-        where = ", ".join(f"{op} ({n})" for op, n in row.checked.items()) or (
-            f"not checked: {row.why_not or 'no request of this run exercised it'}"
-        )
+        if not row.times:
+            where = f"not checked: {row.why_not or 'no request of this run exercised it'}"
+        elif len(row.checked) > MAX_NAMED:
+            where = f"{len(row.checked)} operations"
+        else:
+            where = ", ".join(f"{op} ({n})" for op, n in row.checked.items())
+        if row.failed:
+            where += "; failed on " + ", ".join(f"{op} ({n})" for op, n in row.failed.items())
         failed = f"**{row.failures}**" if row.failures else "0"
         lines.append(f"| `{row.promise}` | {row.times} | {failed} | {where.replace('|', '/')} |")
     return lines
