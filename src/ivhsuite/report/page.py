@@ -147,7 +147,6 @@ def _contract(gate: GateSummary) -> str:
         else:  # checked nowhere: one line across the operations says why
             why = row.why_not or "no request of this run exercised it"
             cells = f'<td class="why" colspan="{len(columns)}" title="{_cell(why)}">not checked: {_cell(why)}</td>'
-
         body.append(
             f'<tr><th class="promise" title="{_cell(row.words)}"><code>{_cell(row.promise)}</code>'
             f" <small>{_cell(row.words)}</small></th>"
