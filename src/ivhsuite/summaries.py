@@ -73,6 +73,41 @@ class EnvironmentSummary:
 
 
 @dataclass
+class PromiseRow:
+    """One documented promise across the operations: how often the gate checked it on each, and how often it failed."""
+
+    promise: str  # the key, e.g. "reqid-echoed"
+    words: str  # what the docs promise
+    checked: dict[str, int] = field(default_factory=dict)  # operation -> times checked (absent: not checked)
+    failed: dict[str, int] = field(default_factory=dict)  # operation -> times found broken
+    why_not: str = ""  # checked nowhere: the observation that says why ("" when none did)
+
+    @property
+    def times(self) -> int:
+        return sum(self.checked.values())
+
+    @property
+    def failures(self) -> int:
+        return sum(self.failed.values())
+
+
+@dataclass
+class OperationRow:
+    """What one operation got during the gate: requests sent, answers by HTTP status and Header.Code, the slowest."""
+
+    operation: str
+    generated: int = 0  # requests schemathesis sent
+    scenarios: int = 0  # requests the scenarios sent
+    statuses: dict[str, int] = field(default_factory=dict)  # "200" -> answers
+    codes: dict[str, int] = field(default_factory=dict)  # Header.Code ("none": no envelope) -> answers
+    slowest_ms: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return self.generated + self.scenarios
+
+
+@dataclass
 class GateSummary:
     exit_code: int
     requests: int = 0
@@ -83,6 +118,11 @@ class GateSummary:
     error: str = ""
     observations: list[str] = field(default_factory=list)  # noticed, not violations (the docs leave them open)
     environment: EnvironmentSummary = field(default_factory=EnvironmentSummary)
+    promises: list[PromiseRow] = field(default_factory=list)  # the contract at a glance: promise x operation
+    operations: list[OperationRow] = field(default_factory=list)  # every documented operation, in the spec's order
+    sessions_created: int = 0
+    left_open: int | None = 0  # None: the project could not be listed after the run
+    half_seconds: dict[str, float] = field(default_factory=dict)  # how long each half took
 
 
 @dataclass(frozen=True)
@@ -106,12 +146,28 @@ class ThresholdRow:
 
 
 @dataclass
-class LoadSeries:
-    """Time series for the charts, x in seconds since the first sample."""
+class Latency:
+    """One stats entry over the whole run, in milliseconds: an operation's requests, or a measured interval."""
 
-    latency: dict[str, list[Point]] = field(default_factory=dict)
-    rps: dict[str, list[Point]] = field(default_factory=dict)
-    time_to_ready: list[tuple[str, float]] = field(default_factory=list)
+    name: str
+    count: int
+    failures: int = 0
+    percentiles: dict[str, float] = field(default_factory=dict)  # "50%" -> ms, as locust reports them
+    max_ms: float = 0.0
+
+
+@dataclass
+class LoadSeries:
+    """What a load run's charts and tables read; time series have x in seconds since the first sample.
+
+    Requests (``operations``, ``latency``, ``load``) and measured intervals (``intervals``: time to
+    ready, time to TextStart, ...) are kept apart: an interval is never a request's latency.
+    """
+
+    operations: list[Latency] = field(default_factory=list)  # per operation: the requests' own latency
+    intervals: list[Latency] = field(default_factory=list)  # "time to ..." entries: how long something took
+    latency: dict[str, list[Point]] = field(default_factory=dict)  # operation -> p95 ms of its recent requests
+    load: dict[str, list[Point]] = field(default_factory=dict)  # "users", "requests/s", "failures/s"
     preemption: dict[str, list[Point]] = field(default_factory=dict)
 
 
@@ -123,6 +179,8 @@ class LoadSummary:
     thresholds: list[ThresholdRow] = field(default_factory=list)
     series: LoadSeries = field(default_factory=LoadSeries)
     environment: EnvironmentSummary = field(default_factory=EnvironmentSummary)
+    duration_s: float = 0.0
+    report: str = ""  # locust's own report.html, relative to the verification's folder ("" when none was written)
 
     @property
     def failed_thresholds(self) -> list[ThresholdRow]:
@@ -135,6 +193,7 @@ class TargetInfo:
     embedded: bool
     signed: bool
     project_id: str
+    quota: int | None = None  # the quota the gate checked against (None: unknown, not checked)
 
 
 @dataclass
@@ -148,6 +207,7 @@ class VerifySummary:
     reasons: list[str] = field(default_factory=list)
 
     unstable: list[str] = field(default_factory=list)  # why the endpoint was too unstable to judge
+    versions: dict[str, str] = field(default_factory=dict)  # ivhsuite and the tools it drove
 
     @property
     def verdict(self) -> str:

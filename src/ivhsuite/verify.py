@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -159,14 +160,27 @@ def verify(target: Target, run: VerifyRun) -> VerifySummary:
             embedded=target.base_url is None,
             signed=target.signed,
             project_id=target.project_id,
+            quota=HOSTING["verify"].quota if target.base_url is None else setting("quota"),
         ),
         gate=gate,
         load=load,
+        versions=_versions(),
     )
     summary.reasons = reasons(gate, load)
     summary.unstable = unstable(gate, load)
     _write(folder, summary, secrets)
     return summary
+
+
+def _versions() -> dict[str, str]:
+    """ivhsuite's and the tools' versions, for the report's header."""
+    found = {}
+    for name in ("ivhsuite", "schemathesis", "locust"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "unknown"
+    return found
 
 
 def _stop_if_signalled(code: int) -> None:
@@ -277,6 +291,7 @@ def _pump(source: IO[str], sinks: list[IO[str]]) -> None:
 def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
     step, folder, profile, progress = f"load: {scenario}", run.folder / f"load-{scenario}", run.profile, run.progress
     progress.start(step)
+    began = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "ivhsuite.cli", "load", "--scenario", scenario, "--base-url", live.base_url or ""]
     command += ["-u", str(profile.users), "-r", f"{profile.spawn_rate:g}", "-t", f"{profile.run_time_s}s"]
@@ -307,7 +322,7 @@ def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
 
         code, _ = interrupts.relay_to_child(process, watch)
         pump.join()
-    result = read_load_summary(scenario, folder, code)
+    result = read_load_summary(scenario, folder, code, round(time.monotonic() - began, 1))
     failed = len(result.failed_thresholds)
     progress.done(step, f"{_word(code)}: {len(result.thresholds) - failed} thresholds passed, {failed} failed")
     return result

@@ -50,7 +50,16 @@ def test_green_run_writes_every_artifact(signed_run: tuple[Path, subprocess.Comp
     assert summary["target"]["signed"] and summary["gate"]["exit_code"] == 0
     assert [run["scenario"] for run in summary["load"]] == ["create", "preemption", "lifecycle"]
     assert all(t["passed"] for run in summary["load"] for t in run["thresholds"])
-    assert summary["load"][0]["series"]["time_to_ready"], "time-to-ready data reaches the report"
+    series = summary["load"][0]["series"]
+    assert [entry["name"] for entry in series["intervals"]] == ["time to ready"], "time to ready reaches the report"
+    assert "time to ready" not in [op["name"] for op in series["operations"]], "an interval is not a request"
+    gate = summary["gate"]
+    assert [row["promise"] for row in gate["promises"]] == list(PROMISES), "every documented promise, by key"
+    checked = {row["promise"]: sum(row["checked"].values()) for row in gate["promises"]}
+    assert checked["reqid-echoed"] > 0 and checked["negative-rejected"] > 0 and checked["lifecycle"] > 0
+    assert all(sum(row["failed"].values()) == 0 for row in gate["promises"])
+    assert sum(op["generated"] for op in gate["operations"]) == gate["requests"]
+    assert all(run["report"] == f"load-{run['scenario']}/report.html" for run in summary["load"])
     for name in ("index.html", "junit.xml", "gate/schemathesis/junit.xml", "load-create/locust_stats.csv"):
         assert (folder / name).is_file(), name
     assert "GREEN" in done.stdout
@@ -72,6 +81,7 @@ def test_report_renders_offline_in_chromium(signed_run: tuple[Path, subprocess.C
     page = (folder / "index.html").read_text()
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", page), "no external resource"
     assert "<script" not in page
+    assert "test_createsession_refuses_just_outside" not in page, "test ids stay in junit.xml"
     binary = chromium_binary()
     if binary is None:
         pytest.skip("chromium is not installed (.ci/install-chromium installs Debian's chromium)")
@@ -82,11 +92,28 @@ def test_report_renders_offline_in_chromium(signed_run: tuple[Path, subprocess.C
             "document.readyState === 'complete' && document.querySelector('#verdict') && document.querySelector('#verdict').innerText"
         )
         assert "GREEN" in verdict
+        # The first screen: the verdict and the whole contract at a glance, without scrolling.
+        first_screen = browser.evaluate(
+            "(() => { const m = document.querySelector('table.matrix').getBoundingClientRect();"
+            " return [m.top > 0, m.bottom <= window.innerHeight, document.querySelectorAll('table.matrix tbody tr').length,"
+            " document.querySelector('#verdict').getBoundingClientRect().bottom <= window.innerHeight]; })()"
+        )
+        assert first_screen == [True, True, len(PROMISES), True]
         charts = browser.evaluate(
             "[...document.querySelectorAll('svg.chart')].filter(s => s.getBoundingClientRect().height > 50"
-            " && s.querySelector('path.line.reactive, rect.rect')).length"
+            " && s.querySelector('path.line.reactive, rect.rect')).map(s => s.querySelector('title').textContent)"
         )
-        assert charts >= 8
+        assert sum("request latency by operation" in title for title in charts) == 3, charts
+        latency = browser.evaluate(
+            "[...document.querySelectorAll('svg.chart')].filter(s => /latency|p95/.test(s.querySelector('title')"
+            ".textContent)).map(s => s.textContent).join(' ')"
+        )
+        assert "time to" not in latency, "no chart plots an interval as latency"
+        empty = "[...document.querySelectorAll('svg.chart')].filter(s => s.textContent.includes('no data')).length"
+        assert browser.evaluate(empty) == 0, "no chart without data"
+        links = browser.evaluate("[...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+        assert links == [f"load-{s}/report.html" for s in ("create", "preemption", "lifecycle")]
+        assert all((folder / link).is_file() for link in links)
         assert browser.evaluate("performance.getEntriesByType('resource').length") == 0
     finally:
         browser.close()

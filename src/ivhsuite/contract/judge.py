@@ -32,12 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivhsuite.contract import policy
+from ivhsuite.contract.coverage import Coverage
 from ivhsuite.contract.promises import Issue
 from ivhsuite.protocol import Answer, Code
 from ivhsuite.spec import Operation, Spec
 
 JSON_TYPES = ("application/json",)
 DOCUMENTED_METHOD = "POST"
+UNDOCUMENTED = "(undocumented path)"  # the operation a coverage count names for a path the spec lacks
 
 
 class _Unreadable:
@@ -95,28 +97,35 @@ class Judgement:
 
     issues: list[Issue] = field(default_factory=list)
     observations: dict[str, str] = field(default_factory=dict)
+    checked: list[str] = field(default_factory=list)  # the promises that applied to the exchange, broken or kept
 
 
-Rule = Callable[["Judge", Exchange, Judgement], None]
+Rule = Callable[["Judge", Exchange, Judgement], bool]  # True: the promise applied to this exchange
 
 
 class Judge:
     """The promises of one HTTP answer, judged against ``spec`` from the caller's :class:`Stance`."""
 
-    def __init__(self, spec: Spec, stance: Stance = GATE) -> None:
+    def __init__(self, spec: Spec, stance: Stance = GATE, coverage: Coverage | None = None) -> None:
         self.spec = spec
         self.stance = stance
+        self.coverage = coverage  # where a run counts what was checked (the gate's report); None: not counted
 
     def __call__(self, exchange: Exchange) -> Judgement:
-        judgement = Judgement()
-        for rule in RULES.values():
-            rule(self, exchange, judgement)
-        return judgement
+        return self._judge(RULES, exchange)
 
     def promise(self, key: str, exchange: Exchange) -> Judgement:
         """Judge one promise only (a schemathesis check guards one)."""
+        return self._judge({key: RULES[key]}, exchange)
+
+    def _judge(self, rules: dict[str, Rule], exchange: Exchange) -> Judgement:
         judgement = Judgement()
-        RULES[key](self, exchange, judgement)
+        for key, rule in rules.items():
+            if rule(self, exchange, judgement):
+                judgement.checked.append(key)
+        if self.coverage is not None:
+            operation = exchange.operation.operation_id if exchange.operation else UNDOCUMENTED
+            self.coverage.judged(operation, judgement.checked, {issue.promise for issue in judgement.issues})
         return judgement
 
     def allowed_codes(self, op: Operation) -> frozenset[int]:
@@ -132,31 +141,33 @@ class Judge:
         return not self.stance.gateway_page_only or exchange.answer.code is None
 
 
-def _no_server_error(judge: Judge, ex: Exchange, out: Judgement) -> None:
+def _no_server_error(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     if judge.is_gateway(ex):
         out.observations[f"gateway-{ex.status}"] = f"HTTP {ex.status} from a gateway: environmental, not a finding"
-        return
+        return False
     # A 502-504 reaching here carries the API's envelope, and the stance reads that as the endpoint's own.
     endpoints_own = policy.is_gateway_answer(ex.status)
     if endpoints_own or policy.is_server_failure(ex.status, documented_method=ex.documented_method):
         code = f", Code {ex.answer.code}" if ex.answer.code is not None else ""
         message = f" ({ex.answer.message[:160]})" if ex.answer.message else ""
         out.issues.append(Issue("no-server-error", f"HTTP {ex.status}{code}{message}"))
+    return True
 
 
-def _status_documented(judge: Judge, ex: Exchange, out: Judgement) -> None:
+def _status_documented(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     if ex.operation is None or not ex.documented_method or ex.status >= 500:
-        return  # 5xx is no-server-error's
+        return False  # 5xx is no-server-error's
     if ex.status != 200 and not 400 <= ex.status < 500:
         out.issues.append(Issue("status-documented", f"HTTP {ex.status}"))
+    return True
 
 
-def _positive_accepted(judge: Judge, ex: Exchange, out: Judgement) -> None:
+def _positive_accepted(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     op, got = ex.operation, ex.answer
     if op is None or ex.status >= 500 or not (ex.sent_valid and ex.meant_valid):
-        return
+        return False
     if got.too_frequent:
-        return  # rate limited: environmental, whatever the HTTP status
+        return False  # rate limited: environmental, whatever the HTTP status
     refused_4xx = 400 <= ex.status < 500
     code = got.code
     name = op.operation_id
@@ -168,19 +179,22 @@ def _positive_accepted(judge: Judge, ex: Exchange, out: Judgement) -> None:
                 f"{name} refused a valid request at an edge the docs leave open ({', '.join(edges[:3])}):"
                 f" HTTP {ex.status}, Code {code}; allowed"
             )
-            return
+            return True
     # The HTTP status of a business error is undocumented: a 4xx carrying an allowed code is fine.
     if code is None and refused_4xx:
         out.issues.append(Issue("positive-accepted", f"a valid {name} request got HTTP {ex.status}, no Header.Code"))
     elif code is not None and (code not in judge.allowed_codes(op) or (refused_4xx and code == Code.OK)):
         detail = f"a valid {name} request got HTTP {ex.status}, Code {code} ({got.message[:200]})"
         out.issues.append(Issue("positive-accepted", detail))
+    return True
 
 
-def _negative_rejected(judge: Judge, ex: Exchange, out: Judgement) -> None:
+def _negative_rejected(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     op = ex.operation
-    if op is None or ex.sent_valid or not 200 <= ex.status < 300 or ex.answer.code != Code.OK:
-        return
+    if op is None or ex.sent_valid:
+        return False  # the promise speaks of requests that break the spec
+    if not 200 <= ex.status < 300 or ex.answer.code != Code.OK:
+        return True  # refused: the promise held
     name = op.operation_id
     if ex.sent is UNREADABLE:
         out.issues.append(Issue("negative-rejected", f"{name} accepted a body that is not JSON with Code 0"))
@@ -191,53 +205,56 @@ def _negative_rejected(judge: Judge, ex: Exchange, out: Judgement) -> None:
     else:
         violation = op.request.first_violation(ex.sent)
         out.issues.append(Issue("negative-rejected", f"{name} accepted a request breaking the spec ({violation})"))
+    return True
 
 
-def _reqid_echoed(judge: Judge, ex: Exchange, out: Judgement) -> None:
+def _reqid_echoed(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     req_id = ex.sent_payload.get("ReqId")
     if ex.operation is None or not ex.documented_method or not ex.answer.ok or not isinstance(req_id, str):
-        return
+        return False
     echoed = ex.answer.payload.get("ReqId")
     if echoed != req_id:
         out.issues.append(Issue("reqid-echoed", f"sent ReqId {req_id!r}, Payload.ReqId came back as {echoed!r}"))
+    return True
 
 
-def _json_content_type(judge: Judge, ex: Exchange, out: Judgement) -> None:
+def _json_content_type(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     if ex.operation is None or ex.status != 200 or not ex.documented_method:
-        return  # what comes with a refusal, or with another method, is undocumented
+        return False  # what comes with a refusal, or with another method, is undocumented
     media = ex.content_type.split(";")[0].strip().lower()
     if media not in JSON_TYPES and not media.endswith("+json"):
         out.issues.append(Issue("json-content-type", f"Content-Type {ex.content_type or '(none)'!r}"))
     if not ex.answer.is_json_object:
         out.issues.append(Issue("json-content-type", "the body is not a JSON object"))
+    return True
 
 
-def _response_schema(judge: Judge, ex: Exchange, out: Judgement) -> None:
+def _response_schema(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     op, got = ex.operation, ex.answer
     if op is None or not ex.documented_method or ex.status != 200 or not got.is_json_object:
-        return  # a 4xx body is undocumented; a non-JSON 200 is json-content-type's
+        return False  # a 4xx body is undocumented; a non-JSON 200 is json-content-type's
     if op.response.is_valid(got.body):
-        return
+        return True
     outcome = "success" if got.code == Code.OK else "error"
     out.issues.append(
         Issue("response-schema", f"{op.operation_id} {outcome} answer: {op.response.first_violation(got.body)}")
     )
+    return True
 
 
-def _css_withholds_play_addr(judge: Judge, ex: Exchange, out: Judgement) -> None:
+def _css_withholds_play_addr(judge: Judge, ex: Exchange, out: Judgement) -> bool:
     op = ex.operation
     # Both creates (the spec's x-session-ref: creates) take the same ProtocolOption and keep the same promise.
     if op is None or op.session_ref != "creates" or not ex.answer.ok:
-        return
+        return False
     option = ex.sent_payload.get("ProtocolOption")
-    if (
-        isinstance(option, dict)
-        and isinstance(option.get("CssCustomPushUrl"), str)
-        and "PlayStreamAddr" in ex.answer.payload
-    ):
+    if not (isinstance(option, dict) and isinstance(option.get("CssCustomPushUrl"), str)):
+        return False  # the promise speaks of a create with CssCustomPushUrl only
+    if "PlayStreamAddr" in ex.answer.payload:
         out.issues.append(
             Issue("css-withholds-play-addr", "PlayStreamAddr came back although CssCustomPushUrl was sent")
         )
+    return True
 
 
 # The promises of an HTTP answer, in the order a report lists them.

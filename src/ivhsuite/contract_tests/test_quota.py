@@ -30,6 +30,7 @@ def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
         answer = probe.create(retry_busy=False)
         if answer.busy:
             refused = answer
+            probe.held("quota")  # refused beyond the quota
             break
         probe.expect(answer.ok, "positive-accepted", f"createsession got {answer}")
         ours.append(str(answer.payload.get("SessionId")))
@@ -58,6 +59,7 @@ def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
     while True:
         again = probe.create(retry_busy=False)
         if again.ok:
+            probe.held("close-frees-slot")
             return
         probe.expect(again.busy, "positive-accepted", f"createsession got {again}")
         probe.expect(

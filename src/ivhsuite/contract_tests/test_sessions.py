@@ -35,6 +35,7 @@ def test_start_refused_while_preparing(probe: Probe, protocol: str) -> None:
         pytest.skip(f"no cold session observed: the {protocol} createsession was ready at once (status 1)")
     started = probe.start(session_id)
     if started.rejected:
+        probe.held("start-after-ready")
         probe.close(session_id)
         return
     probe.expect(started.status < 500, "no-server-error", f"startsession on a preparing session got {started}")

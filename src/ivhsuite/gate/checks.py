@@ -117,8 +117,9 @@ def expectation(case: Case) -> Expectation:
 
 def _judge(promise: str, case: Case, response: Response) -> None:
     """Ask the judge about one promise; note what it observed, raise what it found broken."""
-    judgement = Judge(spec()).promise(promise, exchange(case, response))
     run = current()
+    judge = Judge(spec(), coverage=run.coverage if run is not None else None)
+    judgement = judge.promise(promise, exchange(case, response))
     if run is not None:
         for key, detail in judgement.observations.items():
             run.observe(key, detail)

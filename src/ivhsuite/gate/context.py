@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 
 from ivhsuite.client import IvhClient
 from ivhsuite.config import Target, setting
+from ivhsuite.contract.coverage import Coverage
 from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError
+from ivhsuite.gate.answers import AnswerLog
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.quota_guard import SessionGuard
@@ -76,6 +78,8 @@ class RunContext:
         self.environmental_errors = 0  # schemathesis errors that were the network's
         self.generated_errors: list[str] = []  # schemathesis errors that were not: the run could not judge
         self.counters = Counters()
+        self.coverage = Coverage()  # how often each promise was checked and failed, per operation
+        self.answers = AnswerLog()  # what each operation was sent and answered
         self.sessions = RunSessions()  # every session of this run, open and closed
         self.findings: list[Finding] = []
         self.observations: dict[str, str] = {}  # what the gate noticed but cannot call a violation, by key

@@ -81,6 +81,7 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
         return
     run.counters.add("generated")
     got = answer(response)
+    run.answers.record("generated", op.operation_id, response.status_code, got.code, response.elapsed)
     sent = case.body.get("Payload") if isinstance(case.body, dict) else None
     sent = sent if isinstance(sent, dict) else {}
     if op.session_ref == "creates":

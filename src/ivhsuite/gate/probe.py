@@ -22,6 +22,7 @@ import pytest
 
 from ivhsuite.client import IvhClient, envelope
 from ivhsuite.contract import broken
+from ivhsuite.contract.judge import UNDOCUMENTED
 from ivhsuite.errors import IvhsuiteError
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.curl import curl_line
@@ -41,6 +42,14 @@ TIMEOUT = 30.0  # seconds for one answer
 
 class ColdFailure(Exception):
     """A new session ended in status 4 with a documented cold-start error: the platform's trouble, not a contract."""
+
+
+def _elapsed_known(response: httpx.Response) -> bool:
+    try:
+        response.elapsed  # noqa: B018 - httpx sets it once the body is read; a test's fake may not
+    except RuntimeError:
+        return False
+    return True
 
 
 def _seconds(value: str | None) -> float | None:
@@ -93,8 +102,7 @@ class Probe:
         response = self.client.send(operation_id, payload, timeout=TIMEOUT)
         self.sent.append((response.request, True))
         self._retry_after = _seconds(response.headers.get("retry-after"))
-        answer = Answer.read(response.status_code, response.content)
-        self.run.counters.add("scenario")
+        answer = self._answered(operation_id, response)
         session_id = answer.payload.get("SessionId")
         creates = self.run.spec.operation(operation_id).session_ref == "creates"
         if creates and answer.ok and isinstance(session_id, str):
@@ -233,8 +241,20 @@ class Probe:
         )
 
     def expect(self, condition: object, promise: str, detail: str) -> None:
+        """Check ``promise`` (counted against the operation of the last request sent); raise when broken."""
+        self.run.coverage.note(promise, self._last_operation(), held=bool(condition))
         if not condition:
             raise AssertionError(self.explain(promise, detail))
+
+    def _last_operation(self) -> str:
+        if not self.sent:
+            return "(no request)"
+        path = self.sent[-1][0].url.path  # a base URL may carry a path prefix before the spec's path
+        return next((op.operation_id for op in self.run.spec if path.endswith(op.path)), UNDOCUMENTED)
+
+    def held(self, promise: str) -> None:
+        """A scenario saw ``promise`` kept on a path with no condition left to assert: counted as checked."""
+        self.expect(True, promise, "")
 
     def expect_rejected(self, answer: Answer, promise: str, what: str) -> None:
         self.expect(answer.status < 500, "no-server-error", f"{what}: got {answer}")
@@ -267,5 +287,11 @@ class Probe:
             lambda: self.client.http.post(url, json=body, auth=None, timeout=TIMEOUT)  # auth=None: sent as given
         )
         self.sent.append((response.request, resign))
+        return self._answered(operation_id, response)
+
+    def _answered(self, operation_id: str, response: httpx.Response) -> Answer:
+        answer = Answer.read(response.status_code, response.content)
         self.run.counters.add("scenario")
-        return Answer.read(response.status_code, response.content)
+        seconds = response.elapsed.total_seconds() if _elapsed_known(response) else 0.0
+        self.run.answers.record("scenarios", operation_id, response.status_code, answer.code, seconds)
+        return answer

@@ -27,7 +27,7 @@ from ivhsuite.gate.generated import redacted_stdout, run_generated
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.plugin import GatePlugin
 from ivhsuite.gate.preflight import preflight
-from ivhsuite.gate.summary import GateResult, summary_text
+from ivhsuite.gate.summary import GateResult, promise_rows, summary_text
 from ivhsuite.progress import Progress, Silent, ticking
 from ivhsuite.protocol import ExitCode
 from ivhsuite.run_sessions import live_of_run
@@ -82,6 +82,8 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     counters = run.counters
     result.generated_requests, result.scenario_requests = counters.generated, counters.scenario
     result.sessions_created = counters.created
+    result.promises = promise_rows(run.coverage.counts(), dict(run.observations))
+    result.operations = run.answers.rows(run.spec.operation_ids)
     result.environment = run.tally.summary(options.max_transport_errors, swept=run.swept)
     result.environmental_errors = run.environmental_errors
     result.generated_errors = list(run.generated_errors)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivhsuite import environmental
+from ivhsuite.contract.promises import PROMISES
 from ivhsuite.gate.findings import Finding, broken_promises
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
-from ivhsuite.summaries import CheckRow, EnvironmentSummary, GateFailure, GateSummary
+from ivhsuite.summaries import CheckRow, EnvironmentSummary, GateFailure, GateSummary, OperationRow, PromiseRow
 
 VERDICTS = {
     ExitCode.OK: "PASS: the contract holds",
@@ -45,6 +47,8 @@ class GateResult:
     base_url: str = ""
     observations: list[str] = field(default_factory=list)  # noticed, not violations: never in the exit code
     half_seconds: dict[str, float] = field(default_factory=dict)  # how long each half took
+    promises: list[PromiseRow] = field(default_factory=list)  # how often each promise was checked, per operation
+    operations: list[OperationRow] = field(default_factory=list)  # what each operation was sent and answered
 
 
 def summary_text(result: GateResult) -> str:
@@ -119,7 +123,44 @@ def gate_summary(result: GateResult, secrets: tuple[str | None, ...] = ()) -> Ga
         checks=junit_rows(result.report_dir / "junit.xml"),
         observations=list(result.observations),
         environment=result.environment,
+        promises=result.promises,
+        operations=result.operations,
+        sessions_created=result.sessions_created,
+        left_open=result.left_open,
+        half_seconds={half: round(seconds, 1) for half, seconds in result.half_seconds.items()},
     )
+
+
+def promise_rows(counts: list[tuple[str, str, int, int]], observations: dict[str, str]) -> list[PromiseRow]:
+    """Every documented promise, with its counts per operation; one checked nowhere says why, when an observation does.
+
+    An observation explains a promise when its key or its words name the promise's key
+    (``quota-not-checked``; a scenario of ``test_auth.py`` that could not run).
+    """
+    rows = {key: PromiseRow(key, words) for key, words in PROMISES.items()}
+    for promise, operation, checked, failed in counts:
+        row = rows.get(promise)
+        if row is None:
+            continue
+        row.checked[operation] = checked
+        if failed:
+            row.failed[operation] = failed
+    for row in rows.values():
+        if not row.checked:
+            why = next((detail for key, detail in observations.items() if _names(row.promise, key, detail)), "")
+            row.why_not = _reason(why)
+    return list(rows.values())
+
+
+def _reason(detail: str) -> str:
+    """``test_auth.py::test_x: no credentials`` for ``src/.../test_auth.py::test_x could not run: no credentials``."""
+    where, found, reason = detail.partition(" could not run: ")
+    return f"{where.rsplit('/', 1)[-1]}: {reason}" if found else detail
+
+
+def _names(promise: str, key: str, detail: str) -> bool:
+    words = f"{key} {detail}".lower()
+    return re.search(rf"(?<![a-z-]){re.escape(promise)}(?![a-z])", words) is not None
 
 
 def junit_rows(path: Path) -> list[CheckRow]:
