@@ -105,6 +105,8 @@ class ChannelHub:
         """The store's hook (lock held, maybe another thread): only schedule the close."""
         self.history.pop(session_id, None)
         channel = self.channels.get(session_id)
+        if code == Code.PREEMPTED and "channel-survives-preemption" in self.settings.faults:
+            return  # test-only broken variant: the preempted session's channel stays open
         if channel is not None and self.loop is not None:
             why = "preempted" if code == Code.PREEMPTED else "session closed"
             refusal = self.spec.refusal("session-ended")
@@ -487,6 +489,8 @@ class Channel:
         if audio.timer is not None:
             audio.timer.cancel()
             audio.timer = None
+        if "channel-no-audio-over" in self.hub.settings.faults:
+            return  # test-only broken variant: AudioOver is never sent
         over = max(self.loop.time(), audio.played_until)
         self.loop.call_at(over, self._status, audio.req_id, "AudioOver", final_type)
 

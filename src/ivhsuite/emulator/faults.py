@@ -38,6 +38,9 @@ FAULTS: dict[str, str] = {
     "start-before-ready": "startsession is accepted while the session is still preparing (status 3).",
     "unknown-session-ok": "An unknown SessionId is answered with Code 0 instead of 110018.",
     "wrong-schema": "A successful createsession answer lacks the required SessionStatus.",
+    # The command channel, for the conversation scenario (branches in emulator/channel.py).
+    "channel-no-audio-over": "The command channel never sends AudioOver after an audio sequence.",
+    "channel-survives-preemption": "A preempted session's command channel stays open.",
 }
 
 Check = Callable[[Any], Violation | None]
