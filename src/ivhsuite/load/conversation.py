@@ -248,7 +248,8 @@ class Conversation:
             return
         missing = [s for s, seen in ((f"{drive.kind}Start", drive.started), (f"{drive.kind}Over", False)) if not seen]
         for status in missing:
-            why = ChannelFailure(f"no {status} for ReqId {req_id} within {self.speak_timeout:g} s of the last send")
+            # no ReqId in the words: locust's error table groups failures by their message
+            why = ChannelFailure(f"no {status} within {self.speak_timeout:g} s of the last send")
             self.report(time_to(status), self.speak_timeout * 1000.0, why)
 
     def _on_message(self, message: dict[str, Any]) -> None:
@@ -258,7 +259,7 @@ class Conversation:
         drive = self.drives.get(req_id) if isinstance(req_id, str) else None
         code = header.get("Code") or 0
         if code:
-            failure = ChannelFailure(f"refused with {code}: {header.get('Message', '')} (ReqId {req_id or '-'})")
+            failure = ChannelFailure(f"refused with {code}: {header.get('Message', '')}")
             self.report(f"{REFUSED_PREFIX}{code}", 0.0, failure)
             if drive is not None:
                 drive.refused = True
