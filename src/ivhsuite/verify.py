@@ -1,4 +1,4 @@
-"""``ivhsuite verify``: the gate, then the three load scenarios, then one verdict and a report.
+"""``ivhsuite verify``: the gate, then the load scenarios (the conversation in the standard profile), then one verdict and a report.
 
     ivhsuite verify [--base-url URL] [--report-dir DIR] [--profile smoke|standard] [-v]
 
