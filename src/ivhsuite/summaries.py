@@ -113,6 +113,7 @@ class LoadSeries:
     rps: dict[str, list[Point]] = field(default_factory=dict)
     time_to_ready: list[tuple[str, float]] = field(default_factory=list)
     preemption: dict[str, list[Point]] = field(default_factory=dict)
+    speaking: dict[str, list[Point]] = field(default_factory=dict)  # p95 "time to TextStart" ... over the run
 
 
 @dataclass

@@ -74,3 +74,11 @@ def test_charts_have_a_labelled_time_axis_and_open_offline() -> None:
     assert "<script" not in html and "<!--" not in html
     assert "http" not in re.sub(r'xmlns(?::\w+)?="http://www\.w3\.org/[^"]*"', "", html)
     assert "no data" in svgs[3], "a chart without data says so"
+
+
+def test_a_talking_scenario_charts_time_to_speak_over_the_run() -> None:
+    speaking = LoadSeries(speaking={"time to TextStart p95": [(0.0, 120.0), (5.0, 140.0)]})
+    html = render(LoadSummary("conversation", 0, "v", [P95], speaking))
+    svgs = re.findall(r"<svg\b.*?</svg>", html, re.DOTALL)
+    assert len(svgs) == 5 and "conversation: time to speak" in svgs[4]
+    assert "time to TextStart p95" in svgs[4]

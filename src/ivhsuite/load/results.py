@@ -10,7 +10,7 @@ import csv
 import json
 from pathlib import Path
 
-from ivhsuite.load.thresholds import IVH_METHOD, PREEMPTION_CHECK, PREEMPTION_VIOLATION, TIME_TO_READY
+from ivhsuite.load.thresholds import IVH_METHOD, PREEMPTION_CHECK, PREEMPTION_VIOLATION, SPEAKING, TIME_TO_READY
 from ivhsuite.summaries import EnvironmentSummary, LoadSeries, LoadSummary, NetworkRow, Point, ThresholdRow
 
 AGGREGATED = "Aggregated"
@@ -63,6 +63,7 @@ def series(folder: Path) -> LoadSeries:
     rps: dict[str, list[Point]] = {"requests/s": [], "failures/s": []}
     # "preemption check: list", "preemption check: superseded", ...: summed per sample
     preemption: dict[str, dict[float, float]] = {"checks": {}, "violations": {}}
+    speaking: dict[str, list[Point]] = {name: [] for name in SPEAKING}  # the channel's, p95 per sample
     for row in history:
         t = (_number(row["Timestamp"]) or 0) - start
         name = row.get("Name")
@@ -73,6 +74,10 @@ def series(folder: Path) -> LoadSeries:
                     latency[label].append((t, value))
             rps["requests/s"].append((t, _number(row.get("Requests/s")) or 0))
             rps["failures/s"].append((t, _number(row.get("Failures/s")) or 0))
+        elif row.get("Type") == IVH_METHOD and name in speaking:
+            value = _number(row.get("95%"))
+            if value is not None:
+                speaking[name].append((t, value))
         elif row.get("Type") == IVH_METHOD and name:
             for kind, prefix in (("checks", PREEMPTION_CHECK), ("violations", PREEMPTION_VIOLATION)):
                 if name.startswith(prefix):
@@ -87,6 +92,7 @@ def series(folder: Path) -> LoadSeries:
         rps={k: v for k, v in rps.items() if v},
         time_to_ready=ready_bars,
         preemption={k: sorted(v.items()) for k, v in preemption.items() if v},
+        speaking={f"{k} p95": v for k, v in speaking.items() if v},
     )
 
 

@@ -61,6 +61,9 @@ def time_to(speak_status: str) -> str:
     return f"time to {speak_status}"
 
 
+SPEAKING = tuple(time_to(status) for status in ("TextStart", "TextOver", "AudioStart", "AudioOver"))
+
+
 _LATENCY = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "operations": (*_LATENCY, "fail_ratio", "min_rps"),

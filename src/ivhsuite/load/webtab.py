@@ -24,11 +24,11 @@ from ivhsuite.load.thresholds import (
     PREEMPTION_CHECK,
     PREEMPTION_VIOLATION,
     REFUSED_PREFIX,
+    SPEAKING,
     TIME_TO_READY,
     EntrySnapshot,
     StatsSnapshot,
     Verdict,
-    time_to,
 )
 
 TAB_KEY = "ivhsuite"
@@ -96,9 +96,6 @@ def rows(
             }
         )
     return table
-
-
-SPEAKING = tuple(time_to(s) for s in ("TextStart", "TextOver", "AudioStart", "AudioOver"))
 
 
 def _channel_rows(snap: StatsSnapshot, errors: list[tuple[str, str, int]]) -> list[Row]:

@@ -162,6 +162,8 @@ def _charts(load: list[LoadSummary]) -> str:
             charts.bar_chart(f"{run.scenario}: time to ready", series.time_to_ready, "ms", "percentile of sessions")
         )
         parts.append(charts.line_chart(f"{run.scenario}: preemption checks", series.preemption, "checks (cumulative)"))
+        if series.speaking:  # scenarios that talk over the command channel
+            parts.append(charts.line_chart(f"{run.scenario}: time to speak", series.speaking, "ms"))
         parts.append("</div>")
     return "".join(parts)
 
