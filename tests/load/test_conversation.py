@@ -131,3 +131,28 @@ def test_tone_packets_follow_the_documented_packet_size() -> None:
     packets = conversation.tone_packets(RULES.audio)
     assert len(packets) == -(-int(conversation.TONE_SECONDS * RULES.audio.bytes_per_second) // RULES.audio.packet_bytes)
     assert {len(p) for p in packets[:-1]} == {len(packets[0])}
+
+
+def test_closing_never_waits_in_websocket_clients_close() -> None:
+    """``WebSocket.close()`` swallows every exception, locust's GreenletExit included: a stopped
+    user would run on. The channel sends the close frame and drops the socket instead."""
+
+    class Socket:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def send_close(self) -> None:
+            self.calls.append("send_close")
+
+        def shutdown(self) -> None:
+            self.calls.append("shutdown")
+
+        def close(self, **_: Any) -> None:
+            raise AssertionError("close() waits for the endpoint and swallows GreenletExit")
+
+    channel = conversation.WsChannel("ws://unused", "s1")
+    fake = Socket()
+    channel._ws = fake  # type: ignore[assignment]
+    channel.close()
+    channel.close()  # twice is fine
+    assert fake.calls == ["send_close", "shutdown"]

@@ -36,7 +36,7 @@ SCENARIOS = {
     "lifecycle": "LifecycleUser",
     "conversation": "ConversationUser",
 }
-VERDICT_CODES = {ExitCode.OK: "passed", ExitCode.FAILED: "FAILED", ExitCode.UNSTABLE: "UNSTABLE (the network)"}
+VERDICT_CODES = {ExitCode.OK: "passed", ExitCode.FAILED: "FAILED", ExitCode.UNSTABLE: "UNSTABLE (the network, or the generator behind its pace)"}
 
 
 def default_locustfile() -> Path:

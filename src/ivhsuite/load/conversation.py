@@ -131,10 +131,19 @@ class WsChannel:
         return fastjson.loads(frame.data) if opcode == websocket.ABNF.OPCODE_TEXT else None
 
     def close(self) -> None:
-        if self._ws is not None:
-            with contextlib.suppress(websocket.WebSocketException, OSError):
-                self._ws.close(timeout=1)
-            self._ws = None
+        """Send the close frame and drop the socket, without waiting for the endpoint's.
+
+        Not ``WebSocket.close()``: its bare ``except:`` would swallow the GreenletExit with
+        which locust stops a user, and the user would go on creating sessions forever.
+        """
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            try:
+                if self.closed is None:
+                    with contextlib.suppress(websocket.WebSocketException, OSError):
+                        ws.send_close()
+            finally:
+                ws.shutdown()
 
 
 @dataclass
