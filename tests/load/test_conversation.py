@@ -156,3 +156,30 @@ def test_closing_never_waits_in_websocket_clients_close() -> None:
     channel.close()
     channel.close()  # twice is fine
     assert fake.calls == ["send_close", "shutdown"]
+
+
+def test_heartbeats_keep_their_interval_while_holding() -> None:
+    class Quiet:
+        """A channel on which nothing arrives; reading waits on a fake clock."""
+
+        def __init__(self) -> None:
+            self.now = 0.0
+            self.sent: list[tuple[str, float]] = []
+
+        def read(self, timeout: float) -> None:
+            self.now += timeout
+
+        def send(self, command: str, req_id: str, data: dict[str, Any]) -> None:
+            self.sent.append((command, self.now))
+
+    quiet = Quiet()
+    talk = conversation.Conversation(
+        quiet, RULES, Recorder(), text_interval=1.0, heartbeat=0.25, clock=lambda: quiet.now  # type: ignore[arg-type]
+    )
+    talk.hold(0.9)
+    assert quiet.sent == [("SEND_HEARTBEAT", 0.25), ("SEND_HEARTBEAT", 0.5), ("SEND_HEARTBEAT", 0.75)]
+
+
+def test_the_text_interval_is_never_under_the_documented_one() -> None:
+    talk = conversation.Conversation(None, RULES, Recorder(), text_interval=0.1)  # type: ignore[arg-type]
+    assert talk.text_interval == RULES.text_interval_seconds

@@ -171,12 +171,12 @@ class Conversation:
     clock: Callable[[], float] = time.perf_counter
     drives: dict[str, _Drive] = field(default_factory=dict)
     _last_text: float | None = None
-    _last_traffic: float = 0.0
+    _last_beat: float = 0.0
 
     def __post_init__(self) -> None:
         self.text_interval = max(self.text_interval, self.rules.text_interval_seconds)
         self.heartbeat = self.rules.heartbeat_seconds[0] if self.heartbeat is None else self.heartbeat
-        self._last_traffic = self.clock()
+        self._last_beat = self.clock()
 
     # --- the drives -----------------------------------------------------------------
 
@@ -186,9 +186,9 @@ class Conversation:
     def text(self) -> None:
         self._space_texts()
         req_id = new_hex_id()
-        self.drives[req_id] = _Drive("Text", self.clock())
+        now = self.clock()
+        self.drives[req_id] = _Drive("Text", now, last_sent=now)
         self._send("SEND_TEXT", req_id, {"Text": TEXT, "Interrupt": False})
-        self.drives[req_id].last_sent = self.drives[req_id].first_sent
         self._await(req_id)
 
     def stream_text(self) -> None:
@@ -231,8 +231,9 @@ class Conversation:
         """Read and judge what arrives until ``until`` (perf_counter time); heartbeats when due."""
         while True:
             now = self.clock()
-            if self.heartbeat and now - self._last_traffic >= self.heartbeat:
+            if self.heartbeat and now - self._last_beat >= self.heartbeat:  # every interval, traffic or not
                 self._send("SEND_HEARTBEAT", new_hex_id(), {"Text": "PING"})
+                self._last_beat = now
             left = until - now
             if left <= 0:
                 return
@@ -288,7 +289,6 @@ class Conversation:
 
     def _send(self, command: str, req_id: str, data: dict[str, Any]) -> None:
         self.channel.send(command, req_id, data)
-        self._last_traffic = self.clock()
 
     def _space_texts(self) -> None:
         if self._last_text is not None:
