@@ -6,29 +6,18 @@ A scenario returns True when the promise holds. It builds its emulator through
 
 from __future__ import annotations
 
-import base64
-import json
-import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.emulator import FAULTS, EmulatorSettings
 from ivhsuite.errors import ConfigError
-from ivhsuite.protocol import Code
 from ivhsuite.signing import signed_query
 
 from .conftest import SPEC, Api, FakeClock, code, new_req_id
 
-with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient; httpx is what we have
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
 Make = Callable[..., Api]
-CHANNEL = load_channel_spec()
 
 
 def preemption(make: Make) -> bool:
@@ -139,59 +128,6 @@ def list_complete(make: Make) -> bool:
     return {s["SessionId"] for s in api.live()} == ids
 
 
-# --- the command channel (the conversation scenario's faults) ------------------------------
-
-
-def _channel_messages(
-    api: Api, sid: str, commands: list[dict[str, Any]], between: Callable[[], None] = lambda: None
-) -> list[dict[str, Any]]:
-    """Send ``commands`` on the session's channel, call ``between``, send a text: the messages up to
-    its TextStart, or up to the close (as ``{"closed": code}``)."""
-    probe = new_req_id()
-    seen: list[dict[str, Any]] = []
-    with TestClient(api.app) as client, client.websocket_connect(f"{CHANNEL.address}?requestid={sid}") as ws:
-        for body in commands:
-            ws.send_json(body)
-        between()
-        ws.send_json(_command(sid, "SEND_TEXT", probe, Text="probe"))
-        while True:
-            message = ws.receive()
-            if message["type"] == "websocket.close":
-                return [*seen, {"closed": message["code"]}]
-            seen.append(json.loads(message["text"]))
-            if seen[-1]["Payload"].get("ReqId") == probe:
-                return seen
-
-
-def _command(sid: str, name: str, req_id: str, **data: Any) -> dict[str, Any]:
-    return {"Payload": {"ReqId": req_id, "SessionId": sid, "Command": name, "Data": data}}
-
-
-def channel_audio_over(make: Make) -> bool:
-    api = make(channel_time_scale=0.001)
-    sid = api.session("u1", DriverType=3)
-    api.call("startsession", SessionId=sid)
-    req_id = new_req_id()
-    packet = base64.b64encode(bytes(CHANNEL.rules.audio.packet_bytes)).decode()
-    audio = [
-        _command(sid, "SEND_AUDIO", req_id, Audio=packet, Seq=1),
-        _command(sid, "SEND_AUDIO", req_id, Audio="", Seq=2, IsFinal=True),
-    ]
-    seen = _channel_messages(api, sid, audio, between=lambda: time.sleep(0.05))  # the shortened play time
-    return any(m.get("Payload", {}).get("SpeakStatus") == "AudioOver" for m in seen)
-
-
-def channel_closed_on_preemption(make: Make) -> bool:
-    api = make()
-    sid = api.started("u1")
-    seen = _channel_messages(
-        api, sid, [_command(sid, "SEND_HEARTBEAT", new_req_id(), Text="PING")], between=lambda: api.session("u1")
-    )
-    if api.call("statsession", SessionId=sid)["Payload"].get("ErrorCode") != Code.PREEMPTED:
-        return True  # not preempted (another fault): nothing to close
-    return seen[-1:] == [{"closed": CHANNEL.refusal("session-ended").close_code}]
-
-
 PROMISES: dict[str, Callable[[Make], bool]] = {
     "no-preemption": preemption,
     "no-preemption-by-asset": preemption_by_asset,
@@ -210,8 +146,6 @@ PROMISES: dict[str, Callable[[Make], bool]] = {
     "wrong-schema": response_schema,
     "auth-not-enforced": signature_enforced,
     "list-omits-sessions": list_complete,
-    "channel-no-audio-over": channel_audio_over,
-    "channel-survives-preemption": channel_closed_on_preemption,
 }
 
 
@@ -223,7 +157,8 @@ def _with(make_api: Make, faults: frozenset[str]) -> Make:
 
 
 def test_every_fault_has_a_promise_and_a_description() -> None:
-    assert set(PROMISES) == set(FAULTS)
+    # The channel's variants (channel-*) are test_channel.py's, in-process over the WebSocket.
+    assert set(PROMISES) == {fault for fault in FAULTS if not fault.startswith("channel-")}
     assert all(text.endswith(".") and "\n" not in text for text in FAULTS.values())
 
 
