@@ -190,9 +190,15 @@ def unstable(gate: GateSummary, load: list[LoadSummary]) -> list[str]:
         found.append(f"gate: {environmental.verdict(gate.environment) or 'the endpoint was too unstable to judge'}")
     for run in load:
         if run.exit_code == ExitCode.UNSTABLE:
-            why = environmental.verdict(run.environment) or "the endpoint was too unstable to judge"
+            why = environmental.verdict(run.environment) or _behind(run) or "the endpoint was too unstable to judge"
             found.append(f"load {run.scenario}: {why}")
     return found
+
+
+def _behind(run: LoadSummary) -> str:
+    """The load generator could not keep the documented pace: the machine's, not the endpoint's."""
+    said = ", ".join(f"{t.name} {limits.actual_text(t)} vs {limits.limit_text(t)}" for t in run.behind_pace)
+    return f"the load generator fell behind the documented pace ({said}): short of CPU" if said else ""
 
 
 def reasons(gate: GateSummary, load: list[LoadSummary]) -> list[str]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ivhsuite.errors import ConfigError
+from ivhsuite.summaries import GENERATOR_SCOPE
 
 API_METHOD = "POST"
 IVH_METHOD = "IVH"
@@ -51,7 +52,7 @@ CONTRACT_PREFIX = "contract violation: "
 ENVIRONMENTAL_PREFIX = "environmental "
 # The command channel's entries (the conversation scenario; preemption with --hold-channels).
 CHANNEL_CONNECT = "channel connect"
-AUDIO_SEND_LAG = "audio send lag"  # the generator's own pacing: judged as its health, never the endpoint's
+AUDIO_SEND_LAG = GENERATOR_SCOPE.removeprefix("channel.")  # the generator's own pace: its health, not the endpoint's
 CHANNEL_DROPPED = "channel dropped"
 REFUSED_PREFIX = "refused "
 
@@ -98,7 +99,7 @@ class Rule:
     @property
     def generator(self) -> bool:
         """A limit on the load generator's own health: breached, the run is environmental (3), not failed."""
-        return self.scope == f"channel.{AUDIO_SEND_LAG}"
+        return self.scope == GENERATOR_SCOPE
 
     @property
     def abortable(self) -> bool:
