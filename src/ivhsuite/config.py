@@ -123,6 +123,8 @@ SETTINGS: tuple[Setting, ...] = (
         "IVH_ASSET_KEY",
         DEFAULT_ASSET_KEY,
         "the AssetVirtualmanKey the gate creates sessions from (createsessionbyasset)",
+        flag_type=str,  # `ivhsuite load` / ConversationUser: create by asset instead of by project
+        metavar="KEY",
     ),
     Setting(
         "mode", "IVH_MODE", "saas", "`saas` (SessionId is never sent) or `private` (a private deployment)", str.lower

@@ -34,7 +34,8 @@ def test_stock_checks_kept_on_guard_a_promise(name: str) -> None:
 
 
 def test_every_fault_maps_to_a_promise() -> None:
-    assert set(FAULT_PROMISE) == set(FAULTS)
+    # channel-* variants: the channel's gate tests and the conversation load run judge them
+    assert set(FAULT_PROMISE) == {fault for fault in FAULTS if not fault.startswith("channel-")}
     assert set(FAULT_PROMISE.values()) <= set(PROMISES)
 
 

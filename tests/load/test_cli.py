@@ -40,6 +40,17 @@ def test_command_runs_the_scenario_headless_with_reports(tmp_path: Path) -> None
         assert part in joined
 
 
+def test_conversation_passes_its_options_to_the_locustfile(tmp_path: Path) -> None:
+    argv = "--scenario conversation --driver audio --asset-key a1 --speak-timeout 9 --hold-seconds 30"
+    command = locust_command(parse(*argv.split()), Path("lf.py"), tmp_path)
+    joined = " ".join(command)
+    assert command[-1] == "ConversationUser"
+    for part in ("--driver audio", "--asset-key a1", "--speak-timeout 9.0", "--hold-seconds 30.0"):
+        assert part in joined
+    channels = locust_command(parse("--scenario", "preemption", "--hold-channels"), Path("lf.py"), tmp_path)
+    assert "--hold-channels" in channels
+
+
 def test_no_base_url_leaves_the_target_to_the_locustfile(tmp_path: Path) -> None:
     command = locust_command(parse("--scenario", "create"), Path("lf.py"), tmp_path)
     assert "--host" not in command and command[-1] == "CreateSessionUser"

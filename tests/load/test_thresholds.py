@@ -173,3 +173,40 @@ def test_snapshot_of_locust_stats_duck_typed() -> None:
     assert snapshot.duration_s == 4.0
     assert [e.name for e in snapshot.entries] == ["createsession"]
     assert snapshot.entries[0].max == 30
+
+
+def test_channel_entries_by_name_and_by_prefix() -> None:
+    rules = th.parse(
+        {
+            "channel": {
+                "time to TextStart": {"p95_ms": 3000, "fail_ratio": 0.01},
+                "channel dropped": {"max_count": 0},
+                "refused *": {"max_count": 0},
+            }
+        }
+    )
+    healthy = snap(entry(th.time_to("TextStart"), 10, 0, "IVH", p95=200))
+    assert all(v.status == "pass" for v in th.evaluate(rules, healthy) if v.rule.scope.startswith("channel."))
+    broken = snap(
+        entry(th.time_to("TextStart"), 10, 1, "IVH", p95=4000),
+        entry(th.CHANNEL_DROPPED, 2, 2, "IVH"),
+        entry(th.REFUSED_PREFIX + "100012", 1, 1, "IVH"),
+        entry(th.REFUSED_PREFIX + "110015", 2, 2, "IVH"),
+    )
+    found = verdicts_by_name(rules, broken)
+    assert found["channel.time to TextStart.p95_ms"].failed
+    assert found["channel.time to TextStart.fail_ratio"].failed
+    assert found["channel.channel dropped.max_count"].actual == 2
+    assert found["channel.refused *.max_count"].actual == 3
+
+
+def test_the_generators_pace_is_its_own_kind_of_rule() -> None:
+    rules = th.read_thresholds(REPO_FILE).rules
+    lag = next(r for r in rules if r.scope == f"channel.{th.AUDIO_SEND_LAG}")
+    assert lag.generator and not lag.abortable
+    assert not any(r.generator for r in rules if r is not lag)
+
+
+def test_unknown_channel_metric_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="min_checks"):
+        th.parse({"channel": {"channel connect": {"min_checks": 1}}})

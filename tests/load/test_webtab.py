@@ -45,3 +45,30 @@ def test_rows_before_any_session() -> None:
     assert table["time to ready (sessions)"]["value"] == 0
     assert table["preemption violations"]["value"] == 0
     assert "thresholds" not in table
+
+
+def test_rows_show_the_channel_checks_once_a_channel_was_opened() -> None:
+    snap = StatsSnapshot(
+        (
+            EntrySnapshot("IVH", th.CHANNEL_CONNECT, 5, 1, p50=10, p95=20, p99=30, max=40),
+            EntrySnapshot("IVH", th.time_to("TextStart"), 8, 0, p95=250),
+            EntrySnapshot("IVH", th.time_to("AudioOver"), 4, 2, p95=1100),
+            EntrySnapshot("IVH", th.AUDIO_SEND_LAG, 4, 0, p99=15),
+            EntrySnapshot("IVH", th.CHANNEL_DROPPED, 1, 1),
+            EntrySnapshot("IVH", th.REFUSED_PREFIX + "100012", 3, 3),
+        ),
+        10.0,
+    )
+    errors = [(th.CHANNEL_CONNECT, "handshake refused: 110016: not started", 1)]
+    table = by_metric(rows(snap, errors, "t"))
+    assert (table["channels opened"]["value"], table["channels refused"]["value"]) == (4, 1)
+    assert "110016" in table["channels refused"]["detail"]
+    assert table["time to TextStart (ms)"]["value"] == 250
+    assert table["time to AudioOver (ms)"]["detail"].startswith("2 never came")
+    assert table["audio send lag p99 (ms)"]["value"] == 15
+    assert table["channels dropped"]["value"] == 1
+    assert (table["commands refused"]["value"], table["commands refused"]["detail"]) == (3, "100012: 3")
+
+
+def test_no_channel_rows_without_a_channel() -> None:
+    assert "channels opened" not in by_metric(rows(SNAP, ERRORS, "t"))

@@ -172,3 +172,12 @@ def test_the_step_summary_has_the_contract_compact() -> None:
     lines = markdown.render(summary).splitlines()
     assert "| `no-server-error` | 12 | **1** | statsession (9), closesession (3); failed on closesession (1) |" in lines
     assert "| `quota` | 0 | 0 | not checked: quota not checked: pass --quota |" in lines
+
+
+def test_a_talking_scenario_charts_time_to_speak_over_the_run() -> None:
+    points = [(float(t), 120.0 + 5 * t) for t in range(0, 30, 5)]
+    speaking = LoadSeries(speaking={"time to TextStart p95": points})
+    html = render(LoadSummary("conversation", 0, "v", [P95], speaking))
+    svgs = re.findall(r"<svg\b.*?</svg>", html, re.DOTALL)
+    speak = [svg for svg in svgs if "conversation: time to speak" in svg]
+    assert len(speak) == 1 and "time to TextStart p95" in speak[0]

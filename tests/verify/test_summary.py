@@ -9,6 +9,7 @@ from pathlib import Path
 from ivhsuite.protocol import ExitCode
 from ivhsuite.report import markdown, page
 from ivhsuite.summaries import (
+    GENERATOR_SCOPE,
     EnvironmentSummary,
     GateFailure,
     GateSummary,
@@ -121,3 +122,14 @@ def test_too_unstable_to_judge_is_its_own_verdict_and_a_broken_promise_still_win
     red.unstable = unstable(red.gate, red.load)
     assert red.verdict == "red"
     assert json.loads(red.to_json())["load"][0]["environment"]["rows"][0]["unanswered"] == 4
+
+
+def test_a_generator_behind_its_pace_is_unstable_not_red() -> None:
+    lag = ThresholdRow(GENERATOR_SCOPE, "p99_ms", "<=", 120.0, 300.0, "fail")
+    run = LoadSummary("conversation", ExitCode.UNSTABLE, "load-conversation", [lag])
+    gate = GateSummary(exit_code=ExitCode.OK)
+    assert reasons(gate, [run]) == []
+    assert unstable(gate, [run]) == [
+        "load conversation: the load generator fell behind the documented pace "
+        "(channel.audio send lag.p99_ms 300 ms vs ≤ 120 ms): short of CPU"
+    ]

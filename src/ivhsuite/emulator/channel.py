@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -99,7 +100,7 @@ class ChannelHub:
         self.channels: dict[str, Channel] = {}
         self.history: dict[str, OrderedDict[str, list[str]]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
-        store.on_end = self._session_ended
+        store.on_end = _unless_preempted(self._session_ended) if SURVIVES_PREEMPTION in settings.faults else self._session_ended
 
     def _session_ended(self, session_id: str, code: int | None) -> None:
         """The store's hook (lock held, maybe another thread): only schedule the close."""
@@ -181,6 +182,20 @@ def error_message(session_id: str, code: int, message: str, req_id: str | None) 
     if req_id is not None:
         payload["ReqId"] = req_id
     return {"Header": {"Code": code, "Message": message, "RequestID": new_request_id()}, "Payload": payload}
+
+
+# --- the conversation load run's broken variants (test only; see emulator/faults.py) ---
+SURVIVES_PREEMPTION, NO_AUDIO_OVER = "channel-survives-preemption", "channel-no-audio-over"
+
+
+def _unless_preempted(on_end: Callable[[str, int | None], None]) -> Callable[[str, int | None], None]:
+    """channel-survives-preemption: the hub never hears of a preemption, so that channel stays open."""
+
+    def hook(session_id: str, code: int | None) -> None:
+        if code != Code.PREEMPTED:
+            on_end(session_id, code)
+
+    return hook
 
 
 class Channel:
@@ -487,6 +502,8 @@ class Channel:
         if audio.timer is not None:
             audio.timer.cancel()
             audio.timer = None
+        if NO_AUDIO_OVER in self.hub.settings.faults:
+            return  # test-only broken variant: AudioOver is never sent
         over = max(self.loop.time(), audio.played_until)
         self.loop.call_at(over, self._status, audio.req_id, "AudioOver", final_type)
 

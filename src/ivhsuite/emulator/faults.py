@@ -177,3 +177,11 @@ class FaultMiddleware:
         if "server-error-on-bad-input" in self.faults and (header["Code"] == Code.BAD_PARAMETER or 400 <= status < 500):
             status = 500
         return status, json.dumps(answer).encode()
+
+
+# --- the conversation load run's channel variants (branches in emulator/channel.py) ---
+CONVERSATION_FAULTS: dict[str, str] = {
+    "channel-no-audio-over": "The command channel never sends AudioOver after an audio sequence.",
+    "channel-survives-preemption": "A preempted session's command channel stays open.",
+}
+FAULTS.update(CONVERSATION_FAULTS)

@@ -21,16 +21,22 @@ import sys
 from pathlib import Path
 
 from ivhsuite import interrupts, packaged
-from ivhsuite.config import add_flags, child_environ, setting
+from ivhsuite.config import add_flag, add_flags, child_environ, setting
 from ivhsuite.errors import ConfigError
 from ivhsuite.load import thresholds
+from ivhsuite.load.conversation import DRIVERS
 from ivhsuite.load.options import SHAPES
 from ivhsuite.protocol import ExitCode
 from ivhsuite.runs import run_dir
 from ivhsuite.spec import load_spec
 
-SCENARIOS = {"create": "CreateSessionUser", "preemption": "PreemptionUser", "lifecycle": "LifecycleUser"}
-VERDICT_CODES = {ExitCode.OK: "passed", ExitCode.FAILED: "FAILED", ExitCode.UNSTABLE: "UNSTABLE (the network)"}
+SCENARIOS = {
+    "create": "CreateSessionUser",
+    "preemption": "PreemptionUser",
+    "lifecycle": "LifecycleUser",
+    "conversation": "ConversationUser",
+}
+VERDICT_CODES = {ExitCode.OK: "passed", ExitCode.FAILED: "FAILED", ExitCode.UNSTABLE: "UNSTABLE (the network, or the generator behind its pace)"}
 
 
 def default_locustfile() -> Path:
@@ -52,7 +58,13 @@ def add_load_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shape", choices=SHAPES, default="constant", help="load shape (default: constant)")
     parser.add_argument("--processes", type=int, help="locust worker processes (distributed on this host)")
     parser.add_argument("--userid-pool", type=int, help="UserIds the preemption users contend for")
-    parser.add_argument("--hold-seconds", type=float, help="how long a ready session is held")
+    parser.add_argument("--hold-seconds", type=float, help="how long a ready session is held (conversation: talks)")
+    parser.add_argument("--driver", choices=DRIVERS, help="conversation: texts, paced audio or streamed text")
+    add_flag(parser, "asset_key", "conversation: create by asset instead of by project", default_text="default: by project")
+    parser.add_argument("--speak-timeout", type=float, help="conversation: seconds a TextOver/AudioOver may take")
+    parser.add_argument(
+        "--hold-channels", action="store_true", help="preemption: hold each session's channel; it must close on preemption"
+    )
     add_flags(parser, "thresholds")
     parser.add_argument("--thresholds-abort", action="store_true", help="stop at the first failing threshold")
     add_flags(parser, "max_transport_errors")
@@ -74,6 +86,9 @@ def locust_command(args: argparse.Namespace, locustfile: Path, folder: Path) -> 
         "--processes": args.processes,
         "--userid-pool": args.userid_pool,
         "--hold-seconds": args.hold_seconds,
+        "--driver": args.driver,
+        "--asset-key": args.asset_key,
+        "--speak-timeout": args.speak_timeout,
         "--thresholds": setting("thresholds", args.thresholds),
         "--max-transport-errors": getattr(args, "max_transport_errors", None),
     }
@@ -82,6 +97,8 @@ def locust_command(args: argparse.Namespace, locustfile: Path, folder: Path) -> 
             command += [flag, str(value)]
     if args.thresholds_abort:
         command.append("--thresholds-abort")
+    if args.hold_channels:
+        command.append("--hold-channels")
     extra = list(args.locust_args or [])
     command += extra[1:] if extra[:1] == ["--"] else extra
     command.append(SCENARIOS[args.scenario])

@@ -19,6 +19,7 @@ from ivhsuite.config import (
     setting,
 )
 from ivhsuite.embedded import HOSTING
+from ivhsuite.load.conversation import DEFAULT_SPEAK_TIMEOUT, DRIVERS
 from ivhsuite.run_sessions import run_tag
 
 SHAPES = ("constant", "ramp", "step", "spike")
@@ -57,6 +58,10 @@ class ScenarioOptions:
     emulator_prepare_seconds: float = HOSTING["load"].prepare_seconds
     ivh_run_id: str = ""
     max_transport_errors: float = DEFAULT_MAX_TRANSPORT_ERRORS
+    driver: str = DRIVERS[0]
+    asset_key: str = ""  # empty: ConversationUser creates by project
+    speak_timeout: float = DEFAULT_SPEAK_TIMEOUT
+    hold_channels: bool = False
 
     @classmethod
     def from_namespace(cls, namespace: argparse.Namespace | None) -> ScenarioOptions:
@@ -95,7 +100,10 @@ def add_arguments(parser: Any, **_: Any) -> None:
         help="PreemptionUser: how many UserIds the users contend for",
     )
     group.add_argument(
-        "--hold-seconds", type=float, default=DEFAULT_HOLD_SECONDS, help="how long a ready session is held"
+        "--hold-seconds",
+        type=float,
+        default=DEFAULT_HOLD_SECONDS,
+        help="how long a ready session is held (ConversationUser: talks over its channel that long)",
     )
     add_flag(group, "ready_timeout", default=DEFAULT_READY_TIMEOUT, default_text=f"default: {DEFAULT_READY_TIMEOUT:g}")
     group.add_argument(
@@ -118,7 +126,7 @@ def add_arguments(parser: Any, **_: Any) -> None:
         "--text-interval",
         type=float,
         default=DEFAULT_TEXT_INTERVAL,
-        help="LifecycleUser: seconds between text commands (at least 1)",
+        help="LifecycleUser, ConversationUser: seconds between text commands (at least 1)",
     )
     group.add_argument(
         "--thresholds", default="", help="thresholds file (default: thresholds.toml beside the locustfile)"
@@ -162,4 +170,29 @@ def add_arguments(parser: Any, **_: Any) -> None:
         help="how long a cold session of the embedded emulator prepares",
     )
     add_flag(group, "max_transport_errors", default=setting("max_transport_errors"), include_in_web_ui=False)
+    group.add_argument(
+        "--driver",
+        choices=DRIVERS,
+        default=DRIVERS[0],
+        help="ConversationUser: what it says over the command channel: texts, paced audio or streamed text",
+    )
+    add_flag(
+        group,
+        "asset_key",
+        "ConversationUser: create by asset (createsessionbyasset) instead of by project",
+        default_text="default: by project",
+        default="",
+    )
+    group.add_argument(
+        "--speak-timeout",
+        type=float,
+        default=DEFAULT_SPEAK_TIMEOUT,
+        help="ConversationUser: seconds a TextOver/AudioOver may take after the last send before it counts as missing",
+    )
+    group.add_argument(
+        "--hold-channels",
+        action="store_true",
+        default=False,
+        help="PreemptionUser: hold the command channel of each ready session; a preempted one must be closed",
+    )
     group.add_argument("--ivh-run-id", default="", include_in_web_ui=False, help=argparse.SUPPRESS)

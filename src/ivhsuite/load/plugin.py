@@ -187,12 +187,26 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     finally:
         if run.emulator is not None:
             run.emulator.stop()
-    failed = any(v.failed for v in verdicts)
-    unstable = environmental.verdict(network_summary)
+    failed = any(v.failed and not v.rule.generator for v in verdicts)
+    unstable = environmental.verdict(network_summary) or _pacing(verdicts)
     code = ExitCode.FAILED if failed else ExitCode.UNSTABLE if unstable else ExitCode.OK
     environment.process_exit_code = int(code)
     word = "FAILED" if failed else "UNSTABLE" if unstable else "passed"
     log.info("load run %s: %s", word, "threshold(s) failed" if failed else unstable or "all green")
+
+
+def _pacing(verdicts: list[thresholds.Verdict]) -> str:
+    """The generator's health as an environmental verdict: it fell behind the documented pace, not the endpoint."""
+    behind = [v for v in verdicts if v.failed and v.rule.generator]
+    if not behind:
+        return ""
+    said = ", ".join(f"{v.rule.name} {thresholds.fmt(v.actual)} (limit {v.rule.describe()})" for v in behind)
+    why = (
+        f"load generator behind the documented pace: {said}; it is short of CPU "
+        "(fewer users per process, or --processes), so the endpoint is not judged on it"
+    )
+    log.error("%s", why)
+    return why
 
 
 def _sweep(environment: Any, run: LoadRun, settle: float) -> None:

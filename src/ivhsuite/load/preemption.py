@@ -56,6 +56,7 @@ class PreemptionTracker:
         self._latest: dict[str, str] = {}
         self._flagged: set[str] = set()
         self._last_list: float | None = None
+        self._preempted: dict[str, float] = {}  # SessionId -> when a create superseded it (held channels)
 
     @contextmanager
     def creating(self, user_id: str) -> Iterator[None]:
@@ -77,6 +78,18 @@ class PreemptionTracker:
         with self._guard:
             if self._latest.get(user_id) == session_id:
                 del self._latest[user_id]
+            self._preempted.pop(session_id, None)
+
+    # --- held channels (PreemptionUser --hold-channels) ---------------------------------
+
+    def mark_preempted(self, session_id: str) -> None:
+        """A create for the same UserId was answered: from now, the session's channel must close."""
+        with self._guard:
+            self._preempted.setdefault(session_id, self._clock())
+
+    def preempted_at(self, session_id: str) -> float | None:
+        with self._guard:
+            return self._preempted.get(session_id)
 
     def latest(self, user_id: str) -> str | None:
         with self._guard:

@@ -10,7 +10,7 @@ import csv
 import json
 from pathlib import Path
 
-from ivhsuite.load.thresholds import API_METHOD, IVH_METHOD, PREEMPTION_CHECK, PREEMPTION_VIOLATION
+from ivhsuite.load.thresholds import API_METHOD, IVH_METHOD, PREEMPTION_CHECK, PREEMPTION_VIOLATION, SPEAKING
 from ivhsuite.summaries import EnvironmentSummary, Latency, LoadSeries, LoadSummary, NetworkRow, Point, ThresholdRow
 
 AGGREGATED = "Aggregated"
@@ -96,6 +96,7 @@ def series(folder: Path) -> LoadSeries:
     users: dict[float, float] = {}
     latency: dict[str, list[Point]] = {}
     preemption: dict[str, dict[float, float]] = {"checks": {}, "violations": {}}
+    speaking: dict[str, list[Point]] = {name: [] for name in SPEAKING}  # the channel's, p95 per sample
     for row in history:
         t = (_number(row["Timestamp"]) or 0) - start
         name = row.get("Name") or ""
@@ -107,6 +108,10 @@ def series(folder: Path) -> LoadSeries:
             p95 = _number(row.get("95%"))
             if p95:  # 0: locust had no window of recent answers yet, not an answer in 0 ms
                 latency.setdefault(name, []).append((t, p95))
+        elif row.get("Type") == IVH_METHOD and name in speaking:
+            value = _number(row.get("95%"))
+            if value is not None:
+                speaking[name].append((t, value))
         elif row.get("Type") == IVH_METHOD:
             for kind, prefix in (("checks", PREEMPTION_CHECK), ("violations", PREEMPTION_VIOLATION)):
                 if name.startswith(prefix):
@@ -123,6 +128,7 @@ def series(folder: Path) -> LoadSeries:
         latency={name: points for name, points in sorted(latency.items())},
         load=load,
         preemption={k: sorted(v.items()) for k, v in preemption.items() if v},
+        speaking={f"{k} p95": v for k, v in speaking.items() if v},
     )
 
 

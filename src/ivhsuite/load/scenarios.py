@@ -4,24 +4,35 @@
 - lifecycle: create, ready, start, a few texts at least ``text_interval`` apart, close;
 - preemption: create on a UserId shared with other users, check that the session it
   superseded is closed within the grace period, and (one process only) that no UserId
-  of the run has two live sessions in ``listsessionofprojectid``.
+  of the run has two live sessions in ``listsessionofprojectid``; with ``--hold-channels``
+  each ready session is started and holds its command channel, which the endpoint must
+  close once the session is preempted ("preemption check: channel");
+- conversation: create (by project, or by asset), ready, start, open the command channel,
+  talk for ``--hold-seconds`` with ``--driver`` (:mod:`ivhsuite.load.conversation`), close.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import uuid
 
 import gevent
 
+from ivhsuite.channel_spec import load_channel_spec
+from ivhsuite.ids import new_hex_id
+from ivhsuite.load import conversation
+from ivhsuite.load.conversation import ChannelClosed, Conversation, Refused, WsChannel
 from ivhsuite.load.preemption import PreemptionTracker, duplicates, is_gone, persisting
-from ivhsuite.load.thresholds import PREEMPTION_CHECK, PREEMPTION_VIOLATION
+from ivhsuite.load.thresholds import CHANNEL_CONNECT, PREEMPTION_CHECK, PREEMPTION_VIOLATION
 from ivhsuite.load.user import IvhUser, Outcome, PreemptionViolation, fire_entry
 from ivhsuite.protocol import GONE_CODES
 
 SUPERSEDED_CHECK = f"{PREEMPTION_CHECK}: superseded"
 LIST_CHECK = f"{PREEMPTION_CHECK}: list"
+CHANNEL_CHECK = f"{PREEMPTION_CHECK}: channel"
+TEXT_DRIVEN, AUDIO_DRIVEN = 1, 3  # DriverType: texts only; audio (SEND_AUDIO) too
 
 
 def unique_user_id(user: IvhUser, kind: str) -> str:
@@ -68,13 +79,18 @@ def preempt(user: IvhUser, tracker: PreemptionTracker, user_id: str) -> None:
         created, sent = user.create(user_id)
         session_id = _session_of(user, created)
         previous = tracker.supersede(user_id, session_id) if session_id else None
+        if previous is not None and previous != session_id:
+            tracker.mark_preempted(previous)
     if session_id is None:
         return
     try:
         if previous is not None and previous != session_id:
             check_superseded(user, tracker, user_id, previous, session_id)
         if user.wait_ready(session_id, created, sent, preemptible=True) == "ready":
-            _hold_with_checks(user, tracker, user.options.hold_seconds)
+            if user.options.hold_channels:
+                _hold_channel(user, tracker, user_id, session_id)
+            else:
+                _hold_with_checks(user, tracker, user.options.hold_seconds)
         else:
             list_check(user, tracker)
         if session_id in user.sessions:
@@ -139,6 +155,109 @@ def _hold_with_checks(user: IvhUser, tracker: PreemptionTracker, seconds: float)
     while (left := end - time.perf_counter()) > 0:
         gevent.sleep(min(left, max(0.2, user.options.list_interval)))
         list_check(user, tracker)
+
+
+def _hold_channel(user: IvhUser, tracker: PreemptionTracker, user_id: str, session_id: str) -> None:
+    """Start the session and hold its channel; once preempted, the endpoint must close it within the grace period."""
+    if not user.call("startsession", {"SessionId": session_id}, GONE_CODES).ok:
+        return  # preempted before it started: no channel to hold
+    record = functools.partial(_record, user)
+    channel = WsChannel(user.channel_url(session_id), session_id)
+    began = time.perf_counter()
+    try:
+        channel.open()
+    except Refused as refused:
+        if refused.code not in GONE_CODES:  # preempted before the handshake is no failure
+            record(CHANNEL_CONNECT, _ms_since(began), conversation.ChannelFailure(f"handshake refused: {refused}"))
+        return
+    except OSError as exc:
+        record(CHANNEL_CONNECT, _ms_since(began), conversation.ChannelFailure(f"cannot connect: {exc}"))
+        return
+    record(CHANNEL_CONNECT, _ms_since(began), None)
+    try:
+        _watch_channel(user, tracker, user_id, session_id, channel)
+    finally:
+        channel.close()
+
+
+def _watch_channel(user: IvhUser, tracker: PreemptionTracker, user_id: str, session_id: str, channel: WsChannel) -> None:
+    opts = user.options
+    end = time.perf_counter() + opts.hold_seconds
+    next_list = time.perf_counter()
+    beat = load_channel_spec().rules.heartbeat_seconds[0]
+    last_beat = next_list
+    try:
+        while True:
+            now = time.perf_counter()
+            if now - last_beat >= beat:
+                channel.send("SEND_HEARTBEAT", new_hex_id(), {"Text": "PING"})
+                last_beat = now
+            preempted = tracker.preempted_at(session_id)
+            if preempted is not None:  # hold past the end until the grace period has run out
+                end = max(end, preempted + opts.preemption_grace)
+            if now >= end:
+                break
+            if now >= next_list:
+                list_check(user, tracker)
+                next_list = time.perf_counter() + max(0.2, opts.list_interval)
+            channel.read(min(end, next_list, last_beat + beat) - time.perf_counter())
+    except ChannelClosed:  # not preempted by this process: maybe by another worker's create, so no drop
+        preempted = tracker.preempted_at(session_id)
+        if preempted is not None:
+            fire_entry(user.environment, CHANNEL_CHECK, _ms_since(preempted))
+        return
+    preempted = tracker.preempted_at(session_id)
+    if preempted is None:
+        return
+    elapsed = time.perf_counter() - preempted
+    fire_entry(user.environment, CHANNEL_CHECK, elapsed * 1000)
+    outcome = user.call("statsession", {"SessionId": session_id}, GONE_CODES)
+    if is_gone(outcome.code, outcome.payload):  # the session ended, its channel did not
+        message = (
+            f"the command channel of session {session_id} (UserId {user_id}) was still open {elapsed:.1f} s "
+            f"after a new session for the same UserId was created, its session gone"
+        )
+        fire_entry(user.environment, PREEMPTION_VIOLATION, elapsed * 1000, PreemptionViolation(message))
+
+
+def converse(user: IvhUser, user_id: str) -> None:
+    """ConversationUser's iteration: create, ready, start, talk over the channel, close."""
+    opts = user.options
+    driver_type = AUDIO_DRIVEN if opts.driver == "audio" else TEXT_DRIVEN
+    created, sent = user.create(user_id, driver_type, opts.asset_key)
+    session_id = _session_of(user, created)
+    if session_id is None:
+        return
+    if user.wait_ready(session_id, created, sent) == "ready" and user.call("startsession", {"SessionId": session_id}).ok:
+        talk(user, session_id)
+    if session_id in user.sessions:
+        user.close(session_id)
+
+
+def talk(user: IvhUser, session_id: str) -> None:
+    """Open the channel, drive it for ``--hold-seconds``, close it; a close by the endpoint is a drop."""
+    opts = user.options
+    record = functools.partial(_record, user)
+    channel = WsChannel(user.channel_url(session_id), session_id)
+    if not conversation.connect(channel, record):
+        return
+    speaker = Conversation(channel, load_channel_spec().rules, record, opts.text_interval, opts.speak_timeout)
+    end = time.perf_counter() + opts.hold_seconds
+    try:
+        while time.perf_counter() < end:
+            speaker.drive(opts.driver)
+    except ChannelClosed as closed:
+        conversation.dropped(record, closed)
+    finally:
+        channel.close()
+
+
+def _record(user: IvhUser, name: str, ms: float, failure: Exception | None) -> None:
+    fire_entry(user.environment, name, ms, failure)
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
 
 
 def _session_of(user: IvhUser, created: Outcome) -> str | None:

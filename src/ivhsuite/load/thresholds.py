@@ -22,6 +22,10 @@ The file (TOML) names limits per section; each limit is one :class:`Rule`::
     max_count = 50
     [environmental."100008"]
     max_count = 10
+    [channel."time to TextStart"] # an IVH entry of the command channel, by its name
+    p95_ms = 3000
+    [channel."refused *"]         # a trailing * sums every entry starting with the rest
+    max_count = 0
 
 :func:`evaluate` takes a :class:`StatsSnapshot` (plain numbers, built from locust's
 stats by ``snapshot_of``), so every rule is unit-tested without locust running.
@@ -37,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ivhsuite.errors import ConfigError
+from ivhsuite.summaries import GENERATOR_SCOPE
 
 API_METHOD = "POST"
 IVH_METHOD = "IVH"
@@ -45,6 +50,20 @@ PREEMPTION_VIOLATION = "preemption violation"
 PREEMPTION_CHECK = "preemption check"
 CONTRACT_PREFIX = "contract violation: "
 ENVIRONMENTAL_PREFIX = "environmental "
+# The command channel's entries (the conversation scenario; preemption with --hold-channels).
+CHANNEL_CONNECT = "channel connect"
+AUDIO_SEND_LAG = GENERATOR_SCOPE.removeprefix("channel.")  # the generator's own pace: its health, not the endpoint's
+CHANNEL_DROPPED = "channel dropped"
+REFUSED_PREFIX = "refused "
+
+
+def time_to(speak_status: str) -> str:
+    """``time to TextStart``: the entry timing one SpeakStatus."""
+    return f"time to {speak_status}"
+
+
+SPEAKING = tuple(time_to(status) for status in ("TextStart", "TextOver", "AudioStart", "AudioOver"))
+
 
 _LATENCY = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
 _ALLOWED: dict[str, tuple[str, ...]] = {
@@ -54,6 +73,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "contract": ("max_violations",),
     "cleanup": ("max_live_sessions",),
     "environmental": ("max_count",),
+    "channel": (*_LATENCY, "fail_ratio", "max_count"),
     "run": ("min_rps", "abort_on_fail", "abort_delay_s"),
 }
 BUILT_IN = {"preemption": {"max_violations": 0}, "contract": {"max_violations": 0}, "cleanup": {"max_live_sessions": 0}}
@@ -77,9 +97,14 @@ class Rule:
         return self.metric.startswith("min_")
 
     @property
+    def generator(self) -> bool:
+        """A limit on the load generator's own health: breached, the run is environmental (3), not failed."""
+        return self.scope == GENERATOR_SCOPE
+
+    @property
     def abortable(self) -> bool:
         """Whether a mid-run breach means anything: rates and the cleanup only count at the end."""
-        return not self.is_minimum and self.scope != "cleanup"
+        return not self.is_minimum and self.scope != "cleanup" and not self.generator
 
     def describe(self) -> str:
         return f"{'>=' if self.is_minimum else '<='} {fmt(self.limit)}"
@@ -163,7 +188,7 @@ def parse(document: Mapping[str, Any], source: str = "(inline)") -> Thresholds:
             raise ConfigError(f"{source}: [{section}] must be a table")
         if section == "run":
             run = body
-        nested = section in ("operations", "environmental")
+        nested = section in ("operations", "environmental", "channel")
         for key, value in body.items():
             if nested and isinstance(value, Mapping):
                 scope = f"{section}.{key}"
@@ -240,9 +265,24 @@ def _verdict(rule: Rule, snap: StatsSnapshot) -> Verdict:
     if rule.scope.startswith("environmental"):
         code = rule.scope.partition(".")[2]
         return _compare(rule, snap.requests_named(ENVIRONMENTAL_PREFIX + code))
+    if rule.scope.startswith("channel."):
+        return _channel_verdict(rule, snap)
     if rule.scope == "run":
         return _rps(rule, sum(e.requests for e in snap.operations), snap.duration_s)
     return Verdict(rule, "skip", None, "unknown scope")
+
+
+def _channel_verdict(rule: Rule, snap: StatsSnapshot) -> Verdict:
+    """A channel entry's latency or failures; ``max_count`` counts its events (none seen: 0)."""
+    name = rule.scope.removeprefix("channel.")
+    if name.endswith("*"):
+        if rule.metric != "max_count":
+            return Verdict(rule, "skip", None, "a * entry takes max_count only")
+        return _compare(rule, snap.requests_named(name[:-1]))
+    entry = snap.entry(IVH_METHOD, name)
+    if rule.metric == "max_count":
+        return _compare(rule, entry.requests if entry is not None else 0)
+    return _entry_verdict(rule, entry, snap)
 
 
 def _entry_verdict(rule: Rule, entry: EntrySnapshot | None, snap: StatsSnapshot) -> Verdict:

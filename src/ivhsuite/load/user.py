@@ -20,6 +20,7 @@ import gevent
 from locust import FastHttpUser, constant
 
 from ivhsuite import fastjson
+from ivhsuite.channel import channel_url
 from ivhsuite.config import Target
 from ivhsuite.ids import new_hex_id
 from ivhsuite.load import network
@@ -110,6 +111,7 @@ class IvhUser(FastHttpUser):
         super().__init__(environment)
         self.options = ScenarioOptions.from_namespace(environment.parsed_options)
         target = Target.from_env(project_id=self.options.project_id)
+        self.target = target
         self.signer = QuerySigner(target.appkey, target.access_token)
         self.checker = shared_checker()
         self.paths = {op.operation_id: op.path for op in load_spec()}
@@ -168,14 +170,15 @@ class IvhUser(FastHttpUser):
 
     # --- session steps --------------------------------------------------------------
 
-    def create(self, user_id: str) -> tuple[Outcome, float]:
-        """createsession for ``user_id``; returns the outcome and when it was sent (perf_counter)."""
+    def create(self, user_id: str, driver_type: int = 1, asset_key: str = "") -> tuple[Outcome, float]:
+        """createsession for ``user_id`` (createsessionbyasset with ``asset_key``); the outcome and when it was sent."""
         self._creating = user_id
         sent = time.perf_counter()
-        outcome = self.call(
-            "createsession",
-            {"VirtualmanProjectId": self.options.project_id, "UserId": user_id, "Protocol": "rtmp", "DriverType": 1},
-        )
+        payload: dict[str, Any] = {"UserId": user_id, "Protocol": "rtmp", "DriverType": driver_type}
+        if asset_key:
+            outcome = self.call("createsessionbyasset", {"AssetVirtualmanKey": asset_key, **payload})
+        else:
+            outcome = self.call("createsession", {"VirtualmanProjectId": self.options.project_id, **payload})
         if outcome.ok and isinstance(outcome.payload, dict) and outcome.payload.get("SessionId"):
             self.sessions[str(outcome.payload["SessionId"])] = user_id
         self._creating = None
@@ -228,6 +231,10 @@ class IvhUser(FastHttpUser):
             for session in live_of_run(self.list_sessions() or [], user_id):
                 if session.get("UserId") == user_id:
                     self.close(str(session["SessionId"]))
+
+    def channel_url(self, session_id: str) -> str:
+        """The session's command channel, signed like every call (``requestid`` is the SessionId)."""
+        return channel_url(self.host or "", session_id, self.target.appkey, self.target.access_token)
 
     def hold(self, seconds: float) -> None:
         gevent.sleep(seconds)

@@ -1,4 +1,5 @@
-"""The "IVH checks" tab of locust's web UI: contract violations, preemption checks, time to ready.
+"""The "IVH checks" tab of locust's web UI: contract violations, preemption checks, time to ready,
+and the command channel's checks (connects, time to speak, send lag, drops, refusals).
 
 Uses locust's own extension points (see locust ``examples/extend_web_ui.py``): the
 ``extended_tabs``/``extended_tables`` template arguments declare the tab and its
@@ -14,12 +15,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ivhsuite.load.thresholds import (
+    AUDIO_SEND_LAG,
+    CHANNEL_CONNECT,
+    CHANNEL_DROPPED,
     CONTRACT_PREFIX,
     ENVIRONMENTAL_PREFIX,
     IVH_METHOD,
     PREEMPTION_CHECK,
     PREEMPTION_VIOLATION,
+    REFUSED_PREFIX,
+    SPEAKING,
     TIME_TO_READY,
+    EntrySnapshot,
     StatsSnapshot,
     Verdict,
 )
@@ -75,6 +82,7 @@ def rows(
         table.append({"metric": "never ready", "value": ready.failures, "detail": _messages(errors, TIME_TO_READY)})
     else:
         table.append({"metric": "time to ready (sessions)", "value": 0, "detail": "no session ready yet"})
+    table += _channel_rows(snap, errors)
     for entry in sorted((e for e in ivh if e.name.startswith(ENVIRONMENTAL_PREFIX)), key=lambda e: e.name):
         table.append({"metric": entry.name, "value": entry.requests, "detail": "busy answers, not failures"})
     if verdicts is not None:
@@ -88,6 +96,44 @@ def rows(
             }
         )
     return table
+
+
+def _channel_rows(snap: StatsSnapshot, errors: list[tuple[str, str, int]]) -> list[Row]:
+    """The command channel's entries, once a run has opened a channel (none before: other scenarios)."""
+    connect = snap.entry(IVH_METHOD, CHANNEL_CONNECT)
+    if connect is None:
+        return []
+    table: list[Row] = [
+        {"metric": "channels opened", "value": connect.requests - connect.failures, "detail": _latency(connect)},
+        {"metric": "channels refused", "value": connect.failures, "detail": _messages(errors, CHANNEL_CONNECT)},
+    ]
+    for name in SPEAKING:
+        entry = snap.entry(IVH_METHOD, name)
+        if entry is not None:
+            missing = f"{entry.failures} never came; " if entry.failures else ""
+            table.append({"metric": f"{name} (ms)", "value": entry.p95, "detail": missing + _latency(entry)})
+    lag = snap.entry(IVH_METHOD, AUDIO_SEND_LAG)
+    if lag is not None:
+        detail = "the generator's own pace (behind: short of CPU, not the endpoint); " + _latency(lag)
+        table.append({"metric": f"{AUDIO_SEND_LAG} p99 (ms)", "value": lag.p99, "detail": detail})
+    dropped = snap.entry(IVH_METHOD, CHANNEL_DROPPED)
+    table.append(
+        {"metric": "channels dropped", "value": dropped.requests if dropped else 0, "detail": _messages(errors, CHANNEL_DROPPED)}
+    )
+    refused = [e for e in snap.entries if e.method == IVH_METHOD and e.name.startswith(REFUSED_PREFIX)]
+    table.append(
+        {
+            "metric": "commands refused",
+            "value": sum(e.requests for e in refused),
+            "detail": ", ".join(f"{e.name.removeprefix(REFUSED_PREFIX)}: {e.requests}" for e in refused)
+            or _messages(errors, REFUSED_PREFIX),
+        }
+    )
+    return table
+
+
+def _latency(entry: EntrySnapshot) -> str:
+    return f"p50 {entry.p50:g}, p95 {entry.p95:g}, p99 {entry.p99:g}, max {entry.max:.0f} ms"
 
 
 def _messages(errors: list[tuple[str, str, int]], prefix: str) -> str:

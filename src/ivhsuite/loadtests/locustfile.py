@@ -2,6 +2,7 @@
 
     locust -f loadtests/locustfile.py                       # web UI, scenario options in the form
     locust -f loadtests/locustfile.py --headless -u 5 -r 5 -t 30s --user-classes PreemptionUser
+    locust -f loadtests/locustfile.py --headless -u 50 -r 10 -t 60s --driver audio ConversationUser
     ivhsuite load --scenario preemption -u 5 -r 5 -t 30s    # the same, with reports/<run>/
 
 Target: ``--host``, else ``IVH_BASE_URL``, else an embedded emulator started for the run.
@@ -22,7 +23,7 @@ from ivhsuite.load import scenarios
 from ivhsuite.load.plugin import IvhShape, install
 from ivhsuite.load.user import IvhUser, shared_tracker
 
-__all__ = ["CreateSessionUser", "IvhShape", "LifecycleUser", "PreemptionUser"]
+__all__ = ["ConversationUser", "CreateSessionUser", "IvhShape", "LifecycleUser", "PreemptionUser"]
 
 install(events, thresholds_file=Path(__file__).with_name("thresholds.toml"))
 
@@ -61,3 +62,15 @@ class LifecycleUser(IvhUser):
     @task
     def full_lifecycle(self) -> None:
         scenarios.lifecycle(self, self.user_id)
+
+
+class ConversationUser(IvhUser):
+    """create (--asset-key: by asset), ready, start, open the command channel, talk for --hold-seconds
+    (--driver text|audio|streamtext, paced as documented), close: "time to TextStart" and the rest."""
+
+    def on_start(self) -> None:
+        self.user_id = scenarios.unique_user_id(self, "v")
+
+    @task
+    def converse(self) -> None:
+        scenarios.converse(self, self.user_id)

@@ -351,6 +351,9 @@ def _charts(load: list[LoadSummary]) -> str:
             parts.append(
                 f'<div class="charts">{charts.line_chart(title, run.series.preemption, "checks (cumulative)")}</div>'
             )
+        if charts.meaningful(run.series.speaking):  # scenarios that talk over the command channel
+            title = f"{run.scenario}: time to speak"
+            parts.append(f'<div class="charts">{charts.line_chart(title, run.series.speaking, "ms")}</div>')
     return "".join(parts)
 
 
