@@ -73,8 +73,10 @@ class SessionGuard:
                 oldest = next(iter(self._open), None)
                 if oldest is None:  # every slot is a create on its way
                     if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
-                        # A create lost on the way would block for ever; proceed past it.
+                        # A create lost on the way would block for ever; proceed past it, one per wait
+                        # (without a new deadline every later pass would write off another create).
                         self._pending = max(0, self._pending - 1)
+                        deadline = time.monotonic() + WAIT_FOR_ROOM
                     continue
                 del self._open[oldest]
                 self._closing += 1
