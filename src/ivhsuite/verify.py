@@ -39,7 +39,7 @@ from ivhsuite.progress import Progress, for_terminal
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
 from ivhsuite.report import limits, markdown, page
-from ivhsuite.runs import run_dir
+from ivhsuite.report_dirs import run_dir
 from ivhsuite.spec import load_spec
 from ivhsuite.summaries import EnvironmentSummary, GateSummary, LoadSummary, TargetInfo, VerifySummary
 

@@ -11,7 +11,7 @@ import pytest
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.findings import format_failures
 from ivhsuite.gate.generated import run_generated
-from ivhsuite.runs import run_dir
+from ivhsuite.report_dirs import run_dir
 
 
 @pytest.mark.generated

@@ -1,7 +1,7 @@
 """The emulator's HTTP surface: a Starlette app whose routes come from the spec.
 
 Each request goes: network faults (``toxics``, outermost) → signature (when credentials
-are set) → body read and parsed → the request-side choices (``policy``) → validated
+are set) → body read and parsed → the request-side choices (``refusals``) → validated
 against the spec → one handler per operation → the store. ``/__admin/`` paths (``admin``)
 skip the faults and the signature. The command channel (``channel``, a WebSocket on its
 documented path) is served beside them and checks its own signature.
@@ -41,7 +41,7 @@ from ivhsuite.emulator.channel import ChannelHub
 from ivhsuite.emulator.choices import Choices
 from ivhsuite.emulator.faults import FaultMiddleware, request_check
 from ivhsuite.emulator.pages import html_page
-from ivhsuite.emulator.policy import RequestPolicy
+from ivhsuite.emulator.refusals import RequestPolicy
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.store import BAD_PARAMETER, PREPARING, TOO_FREQUENT, SessionInfo, Store, StoreError
 from ivhsuite.emulator.toxics import SCOPE_KEY, Injected, ToxicBox, ToxicMiddleware

@@ -5,8 +5,8 @@
 Modules, lowest first: ``promises`` (the promise each schemathesis check guards; the promises are
 :mod:`ivhsuite.contract`'s), ``options``, ``shaping``
 (realistic positive cases), ``quota_guard``, ``context`` (one run's shared
-state), ``checks`` and ``hooks`` (what schemathesis loads), ``probe`` (the scenarios'
-client), ``generated`` (schemathesis in-process), ``plugin`` (pytest glue), ``findings``
+state), ``checks`` and ``hooks`` (what schemathesis loads), ``scenario_client`` (the scenarios'
+client), ``generated`` (schemathesis in-process), ``pytest_plugin`` (pytest glue), ``findings``
 (failures.txt) and ``summary`` (the result and its summaries), ``runner`` (the whole run), ``cli``.
 
 >>> from ivhsuite.gate import GateOptions, run_gate  # doctest: +SKIP

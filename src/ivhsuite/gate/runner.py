@@ -25,13 +25,13 @@ from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
 from ivhsuite.gate.generated import redacted_stdout, run_generated
 from ivhsuite.gate.options import GateOptions
-from ivhsuite.gate.plugin import GatePlugin
 from ivhsuite.gate.preflight import preflight
+from ivhsuite.gate.pytest_plugin import GatePlugin
 from ivhsuite.gate.summary import GateResult, summary_text
 from ivhsuite.progress import Progress, Silent, ticking
 from ivhsuite.protocol import ExitCode
+from ivhsuite.report_dirs import run_dir
 from ivhsuite.run_sessions import live_of_run
-from ivhsuite.runs import run_dir
 
 PYTEST_INTERRUPTED = 2
 NETWORK_JUNIT = "network-junit.xml"

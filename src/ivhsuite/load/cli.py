@@ -26,7 +26,7 @@ from ivhsuite.errors import ConfigError
 from ivhsuite.load import thresholds
 from ivhsuite.load.options import SHAPES
 from ivhsuite.protocol import ExitCode
-from ivhsuite.runs import run_dir
+from ivhsuite.report_dirs import run_dir
 from ivhsuite.spec import load_spec
 
 SCENARIOS = {"create": "CreateSessionUser", "preemption": "PreemptionUser", "lifecycle": "LifecycleUser"}

@@ -36,8 +36,8 @@ from ivhsuite.errors import ConfigError
 from ivhsuite.load import emulator_proc, network, shapes, threshold_files, thresholds, webtab
 from ivhsuite.load.options import ScenarioOptions, add_arguments
 from ivhsuite.protocol import ExitCode
+from ivhsuite.report_dirs import run_dir
 from ivhsuite.run_sessions import SweepResult, new_run_id, sweep
-from ivhsuite.runs import run_dir
 from ivhsuite.summaries import EnvironmentSummary
 
 log = logging.getLogger("ivhsuite")

@@ -39,7 +39,7 @@ from ivhsuite.proxy.report import FAIL_ON, RunRecord, write_all
 from ivhsuite.proxy.rules import Policy
 from ivhsuite.proxy.server import serve_in_thread
 from ivhsuite.redact import redact
-from ivhsuite.runs import run_dir
+from ivhsuite.report_dirs import run_dir
 
 EXIT_OK, EXIT_FINDINGS, EXIT_SIGINT, EXIT_SIGTERM = (
     ExitCode.OK,
