@@ -86,3 +86,20 @@ def test_no_module_but_config_reads_an_ivh_variable() -> None:
         if path.name != "config.py" and re.search(r"environ(?:\.get)?\(?\[?[\"']IVH", path.read_text(encoding="utf-8"))
     ]
     assert not readers
+
+
+def _code_aliases(path: Path) -> list[str]:
+    """``NAME = Code.X`` (or a tuple of them) at module level: a second name for a documented code."""
+    found = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+            continue
+        values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+        if any(isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "Code" for v in values):
+            found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    return found
+
+
+def test_no_module_renames_a_code() -> None:
+    aliases = [alias for path in PACKAGE.rglob("*.py") if path.name != "protocol.py" for alias in _code_aliases(path)]
+    assert not aliases, f"module-level aliases of ivhsuite.protocol.Code (write Code.X where it is used): {aliases}"
