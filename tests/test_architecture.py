@@ -27,7 +27,7 @@ def test_the_layer_contract_holds() -> None:
     lint = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     done = subprocess.run([lint, "--config", str(ROOT / "pyproject.toml")], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "1 kept, 0 broken" in done.stdout
+    assert ", 0 broken" in done.stdout and "kept" in done.stdout
 
 
 def test_architecture_lists_every_module() -> None:
