@@ -29,7 +29,7 @@ from ivhsuite.gate.preflight import preflight
 from ivhsuite.gate.scenarios.pytest_plugin import GatePlugin
 from ivhsuite.gate.summary import GateResult, summary_text
 from ivhsuite.progress import Progress, Silent, ticking
-from ivhsuite.protocol import ExitCode
+from ivhsuite.protocol import ExitCode, strongest
 from ivhsuite.report_dirs import run_dir
 from ivhsuite.run_sessions import live_of_run
 
@@ -159,29 +159,24 @@ def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
 
 
 def _verdict(result: GateResult) -> int:
-    if "interrupted" in result.halves:
-        return result.halves["interrupted"]
-    if result.findings:
-        return ExitCode.FAILED  # a broken promise outweighs an error elsewhere in the run
-    if result.environment.unstable:
-        return ExitCode.UNSTABLE
+    """The run's exit code: a signal, then a broken promise, an unstable network, a half that could not judge."""
+    return strongest(
+        result.halves.get("interrupted", ExitCode.OK),
+        ExitCode.FAILED if result.findings else ExitCode.OK,  # a broken promise outweighs an error elsewhere
+        ExitCode.UNSTABLE if result.environment.unstable else ExitCode.OK,
+        ExitCode.USAGE if _could_not_judge(result) else ExitCode.OK,
+    )
+
+
+def _could_not_judge(result: GateResult) -> bool:
     generated = result.halves.get("schemathesis", ExitCode.OK)
     # schemathesis exits 1 for failures (all findings, or dropped as the network's) and for errors:
     # only an error that was not the network's means the half could not judge.
     generated_failed = generated not in (ExitCode.OK, ExitCode.FAILED) or (
         generated == ExitCode.FAILED and bool(result.generated_errors)
     )
-    if (
-        generated_failed
-        or result.scenario_errors
-        or result.halves.get("scenarios", ExitCode.OK)
-        not in (
-            ExitCode.OK,
-            ExitCode.FAILED,
-        )
-    ):
-        return ExitCode.USAGE  # errors, not findings: the run could not judge
-    return ExitCode.OK
+    scenarios = result.halves.get("scenarios", ExitCode.OK)
+    return generated_failed or bool(result.scenario_errors) or scenarios not in (ExitCode.OK, ExitCode.FAILED)
 
 
 def _left_open(run: RunContext) -> int | None:
