@@ -11,8 +11,8 @@ import schemathesis
 from schemathesis.core.transport import Response
 
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.generated import checks
-from ivhsuite.gate.generated.checks import BrokenPromise, expectation
+from ivhsuite.gate.spec_cases import checks
+from ivhsuite.gate.spec_cases.checks import BrokenPromise, expectation
 from ivhsuite.spec import default_spec_path, load_spec
 
 SPEC = load_spec()

@@ -5,7 +5,7 @@
 Its core, lowest first: ``options``, ``shaping`` (realistic positive cases), ``quota_guard``,
 ``context`` (one run's shared state), ``network``, ``curl``, ``preflight``, ``findings``
 (failures.txt) and ``summary`` (the result and its summaries), ``runner`` (the whole run), ``cli``.
-On it stand its two halves, apart: ``generated/`` (schemathesis in-process, its checks over
+On it stand its two halves, apart: ``spec_cases/`` (schemathesis in-process, its checks over
 :mod:`ivhsuite.contract`'s judge) and ``scenarios/`` (pytest running ``contract_tests/``).
 
 >>> from ivhsuite.gate import GateOptions, run_gate  # doctest: +SKIP

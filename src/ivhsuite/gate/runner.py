@@ -23,10 +23,10 @@ from typing import TextIO
 from ivhsuite import environmental, interrupts, junit, packaged
 from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
-from ivhsuite.gate.generated.in_process import redacted_stdout, run_generated
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.preflight import preflight
 from ivhsuite.gate.scenarios.pytest_plugin import GatePlugin
+from ivhsuite.gate.spec_cases.in_process import redacted_stdout, run_generated
 from ivhsuite.gate.summary import GateResult, summary_text
 from ivhsuite.progress import Progress, Silent, ticking
 from ivhsuite.protocol import ExitCode, strongest

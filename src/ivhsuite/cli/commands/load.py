@@ -2,7 +2,16 @@
 
     ivhsuite load --scenario preemption -u 10 -r 5 -t 30s [--base-url URL] [-- more locust args]
 
-Its flags and handler only: how locust runs and how its verdict comes back is
+Writes locust's HTML report and CSVs, the threshold JUnit/JSON and what the network did
+(``network.json``, ``network-junit.xml``) under ``reports/<UTC stamp>-load-<scenario>/``
+(or ``--report-dir``). The exit code is locust's: 0 all thresholds green, 1 a threshold or
+a violation failed, 2 a usage problem, 3 the endpoint was too unstable to judge; after
+SIGINT or SIGTERM, 130 or 143 once locust has closed the run's sessions.
+Locust runs in a child process of its own process group (it patches the interpreter with
+gevent); this process relays one signal to it, so a terminal's Ctrl-C and a CI runner's
+SIGTERM reach it exactly once. This module never imports locust.
+
+Here its flags and handler; running locust and reading its verdict is
 :mod:`ivhsuite.load.locust_child`'s.
 """
 
