@@ -80,6 +80,37 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # SIGTERM, after closing every session
 
 
+# Which outcome wins when phases disagree, strongest first: a signal stops everything; a broken
+# promise or threshold wins over an unstable network; an unstable network over a run that could not judge.
+VERDICT_ORDER: tuple[ExitCode, ...] = (
+    ExitCode.TERMINATED,
+    ExitCode.INTERRUPTED,
+    ExitCode.FAILED,
+    ExitCode.UNSTABLE,
+    ExitCode.USAGE,
+    ExitCode.OK,
+)
+# One word per outcome, as the commands print them.
+EXIT_WORDS: dict[ExitCode, str] = {
+    ExitCode.OK: "passed",
+    ExitCode.FAILED: "FAILED",
+    ExitCode.USAGE: "ERROR",
+    ExitCode.UNSTABLE: "UNSTABLE",
+    ExitCode.INTERRUPTED: "INTERRUPTED",
+    ExitCode.TERMINATED: "TERMINATED",
+}
+
+
+def strongest(*codes: int) -> ExitCode:
+    """The outcome that wins among ``codes`` (:data:`VERDICT_ORDER`); an unknown code counts as could-not-judge.
+
+    >>> strongest(ExitCode.OK, ExitCode.UNSTABLE, ExitCode.FAILED)
+    <ExitCode.FAILED: 1>
+    """
+    known = {ExitCode(c) if c in ExitCode._value2member_map_ else ExitCode.USAGE for c in codes}
+    return next((code for code in VERDICT_ORDER if code in known), ExitCode.OK)
+
+
 def _int_code(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 

@@ -9,8 +9,6 @@ smoke verification. An existing file is never overwritten without ``--force`` (e
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -18,7 +16,6 @@ from pathlib import Path
 from ivhsuite import packaged
 from ivhsuite.config import CONFIG_FILE
 from ivhsuite.errors import ConfigError
-from ivhsuite.protocol import ExitCode
 
 WORKFLOW = Path(".github") / "workflows" / "ivhsuite.yml"
 VERSION_MARK = "@VERSION@"
@@ -60,19 +57,3 @@ def write_starters(root: Path, force: bool = False) -> list[Path]:
         target.write_text(render(starter), encoding="utf-8")
         written.append(target)
     return written
-
-
-def add_init_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "init", help=f"write a starter {CONFIG_FILE} and a CI workflow ({WORKFLOW.as_posix()}) into a repository"
-    )
-    parser.add_argument("--dir", type=Path, default=Path("."), help="the repository's root (default: here)")
-    parser.add_argument("--force", action="store_true", help="overwrite files that exist")
-    parser.set_defaults(handler=run_init_command)
-
-
-def run_init_command(args: argparse.Namespace) -> int:
-    for path in write_starters(args.dir, args.force):
-        print(f"ivhsuite init: wrote {path}", file=sys.stderr)
-    print("ivhsuite init: try `ivhsuite verify`; commit both files to run the suite in CI", file=sys.stderr)
-    return ExitCode.OK

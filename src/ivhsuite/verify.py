@@ -14,7 +14,6 @@ judge, 130 interrupted (SIGINT), 143 terminated (SIGTERM): each phase closes its
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
 import signal
@@ -30,19 +29,17 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from ivhsuite import environmental, interrupts, junit
-from ivhsuite.config import ENV_ACCESS_TOKEN, ENV_APPKEY, Target, add_flags, child_environ, env_name, setting
+from ivhsuite.config import ENV_ACCESS_TOKEN, ENV_APPKEY, Target, child_environ, setting
 from ivhsuite.embedded import HOSTING, endpoint
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.options import DEFAULT_MAX_EXAMPLES
+from ivhsuite.load.locust_child import LocustRun, default_locustfile, exit_code_of, locust_command
 from ivhsuite.load.results import live_counts, read_load_summary
-from ivhsuite.load.thresholds import read_thresholds
-from ivhsuite.progress import Progress, for_terminal
-from ivhsuite.protocol import ExitCode
+from ivhsuite.progress import Progress
+from ivhsuite.protocol import EXIT_WORDS, ExitCode
 from ivhsuite.redact import redact
 from ivhsuite.report import limits, markdown, page
-from ivhsuite.runs import run_dir
-from ivhsuite.spec import load_spec
-from ivhsuite.summaries import EnvironmentSummary, GateSummary, LoadSummary, TargetInfo, VerifySummary
+from ivhsuite.summaries import GateSummary, LoadSummary, TargetInfo, VerifySummary
 
 
 @dataclass(frozen=True)
@@ -69,66 +66,22 @@ def scenarios_of(profile: Profile) -> tuple[str, ...]:
     return tuple(s for s in SCENARIOS if profile.conversation or s != "conversation")
 
 
-def add_verify_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("verify", help="gate + load profile: one verdict and a readable report")
-    add_flags(parser, "base_url")
-    parser.add_argument("--report-dir", help="where to write (default: reports/<UTC timestamp>)")
-    parser.add_argument(
-        "--profile", choices=sorted(PROFILES), help=f"default: ${env_name('profile')}, the config file, or standard"
-    )
-    parser.add_argument("--max-examples", type=int, help="override the profile's gate example budget")
-    parser.add_argument("--load-seconds", type=int, help="override the profile's seconds per load scenario")
-    add_flags(parser, "thresholds")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the gate's and locust's own output too")
-    add_flags(parser, "max_transport_errors")
-    parser.set_defaults(handler=run_verify_command)
-
-
-def run_verify_command(args: argparse.Namespace) -> int:
-    target = Target.from_env(base_url=args.base_url)
-    profile_name = setting("profile", args.profile)
-    if profile_name not in PROFILES:
-        raise ConfigError(f"unknown profile {profile_name!r} (known: {', '.join(sorted(PROFILES))})")
-    profile = PROFILES[profile_name]
-    if args.max_examples is not None or args.load_seconds is not None:
+def choose_profile(name: str, max_examples: int | None = None, load_seconds: int | None = None) -> Profile:
+    """The named profile, with the gate's example budget or the seconds per scenario overridden."""
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r} (known: {', '.join(sorted(PROFILES))})")
+    profile = PROFILES[name]
+    if max_examples is not None or load_seconds is not None:
         profile = Profile(
-            max_examples=profile.max_examples if args.max_examples is None else args.max_examples,
+            max_examples=profile.max_examples if max_examples is None else max_examples,
             users=profile.users,
             spawn_rate=profile.spawn_rate,
-            run_time_s=profile.run_time_s if args.load_seconds is None else args.load_seconds,  # 0 is refused
+            run_time_s=profile.run_time_s if load_seconds is None else load_seconds,  # 0 is refused
             conversation=profile.conversation,
         )
     if profile.max_examples < 1 or profile.run_time_s < 1:
         raise ConfigError("--max-examples and --load-seconds must be at least 1")
-    thresholds_file = setting("thresholds", args.thresholds)
-    load_spec()  # a broken spec or thresholds file of the user's: one line now, not after the gate
-    read_thresholds(thresholds_file)
-    profile = replace(profile, max_transport_errors=setting("max_transport_errors", args.max_transport_errors))
-    folder = run_dir(args.report_dir)
-    progress = for_terminal()
-    run = VerifyRun(folder, profile_name, profile, progress, thresholds_file, args.verbose)
-    try:
-        summary = verify(target, run)
-    finally:
-        progress.close()
-    print(f"ivhsuite verify: {summary.verdict.upper()}: report {folder / 'index.html'}")
-    for reason in [*summary.reasons, *summary.unstable]:
-        print(f"  - {reason}")
-    for line in network_lines(summary.gate.environment, summary.load):
-        print(f"  ~ {line}")
-    if summary.reasons:
-        return ExitCode.FAILED  # a broken promise or threshold wins
-    return ExitCode.UNSTABLE if summary.unstable else ExitCode.OK
-
-
-def network_lines(gate: EnvironmentSummary, load: list[LoadSummary]) -> list[str]:
-    """What the network did, phase by phase, and the sessions the sweeps closed."""
-    lines = [f"gate: {environmental.describe(gate)}"]
-    lines += [f"load {run.scenario}: {environmental.describe(run.environment)}" for run in load]
-    swept = gate.swept + sum(run.environment.swept for run in load)
-    if swept:
-        lines.append(environmental.swept_words(swept))
-    return lines
+    return profile
 
 
 @dataclass(frozen=True)
@@ -305,11 +258,18 @@ def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
     progress.start(step)
     began = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "ivhsuite.cli", "load", "--scenario", scenario, "--base-url", live.base_url or ""]
-    command += ["-u", str(profile.users), "-r", f"{profile.spawn_rate:g}", "-t", f"{profile.run_time_s}s"]
-    command += ["--project-id", live.project_id, "--report-dir", str(folder)]
-    command += ["--thresholds", run.thresholds] if run.thresholds else []
-    command += ["--max-transport-errors", str(profile.max_transport_errors), "--", "--csv-full-history"]
+    locust = LocustRun(
+        scenario=scenario,
+        users=profile.users,
+        spawn_rate=profile.spawn_rate,
+        run_time=f"{profile.run_time_s}s",
+        base_url=live.base_url or "",
+        project_id=live.project_id,
+        thresholds=run.thresholds,
+        max_transport_errors=profile.max_transport_errors,
+        extra=("--csv-full-history",),
+    )
+    command = locust_command(locust, default_locustfile(), folder)  # one child: gevent needs its own process
     with (folder / "locust.log").open("w", encoding="utf-8") as log:
         # its own process group: this process relays one signal to it, and waits for its sweep
         process = subprocess.Popen(
@@ -333,6 +293,7 @@ def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
             return process.returncode
 
         code, _ = interrupts.relay_to_child(process, watch)
+        code = exit_code_of(code)
         pump.join()
     result = read_load_summary(scenario, folder, code, round(time.monotonic() - began, 1))
     failed = len(result.failed_thresholds)
@@ -341,8 +302,9 @@ def _run_load(live: Target, scenario: str, run: VerifyRun) -> LoadSummary:
 
 
 def _word(code: int) -> str:
-    words = {ExitCode.OK: "passed", ExitCode.UNSTABLE: "UNSTABLE (the network, exit 3)"}
-    return words.get(code, f"FAILED (exit {code})")  # type: ignore[call-overload]
+    if code in (ExitCode.OK, ExitCode.UNSTABLE):
+        return EXIT_WORDS[ExitCode(code)] + (" (the network, exit 3)" if code == ExitCode.UNSTABLE else "")
+    return f"{EXIT_WORDS[ExitCode.FAILED]} (exit {code})"
 
 
 def _write(folder: Path, summary: VerifySummary, secrets: tuple[str | None, ...]) -> None:

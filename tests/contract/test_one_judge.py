@@ -17,8 +17,8 @@ import schemathesis
 from schemathesis.core.transport import Response
 
 from ivhsuite.contract import PROMISES, broken, keys_in
-from ivhsuite.gate import checks
-from ivhsuite.gate.checks import BrokenPromise
+from ivhsuite.gate.spec_cases import checks
+from ivhsuite.gate.spec_cases.checks import BrokenPromise
 from ivhsuite.load.validation import ResponseChecker
 from ivhsuite.proxy.answer_checks import check_answer
 from ivhsuite.proxy.findings import RULES

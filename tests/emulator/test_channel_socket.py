@@ -23,8 +23,8 @@ import pytest
 from websockets.sync.client import connect
 
 from ivhsuite.channel_spec import load_channel_spec
+from ivhsuite.cli.commands.emulate import ENV_FAULTS
 from ivhsuite.config import DEFAULT_PROJECT_ID
-from ivhsuite.emulator.cli import ENV_FAULTS
 from ivhsuite.signing import encode_query, sign_params, signed_query
 from ivhsuite.spec import load_spec
 

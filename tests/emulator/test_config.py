@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ivhsuite.cli import main
+from ivhsuite.cli.commands.emulate import add_emulate_parser, settings_from_args, startup_line
 from ivhsuite.emulator import EmulatorSettings
 from ivhsuite.emulator.choices import Choices
-from ivhsuite.emulator.cli import add_emulate_parser, settings_from_args, startup_line
 from ivhsuite.emulator.configfile import load_config
 from ivhsuite.emulator.toxics import Toxic
 from ivhsuite.errors import ConfigError

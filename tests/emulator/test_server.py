@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from ivhsuite.cli import main
+from ivhsuite.cli.commands.emulate import ENV_FAULTS, add_emulate_parser, settings_from_args, startup_line
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
-from ivhsuite.emulator.cli import ENV_FAULTS, add_emulate_parser, settings_from_args, startup_line
-from ivhsuite.emulator.server import bind_socket
 from ivhsuite.errors import ConfigError
+from ivhsuite.serving import bind_socket
 from ivhsuite.signing import signed_query
 
 from .conftest import PROJECT, SPEC, new_req_id

@@ -10,9 +10,9 @@ import pytest
 import schemathesis
 from schemathesis.core.transport import Response
 
-from ivhsuite.gate import checks
-from ivhsuite.gate.checks import BrokenPromise, expectation
 from ivhsuite.gate.context import RunContext
+from ivhsuite.gate.spec_cases import checks
+from ivhsuite.gate.spec_cases.checks import BrokenPromise, expectation
 from ivhsuite.spec import default_spec_path, load_spec
 
 SPEC = load_spec()

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
+from ivhsuite.cli.commands.gate import add_gate_parser, options_from_args, run_gate_command
 from ivhsuite.emulator import EmulatorSettings, RunningEmulator, serve_in_thread
-from ivhsuite.gate.cli import add_gate_parser, options_from_args, run_gate_command
 
 from .conftest import APPKEY, PROJECT, gate_env, run_gate_process
 

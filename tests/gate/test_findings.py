@@ -36,7 +36,7 @@ def test_every_report_is_redacted(tmp_path: Path) -> None:
 
 
 def test_a_scenario_failure_is_a_finding_only_when_it_names_a_promise() -> None:
-    from ivhsuite.gate.plugin import findings_of
+    from ivhsuite.gate.scenarios.pytest_plugin import findings_of
 
     text = (
         "E   AssertionError: broken promise [quota]: sessions beyond … — 6 accepted\n"

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from ivhsuite.config import Target
-from ivhsuite.gate.merge_reports import fold_into
 from ivhsuite.gate.options import GateOptions
-from ivhsuite.gate.parts import Part, plan, whole
+from ivhsuite.gate.spec_cases.merge_reports import fold_into
+from ivhsuite.gate.spec_cases.parts import Part, plan, whole
 
 TARGET = Target(base_url="http://127.0.0.1:9")
 

@@ -11,7 +11,7 @@ from ivhsuite.config import Target
 from ivhsuite.emulator import RunningEmulator
 from ivhsuite.gate.context import RunContext, active
 from ivhsuite.gate.options import GateOptions
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import Code
 
 from .conftest import PROJECT

@@ -4,8 +4,8 @@ import pytest
 
 from ivhsuite.contract import PROMISES, broken, keys_in
 from ivhsuite.emulator import FAULTS
-from ivhsuite.gate.checks import CHECKS
-from ivhsuite.gate.promises import STOCK_CHECKS, promise_of_check
+from ivhsuite.gate.spec_cases.checks import CHECKS
+from ivhsuite.gate.spec_cases.promises import STOCK_CHECKS, promise_of_check
 
 from .test_variants import FAULT_PROMISE
 

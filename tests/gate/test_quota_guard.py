@@ -179,7 +179,7 @@ def test_a_failing_close_does_not_stop_the_clean_up() -> None:
 def test_ast_parse_is_serialized_across_threads() -> None:
     import ast
 
-    from ivhsuite.gate import astlock
+    from ivhsuite.gate.spec_cases import astlock
 
     astlock.install()
     locked = ast.parse
@@ -206,7 +206,7 @@ def test_ast_parse_lets_one_thread_in_at_a_time(monkeypatch: pytest.MonkeyPatch)
     """What the lock is for: while one thread is inside ``ast.parse``, no other enters it."""
     import ast
 
-    from ivhsuite.gate import astlock
+    from ivhsuite.gate.spec_cases import astlock
 
     inside, most = 0, 0
     count = threading.Lock()  # guards the counters only, never the parse

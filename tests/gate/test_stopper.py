@@ -12,9 +12,9 @@ import pytest
 
 from ivhsuite.config import Target
 from ivhsuite.emulator import RunningEmulator
-from ivhsuite.gate import stopper
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.options import GateOptions
+from ivhsuite.gate.spec_cases import stopper
 
 from .conftest import PROJECT
 
@@ -114,7 +114,7 @@ def test_an_interrupt_schemathesis_swallowed_still_stops_the_half(
 ) -> None:
     """Schemathesis 4.32 drops a KeyboardInterrupt that lands while a phase starts or joins its workers
     and goes on with the next phase; played here by a run that swallows the first one."""
-    from ivhsuite.gate import generated
+    from ivhsuite.gate.spec_cases import in_process as generated
 
     running = emulator(quota=5)
     options = GateOptions(Target(base_url=running.base_url, project_id=PROJECT), max_examples=5, seed=1)

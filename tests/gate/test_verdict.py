@@ -19,7 +19,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from ivhsuite.emulator import EmulatorSettings, RunningEmulator, create_app
-from ivhsuite.emulator.server import bind_socket, url_of
+from ivhsuite.serving import bind_socket, url_of
 
 from .conftest import PROJECT, gate_env, run_gate_process
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from ivhsuite.cli.commands.load import add_load_parser, run_load_command, run_of
 from ivhsuite.errors import ConfigError
-from ivhsuite.load.cli import add_load_parser, default_locustfile, locust_command, run_load_command
+from ivhsuite.load.locust_child import default_locustfile, locust_command
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -29,7 +30,7 @@ def test_default_locustfile_is_the_repositorys() -> None:
 def test_command_runs_the_scenario_headless_with_reports(tmp_path: Path) -> None:
     argv = "--scenario preemption -u 7 -r 2 -t 10s --base-url http://x:1 --processes 2 --userid-pool 3"
     args = parse(*argv.split(), "--thresholds-abort", "--", "--stop-timeout", "5")
-    command = locust_command(args, Path("lf.py"), tmp_path)
+    command = locust_command(run_of(args), Path("lf.py"), tmp_path)
     assert command[1:5] == ["-m", "locust", "-f", "lf.py"]
     assert command[-1] == "PreemptionUser"
     joined = " ".join(command)
@@ -42,17 +43,17 @@ def test_command_runs_the_scenario_headless_with_reports(tmp_path: Path) -> None
 
 def test_conversation_passes_its_options_to_the_locustfile(tmp_path: Path) -> None:
     argv = "--scenario conversation --driver audio --asset-key a1 --speak-timeout 9 --hold-seconds 30"
-    command = locust_command(parse(*argv.split()), Path("lf.py"), tmp_path)
+    command = locust_command(run_of(parse(*argv.split())), Path("lf.py"), tmp_path)
     joined = " ".join(command)
     assert command[-1] == "ConversationUser"
     for part in ("--driver audio", "--asset-key a1", "--speak-timeout 9.0", "--hold-seconds 30.0"):
         assert part in joined
-    channels = locust_command(parse("--scenario", "preemption", "--hold-channels"), Path("lf.py"), tmp_path)
+    channels = locust_command(run_of(parse("--scenario", "preemption", "--hold-channels")), Path("lf.py"), tmp_path)
     assert "--hold-channels" in channels
 
 
 def test_no_base_url_leaves_the_target_to_the_locustfile(tmp_path: Path) -> None:
-    command = locust_command(parse("--scenario", "create"), Path("lf.py"), tmp_path)
+    command = locust_command(run_of(parse("--scenario", "create")), Path("lf.py"), tmp_path)
     assert "--host" not in command and command[-1] == "CreateSessionUser"
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from ivhsuite.cli.commands.load import add_load_parser, run_load_command
 from ivhsuite.config import DEFAULT_PROJECT_ID
 from ivhsuite.emulator import EmulatorSettings, RunningEmulator, serve_in_thread
-from ivhsuite.load.cli import add_load_parser, run_load_command
 
 from .conftest import LOCUSTFILE, LocustRun, clean_env
 

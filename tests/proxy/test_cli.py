@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivhsuite.cli import build_parser, main
-from ivhsuite.proxy.cli import options_from_args
+from ivhsuite.cli.commands.proxy import options_from_args
 
 
 @pytest.mark.parametrize(

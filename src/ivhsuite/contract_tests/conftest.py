@@ -12,9 +12,9 @@ import pytest
 
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.plugin import COLD_FIRST_MARKER, GENERATED_MARKER, gate_run, standalone_run
 from ivhsuite.gate.preflight import preflight
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.scenarios.pytest_plugin import COLD_FIRST_MARKER, GENERATED_MARKER, gate_run, standalone_run
+from ivhsuite.gate.scenarios.scenario_client import Probe
 
 
 def pytest_configure(config: pytest.Config) -> None:

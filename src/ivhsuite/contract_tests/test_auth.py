@@ -13,7 +13,7 @@ import pytest
 
 from ivhsuite.config import ENV_ACCESS_TOKEN, ENV_APPKEY
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.signing import encode_query, sign_params
 
 STALE_SECONDS = 600  # twice the documented 5-minute window: no clock skew can excuse it

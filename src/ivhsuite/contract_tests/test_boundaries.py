@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ivhsuite.gate.probe import TEXT_GAP, Probe
+from ivhsuite.gate.scenarios.scenario_client import TEXT_GAP, Probe
 
 OUTSIDE: list[tuple[str, dict[str, Any]]] = [
     ("Protocol=RTMP", {"protocol": "RTMP"}),

@@ -1,4 +1,4 @@
-"""The schemathesis half: every phase, both modes, the ivh_* checks (ivhsuite.gate.checks).
+"""The schemathesis half: every phase, both modes, the ivh_* checks (ivhsuite.gate.spec_cases.checks).
 
 ``ivhsuite gate`` runs this half itself and deselects this test; ``pytest contract_tests``
 alone runs it here, writing schemathesis's reports under ``reports/<stamp>-contract-tests/``.
@@ -10,8 +10,8 @@ import pytest
 
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.findings import format_failures
-from ivhsuite.gate.generated import run_generated
-from ivhsuite.runs import run_dir
+from ivhsuite.gate.spec_cases.in_process import run_generated
+from ivhsuite.report_dirs import run_dir
 
 
 @pytest.mark.generated

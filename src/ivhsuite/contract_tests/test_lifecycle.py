@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import LIVE_STATUSES, Code, SessionStatus
 
 STARTED_WITHIN = 30.0

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import GONE_CODES, LIVE_STATUSES, SessionStatus
 
 PREEMPTED_CODES = GONE_CODES

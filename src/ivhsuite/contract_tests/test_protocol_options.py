@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.gate.shaping import css_push_url
 
 EXTERNAL_APP = {

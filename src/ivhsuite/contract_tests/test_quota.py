@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import LIVE_STATUSES
 
 FREED_WITHIN = 10.0

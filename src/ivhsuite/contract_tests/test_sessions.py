@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import SessionStatus
 
 PROTOCOLS = ("rtmp", "trtc", "webrtc")

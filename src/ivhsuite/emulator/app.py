@@ -1,7 +1,7 @@
 """The emulator's HTTP surface: a Starlette app whose routes come from the spec.
 
 Each request goes: network faults (``toxics``, outermost) → signature (when credentials
-are set) → body read and parsed → the request-side choices (``policy``) → validated
+are set) → body read and parsed → the request-side choices (``refusals``) → validated
 against the spec → one handler per operation → the store. ``/__admin/`` paths (``admin``)
 skip the faults and the signature. The command channel (``channel``, a WebSocket on its
 documented path) is served beside them and checks its own signature.
@@ -41,16 +41,13 @@ from ivhsuite.emulator.channel import ChannelHub
 from ivhsuite.emulator.choices import Choices
 from ivhsuite.emulator.faults import FaultMiddleware, request_check
 from ivhsuite.emulator.pages import html_page
-from ivhsuite.emulator.policy import RequestPolicy
+from ivhsuite.emulator.refusals import RequestPolicy
 from ivhsuite.emulator.settings import EmulatorSettings
-from ivhsuite.emulator.store import BAD_PARAMETER, PREPARING, TOO_FREQUENT, SessionInfo, Store, StoreError
+from ivhsuite.emulator.store import PREPARING, SessionInfo, Store, StoreError
 from ivhsuite.emulator.toxics import SCOPE_KEY, Injected, ToxicBox, ToxicMiddleware
 from ivhsuite.ids import new_hex_id, new_request_id
 from ivhsuite.protocol import Code
 from ivhsuite.spec import Operation, Spec, load_spec
-
-NOT_AUTHORIZED = Code.NOT_AUTHORIZED
-INTERNAL_ERROR = Code.INTERNAL_ERROR
 
 
 @dataclass(frozen=True)
@@ -107,14 +104,14 @@ class Answers:
     def error(self, code: int, message: str, echo: dict[str, Any], *, retry_after: int | None = None) -> Response:
         """A business error: the chosen HTTP status and Payload; Retry-After on a 100012."""
         wait = self.choices.retry_after if retry_after is None else retry_after
-        headers = {"Retry-After": str(wait)} if code == TOO_FREQUENT and wait is not None else None
+        headers = {"Retry-After": str(wait)} if code == Code.TOO_FREQUENT and wait is not None else None
         return envelope(code, message, self._payload(echo), self.choices.status_of(code), headers)
 
     def unreadable(self, status: int, message: str) -> Response:
         """A body the endpoint cannot read (400, 413, 415): the envelope, or a gateway page."""
         if self.choices.unreadable_body == "html":
             return html_page(status)
-        return envelope(BAD_PARAMETER, message, self._payload({}), status)
+        return envelope(Code.BAD_PARAMETER, message, self._payload({}), status)
 
     def undocumented(self, request: Request, status: int) -> Response:
         """An unknown path (404) or a verb other than POST (405), as the choice says."""
@@ -124,7 +121,7 @@ class Answers:
         headers = {"Allow": "POST"} if answer_status == 405 else None
         if choice == "html":
             return html_page(answer_status, headers)
-        return envelope(BAD_PARAMETER, what[status], self._payload({}), answer_status, headers)
+        return envelope(Code.BAD_PARAMETER, what[status], self._payload({}), answer_status, headers)
 
 
 # --- one handler per operation: payload in, success payload out ---------------------
@@ -287,21 +284,21 @@ def _endpoint(
         if injected is not None and injected.code is not None:
             return answers.error(injected.code, injected.message, echo, retry_after=injected.retry_after)
         if policy.too_frequent():
-            return answers.error(TOO_FREQUENT, "requests too frequent", echo)
+            return answers.error(Code.TOO_FREQUENT, "requests too frequent", echo)
         body = policy.normalised(body)
         violation = check(body)
         if violation is not None:
-            return answers.error(BAD_PARAMETER, f"Invalid {violation.field}: {violation.message}", echo)
+            return answers.error(Code.BAD_PARAMETER, f"Invalid {violation.field}: {violation.message}", echo)
         refusal = policy.edge(op.operation_id, body["Payload"])
         if refusal is not None:
-            return answers.error(BAD_PARAMETER, refusal, echo)
+            return answers.error(Code.BAD_PARAMETER, refusal, echo)
         call = Call(settings.choices, injected.prepare_seconds if injected else None)
         try:
             answer = handler(request.app.state.store, body["Payload"], call)
         except StoreError as exc:
             return answers.error(exc.code, exc.message, echo)
         except malformed as exc:
-            return answers.error(BAD_PARAMETER, f"malformed payload: {exc!r}", echo)
+            return answers.error(Code.BAD_PARAMETER, f"malformed payload: {exc!r}", echo)
         return envelope(0, "success", {**echo, **answer})
 
     endpoint.__name__ = op.operation_id
@@ -320,7 +317,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     """A bug in the emulator: a JSON answer, never a traceback (the exception is re-raised)."""
-    return envelope(INTERNAL_ERROR, "internal error", {}, 500)
+    return envelope(Code.INTERNAL_ERROR, "internal error", {}, 500)
 
 
 class _Emulator(Starlette):
@@ -355,7 +352,7 @@ def create_app(settings: EmulatorSettings | None = None, *, clock: Callable[[], 
             SignatureMiddleware,
             appkey=settings.appkey,
             access_token=settings.access_token,
-            reject=lambda why: answers.error(NOT_AUTHORIZED, why, {}),
+            reject=lambda why: answers.error(Code.NOT_AUTHORIZED, why, {}),
             exempt=admin.ADMIN_PREFIX,
         )
         middleware.append(signature)

@@ -21,9 +21,10 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from ivhsuite.emulator.app import create_app
-from ivhsuite.emulator.server import RunningEmulator, bind_socket
+from ivhsuite.emulator.server import RunningEmulator
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.store import Store
+from ivhsuite.serving import bind_socket
 
 
 class Meter:
@@ -72,8 +73,7 @@ class Meter:
 def serve_metered(settings: EmulatorSettings, host: str = "127.0.0.1") -> Iterator[tuple[RunningEmulator, Meter]]:
     """The emulator on a free port, metered; stopped at the end of the block."""
     meter = Meter(create_app(settings))
-    running = RunningEmulator(meter, bind_socket(host, 0))  # type: ignore[arg-type]
-    running._start()
+    running = RunningEmulator(meter, bind_socket(host, 0)).start()  # type: ignore[arg-type]
     try:
         yield running, meter
     finally:

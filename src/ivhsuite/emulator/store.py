@@ -45,15 +45,6 @@ SPEAK_STATUS = "TextOver"  # the docs give no other value; the emulator never "s
 CLOSED_KEPT = 10_000  # closed sessions remembered for statsession, oldest forgotten first
 CLOSED_LISTED = 100  # closed sessions listed per project under the list-closed=yes choice
 
-BAD_PARAMETER = Code.BAD_PARAMETER
-OVER_QUOTA = Code.OVER_CONCURRENCY_LIMIT
-TOO_FREQUENT = Code.TOO_FREQUENT
-SESSION_CLOSED = Code.SESSION_CLOSED
-NOT_READY = Code.SESSION_NOT_READY
-NOT_STARTED = Code.SESSION_NOT_STARTED
-NO_SUCH_SESSION = Code.SESSION_NOT_FOUND
-PREEMPTED = Code.PREEMPTED
-
 # Messages name the request field, like the spec violations the app reports.
 _INVALID_SESSION_ID = "Invalid Payload.SessionId"
 _INVALID_PROJECT = "Invalid Payload.VirtualmanProjectId"
@@ -256,15 +247,15 @@ class Store:
         live = self._live[pool]
         if session_id is not None:
             if self.settings.mode == "saas":
-                raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: refused by the public cloud")
+                raise StoreError(Code.BAD_PARAMETER, f"{_INVALID_SESSION_ID}: refused by the public cloud")
             if session_id in self._sessions and not self._sessions[session_id].closed:
-                raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: {session_id!r} is already live")
+                raise StoreError(Code.BAD_PARAMETER, f"{_INVALID_SESSION_ID}: {session_id!r} is already live")
         key = (project_id, user_id)
         if self._preempts[pool == ASSETS]:
             for other in self._preempted_by(key):
-                self._close(other, PREEMPTED, "closed because the same UserId created a new stream")
+                self._close(other, Code.PREEMPTED, "closed because the same UserId created a new stream")
         if len(live) >= self._quota:
-            raise StoreError(OVER_QUOTA, f"over the concurrency limit of {self.settings.quota} sessions")
+            raise StoreError(Code.OVER_CONCURRENCY_LIMIT, f"over the concurrency limit of {self.settings.quota} sessions")
         session_id = session_id or self._new_id()
         hide_addr = custom_push and self._css_hides_addr
         if prepare_seconds is None:
@@ -303,7 +294,7 @@ class Store:
             now = self.clock()
             session = self._usable(session_id, now)
             if session.status(now) == PREPARING and "start-before-ready" not in self._faults:
-                raise StoreError(NOT_READY, f"session {session_id} is not ready yet")
+                raise StoreError(Code.SESSION_NOT_READY, f"session {session_id} is not ready yet")
             session.started = True
             self._drive(session, now)
             return session.info(now)
@@ -314,11 +305,11 @@ class Store:
             now = self.clock()
             session = self._usable(session_id, now)
             if not session.started and "command-before-start" not in self._faults:
-                raise StoreError(NOT_STARTED, f"session {session_id} has not been started")
+                raise StoreError(Code.SESSION_NOT_STARTED, f"session {session_id} has not been started")
             interval = self.settings.command_interval
             too_soon = session.last_command_at is not None and now - session.last_command_at < interval
             if too_soon and "no-rate-limit" not in self._faults:
-                raise StoreError(TOO_FREQUENT, f"commands must be at least {interval:g} s apart")
+                raise StoreError(Code.TOO_FREQUENT, f"commands must be at least {interval:g} s apart")
             session.last_command_at = now
             self._drive(session, now)
             return session.info(now)
@@ -343,7 +334,7 @@ class Store:
             now = self.clock()
             session = self._get(session_id, now)
             if session.closed and self._choices.close_twice == "error":
-                raise StoreError(SESSION_CLOSED, f"session {session_id} is already closed")
+                raise StoreError(Code.SESSION_CLOSED, f"session {session_id} is already closed")
             if not session.closed and "close-keeps-slot" not in self._faults:
                 self._close(session, None, None)
             return session.info(now)
@@ -354,7 +345,7 @@ class Store:
             now = self.clock()
             session = self._usable(session_id, now)
             if not session.own_trtc:
-                raise StoreError(BAD_PARAMETER, f"{_INVALID_SESSION_ID}: not a session on the platform's TRTC account")
+                raise StoreError(Code.BAD_PARAMETER, f"{_INVALID_SESSION_ID}: not a session on the platform's TRTC account")
             return session.info(now)
 
     def account_sessions(self) -> list[SessionInfo]:
@@ -392,7 +383,7 @@ class Store:
     def _check_asset(self, asset_key: str) -> None:
         """An empty key, or one outside ``--asset`` when given, is unknown: the unknown-asset choice's code."""
         if not asset_key or (self._assets and asset_key not in self._assets):
-            code = Code.ASSET_EXPIRED if self._choices.unknown_asset == "100015" else BAD_PARAMETER
+            code = Code.ASSET_EXPIRED if self._choices.unknown_asset == "100015" else Code.BAD_PARAMETER
             raise StoreError(code, f"{_INVALID_ASSET}: unknown asset {asset_key!r}")
 
     def _preempted_by(self, key: tuple[str, str]) -> list[_Session]:
@@ -406,7 +397,7 @@ class Store:
     def _project(self, project_id: str, now: float) -> dict[str, _Session]:
         """The project's live sessions, after closing the idle ones."""
         if project_id == ASSETS or project_id not in self._live:
-            raise StoreError(BAD_PARAMETER, f"{_INVALID_PROJECT}: unknown project {project_id!r}")
+            raise StoreError(Code.BAD_PARAMETER, f"{_INVALID_PROJECT}: unknown project {project_id!r}")
         return self._pool(project_id, now)
 
     def _pool(self, project_id: str, now: float) -> dict[str, _Session]:
@@ -434,7 +425,7 @@ class Store:
     def _get(self, session_id: str, now: float) -> _Session:
         session = self._sessions.get(session_id)
         if session is None:
-            raise StoreError(NO_SUCH_SESSION, f"session {session_id} does not exist")
+            raise StoreError(Code.SESSION_NOT_FOUND, f"session {session_id} does not exist")
         if not session.closed and (self._idle(session, now) or self._failing(session, now)):
             self._end(session, now)
         return session
@@ -443,9 +434,9 @@ class Store:
         """A session that may be started or driven: known and not closed."""
         session = self._get(session_id, now)
         if session.closed:
-            if session.error_code == PREEMPTED:
-                raise StoreError(PREEMPTED, session.error_message or "preempted")
-            raise StoreError(SESSION_CLOSED, f"session {session_id} is closed")
+            if session.error_code == Code.PREEMPTED:
+                raise StoreError(Code.PREEMPTED, session.error_message or "preempted")
+            raise StoreError(Code.SESSION_CLOSED, f"session {session_id} is closed")
         return session
 
     def _idle(self, session: _Session, now: float) -> bool:

@@ -2,12 +2,11 @@
 
     ivhsuite gate [--base-url URL] [--report-dir DIR] [--max-examples N] [--seed S] [--workers N]
 
-Modules, lowest first: ``promises`` (the promise each schemathesis check guards; the promises are
-:mod:`ivhsuite.contract`'s), ``options``, ``shaping``
-(realistic positive cases), ``quota_guard``, ``context`` (one run's shared
-state), ``checks`` and ``hooks`` (what schemathesis loads), ``probe`` (the scenarios'
-client), ``generated`` (schemathesis in-process), ``plugin`` (pytest glue), ``findings``
+Its core, lowest first: ``options``, ``shaping`` (realistic positive cases), ``quota_guard``,
+``context`` (one run's shared state), ``network``, ``curl``, ``preflight``, ``findings``
 (failures.txt) and ``summary`` (the result and its summaries), ``runner`` (the whole run), ``cli``.
+On it stand its two halves, apart: ``spec_cases/`` (schemathesis in-process, its checks over
+:mod:`ivhsuite.contract`'s judge) and ``scenarios/`` (pytest running ``contract_tests/``).
 
 >>> from ivhsuite.gate import GateOptions, run_gate  # doctest: +SKIP
 >>> run_gate(GateOptions.from_env(max_examples=5)).exit_code  # doctest: +SKIP

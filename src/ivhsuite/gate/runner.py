@@ -23,15 +23,15 @@ from typing import TextIO
 from ivhsuite import environmental, interrupts, junit, packaged
 from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
-from ivhsuite.gate.generated import redacted_stdout, run_generated
 from ivhsuite.gate.options import GateOptions
-from ivhsuite.gate.plugin import GatePlugin
 from ivhsuite.gate.preflight import preflight
+from ivhsuite.gate.scenarios.pytest_plugin import GatePlugin
+from ivhsuite.gate.spec_cases.in_process import redacted_stdout, run_generated
 from ivhsuite.gate.summary import GateResult, promise_rows, summary_text
 from ivhsuite.progress import Progress, Silent, ticking
-from ivhsuite.protocol import ExitCode
+from ivhsuite.protocol import ExitCode, strongest
+from ivhsuite.report_dirs import run_dir
 from ivhsuite.run_sessions import live_of_run
-from ivhsuite.runs import run_dir
 
 PYTEST_INTERRUPTED = 2
 NETWORK_JUNIT = "network-junit.xml"
@@ -161,29 +161,24 @@ def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
 
 
 def _verdict(result: GateResult) -> int:
-    if "interrupted" in result.halves:
-        return result.halves["interrupted"]
-    if result.findings:
-        return ExitCode.FAILED  # a broken promise outweighs an error elsewhere in the run
-    if result.environment.unstable:
-        return ExitCode.UNSTABLE
+    """The run's exit code: a signal, then a broken promise, an unstable network, a half that could not judge."""
+    return strongest(
+        result.halves.get("interrupted", ExitCode.OK),
+        ExitCode.FAILED if result.findings else ExitCode.OK,  # a broken promise outweighs an error elsewhere
+        ExitCode.UNSTABLE if result.environment.unstable else ExitCode.OK,
+        ExitCode.USAGE if _could_not_judge(result) else ExitCode.OK,
+    )
+
+
+def _could_not_judge(result: GateResult) -> bool:
     generated = result.halves.get("schemathesis", ExitCode.OK)
     # schemathesis exits 1 for failures (all findings, or dropped as the network's) and for errors:
     # only an error that was not the network's means the half could not judge.
     generated_failed = generated not in (ExitCode.OK, ExitCode.FAILED) or (
         generated == ExitCode.FAILED and bool(result.generated_errors)
     )
-    if (
-        generated_failed
-        or result.scenario_errors
-        or result.halves.get("scenarios", ExitCode.OK)
-        not in (
-            ExitCode.OK,
-            ExitCode.FAILED,
-        )
-    ):
-        return ExitCode.USAGE  # errors, not findings: the run could not judge
-    return ExitCode.OK
+    scenarios = result.halves.get("scenarios", ExitCode.OK)
+    return generated_failed or bool(result.scenario_errors) or scenarios not in (ExitCode.OK, ExitCode.FAILED)
 
 
 def _left_open(run: RunContext) -> int | None:

@@ -2,7 +2,7 @@
 
 Importing this package does not import locust (which patches the interpreter with
 gevent): the locust-side modules are :mod:`~ivhsuite.load.user`,
-:mod:`~ivhsuite.load.scenarios` and :mod:`~ivhsuite.load.plugin`, imported by
+:mod:`~ivhsuite.load.scenarios` and :mod:`~ivhsuite.load.locust_events`, imported by
 ``loadtests/locustfile.py``. The names below are plain Python, used by the CLI and tests.
 """
 

@@ -2,7 +2,7 @@
 
 ``constant`` is locust's own behaviour (-u users at -r per second, for -t); ``ramp``,
 ``step`` and ``spike`` reach -u users over the run's duration. The locust
-``LoadTestShape`` that calls these lives in :mod:`ivhsuite.load.plugin`.
+``LoadTestShape`` that calls these lives in :mod:`ivhsuite.load.locust_events`.
 
 >>> plan("step", 0, peak=8, rate=4, duration=40, steps=4)
 (2, 4.0)

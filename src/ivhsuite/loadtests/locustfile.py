@@ -20,7 +20,7 @@ from pathlib import Path
 from locust import between, events, task
 
 from ivhsuite.load import scenarios
-from ivhsuite.load.plugin import IvhShape, install
+from ivhsuite.load.locust_events import IvhShape, install
 from ivhsuite.load.user import IvhUser, shared_tracker
 
 __all__ = ["ConversationUser", "CreateSessionUser", "IvhShape", "LifecycleUser", "PreemptionUser"]

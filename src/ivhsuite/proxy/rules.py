@@ -50,16 +50,10 @@ READY, CLOSED, PREPARING, FAILED = (
     SessionStatus.PREPARING,
     SessionStatus.FAILED,
 )
-SESSION_CLOSED, NO_SUCH_SESSION, PREEMPTED, TOO_FREQUENT = (
-    Code.SESSION_CLOSED,
-    Code.SESSION_NOT_FOUND,
-    Code.PREEMPTED,
-    Code.TOO_FREQUENT,
-)
 ENDING_CODES = {
-    SESSION_CLOSED: "reported closed (110013)",
-    PREEMPTED: "reported preempted (110022)",
-    NO_SUCH_SESSION: "reported unknown (110018)",
+    Code.SESSION_CLOSED: "reported closed (110013)",
+    Code.PREEMPTED: "reported preempted (110022)",
+    Code.SESSION_NOT_FOUND: "reported unknown (110018)",
 }
 DEFAULT_STAT_INTERVAL = 1.0
 DEFAULT_TEXT_INTERVAL = 1.0  # "texts at least 1 s apart" (100404)
@@ -319,7 +313,7 @@ class Tracker:
                 track.reported_end = track.reported_end or ENDING_CODES[code]
                 track.end(now, ENDING_CODES[code])
                 return []
-            if call.operation == "command" and code == TOO_FREQUENT:
+            if call.operation == "command" and code == Code.TOO_FREQUENT:
                 track.last_text_request = previous_text  # refused: the interval runs from the text before
             if code != 0:
                 return []
@@ -363,9 +357,9 @@ class Tracker:
         status = payload.get("SessionStatus")
         if isinstance(status, int):
             track.status = status
-        if payload.get("ErrorCode") == PREEMPTED:
-            track.reported_end = track.reported_end or ENDING_CODES[PREEMPTED]
-            track.end(now, ENDING_CODES[PREEMPTED])
+        if payload.get("ErrorCode") == Code.PREEMPTED:
+            track.reported_end = track.reported_end or ENDING_CODES[Code.PREEMPTED]
+            track.end(now, ENDING_CODES[Code.PREEMPTED])
         elif status in (CLOSED, FAILED):
             reason = "reported closed (status 2)" if status == CLOSED else "reported failed (status 4)"
             track.reported_end = track.reported_end or reason
@@ -610,7 +604,7 @@ class Tracker:
             header = body.get("Header") if isinstance(body.get("Header"), dict) else {}
             if track is not None and isinstance(status, str) and status != "Error":
                 track.event(now, status)
-            refused_text = header.get("Code") == TOO_FREQUENT and req_id == channel.last_text_req_id
+            refused_text = header.get("Code") == Code.TOO_FREQUENT and req_id == channel.last_text_req_id
             if refused_text and req_id is not None and track is not None:  # the interval runs from the text before
                 track.last_text_request = channel.text_before
             sequence = channel.audio

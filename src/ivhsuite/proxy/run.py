@@ -21,14 +21,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
+from ivhsuite import interrupts
 from ivhsuite.config import DEFAULT_PROJECT_ID, ENV_BASE_URL
 from ivhsuite.embedded import HOSTING
 from ivhsuite.errors import ConfigError
@@ -39,7 +39,7 @@ from ivhsuite.proxy.report import FAIL_ON, RunRecord, write_all
 from ivhsuite.proxy.rules import Policy
 from ivhsuite.proxy.server import serve_in_thread
 from ivhsuite.redact import redact
-from ivhsuite.runs import run_dir
+from ivhsuite.report_dirs import run_dir
 
 EXIT_OK, EXIT_FINDINGS, EXIT_SIGINT, EXIT_SIGTERM = (
     ExitCode.OK,
@@ -132,32 +132,6 @@ class Printer:
         print(redact(f"ivhsuite proxy: {text}"), file=self.stream, flush=True)
 
 
-class _Signals:
-    """SIGINT and SIGTERM turned into an event the main thread waits on."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.received: int | None = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.received is None:
-            self.received = signum
-        self.event.set()
-
-    @contextmanager
-    def installed(self) -> Iterator[_Signals]:
-        try:
-            previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-        except ValueError:  # not the main thread: the caller stops us another way
-            yield self
-            return
-        try:
-            yield self
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
 def _upstream(options: ProxyOptions) -> tuple[str, httpx.AsyncBaseTransport | None, Any, str]:
     """The upstream base URL, the transport to reach it, the in-process app of its channel, and how to name it."""
     if options.upstream is not None:
@@ -179,28 +153,41 @@ def _same_address(upstream: str, listening: str) -> bool:
     return same_host and (up.port or (443 if up.scheme == "https" else 80)) == here.port
 
 
-def _run_command(command: Sequence[str], base_url: str, signals: _Signals, grace: float) -> int:
+def _run_command(command: Sequence[str], base_url: str, grace: float) -> tuple[int, int | None]:
+    """The wrapped command's exit code, and the signal that stopped the run (None when the command ended)."""
     env = {**os.environ, ENV_BASE_URL: base_url}
     try:
         process = subprocess.Popen(list(command), env=env)
     except OSError as exc:
         raise ConfigError(f"cannot run {command[0]!r}: {exc.strerror or exc}") from None
-    while process.poll() is None and not signals.event.wait(0.1):
-        pass
-    if process.poll() is None:
-        if signals.received == signal.SIGTERM:
-            process.terminate()
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            process.terminate()
+    received = None
+    try:
+        process.wait()
+    except KeyboardInterrupt as exc:  # interrupts.trapped: SIGINT or SIGTERM
+        received = interrupts.interrupted_by(exc)
+        with interrupts.shielded():  # the command's own clean-up closes its sessions: not cut short
+            if received == signal.SIGTERM:
+                process.terminate()
             try:
-                process.wait(5.0)
+                process.wait(grace)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                process.terminate()
+                try:
+                    process.wait(5.0)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
     code = process.returncode
-    return code if code >= 0 else 128 - code
+    return (code if code >= 0 else 128 - code), received
+
+
+def _until_signalled() -> int:
+    """Serve until SIGINT or SIGTERM; the signal."""
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt as exc:
+        return interrupts.interrupted_by(exc)
 
 
 def exit_code(record: RunRecord, received: int | None) -> int:
@@ -232,7 +219,8 @@ def run_proxy(options: ProxyOptions, stream: TextIO | None = None) -> ProxyResul
         raise ConfigError(f"cannot create the report folder: {exc.strerror or exc}") from None
     started, clock = dt.datetime.now(dt.UTC), time.monotonic()
     command_exit: int | None = None
-    with _Signals().installed() as signals:
+    received: int | None = None
+    with interrupts.trapped():  # the common handling: a signal raises here, the clean-up is shielded
         running = serve_in_thread(app, options.host, options.listen_port)
         if _same_address(upstream, running.base_url):
             running.stop()
@@ -241,15 +229,17 @@ def run_proxy(options: ProxyOptions, stream: TextIO | None = None) -> ProxyResul
         try:
             printer.say(f"on {running.base_url} -> {label} | fail on {options.fail_on} | reports in {folder}")
             if options.command:
-                command_exit = _run_command(options.command, running.base_url, signals, options.stop_grace)
-                if signals.received is None:
+                command_exit, received = _run_command(options.command, running.base_url, options.stop_grace)
+                if received is None:
                     why = "the application stopped"
             else:
-                while not signals.event.wait(0.5):
-                    pass
+                received = _until_signalled()
+        except KeyboardInterrupt as exc:
+            received = interrupts.interrupted_by(exc)
         finally:
-            running.stop()
-            app.finish(why)
+            with interrupts.shielded():
+                running.stop()
+                app.finish(why)
     record = RunRecord(
         started=started.isoformat(timespec="seconds"),
         duration=time.monotonic() - clock,
@@ -262,11 +252,11 @@ def run_proxy(options: ProxyOptions, stream: TextIO | None = None) -> ProxyResul
         environmental=app.environmental,
         command=redact(" ".join(options.command)) if options.command else None,
         command_exit=command_exit,
-        stopped_by=signal.Signals(signals.received).name if signals.received else None,
+        stopped_by=signal.Signals(received).name if received else None,
         internal_errors=app.internal_errors,
         strict_advice=options.strict_advice,
     )
-    record.exit_code = exit_code(record, signals.received)
+    record.exit_code = exit_code(record, received)
     reports = write_all(record, folder)
     _say_summary(printer, record, reports)
     return ProxyResult(record.exit_code, folder, record, reports)

@@ -10,38 +10,25 @@ SIGINT or SIGTERM, 130 or 143 once locust has closed the run's sessions.
 Locust runs in a child process of its own process group (it patches the interpreter with
 gevent); this process relays one signal to it, so a terminal's Ctrl-C and a CI runner's
 SIGTERM reach it exactly once. This module never imports locust.
+
+Here its flags and handler; running locust and reading its verdict is
+:mod:`ivhsuite.load.locust_child`'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
-from ivhsuite import interrupts, packaged
-from ivhsuite.config import add_flag, add_flags, child_environ, setting
+from ivhsuite.config import add_flag, add_flags, setting
 from ivhsuite.errors import ConfigError
 from ivhsuite.load import thresholds
 from ivhsuite.load.conversation import DRIVERS
+from ivhsuite.load.locust_child import SCENARIOS, LocustRun, default_locustfile, locust_command, relay
 from ivhsuite.load.options import SHAPES
-from ivhsuite.protocol import ExitCode
-from ivhsuite.runs import run_dir
+from ivhsuite.report_dirs import run_dir
 from ivhsuite.spec import load_spec
-
-SCENARIOS = {
-    "create": "CreateSessionUser",
-    "preemption": "PreemptionUser",
-    "lifecycle": "LifecycleUser",
-    "conversation": "ConversationUser",
-}
-VERDICT_CODES = {ExitCode.OK: "passed", ExitCode.FAILED: "FAILED", ExitCode.UNSTABLE: "UNSTABLE (the network, or the generator behind its pace)"}
-
-
-def default_locustfile() -> Path:
-    """The packaged ``loadtests/locustfile.py``."""
-    return packaged.locustfile()
 
 
 def add_load_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -74,35 +61,29 @@ def add_load_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_load_command)
 
 
-def locust_command(args: argparse.Namespace, locustfile: Path, folder: Path) -> list[str]:
-    """The locust command line for ``args``, reports going to ``folder``."""
-    command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless"]
-    command += ["-u", str(args.users), "-r", f"{args.spawn_rate:g}", "-t", args.run_time]
-    command += ["--html", str(folder / "report.html"), "--csv", str(folder / "locust")]
-    command += ["--ivh-report-dir", str(folder), "--load-shape", args.shape, "--only-summary"]
-    optional = {
-        "--host": args.base_url,
-        "--project-id": args.project_id,
-        "--processes": args.processes,
-        "--userid-pool": args.userid_pool,
-        "--hold-seconds": args.hold_seconds,
-        "--driver": args.driver,
-        "--asset-key": args.asset_key,
-        "--speak-timeout": args.speak_timeout,
-        "--thresholds": setting("thresholds", args.thresholds),
-        "--max-transport-errors": getattr(args, "max_transport_errors", None),
-    }
-    for flag, value in optional.items():
-        if value is not None:
-            command += [flag, str(value)]
-    if args.thresholds_abort:
-        command.append("--thresholds-abort")
-    if args.hold_channels:
-        command.append("--hold-channels")
+def run_of(args: argparse.Namespace) -> LocustRun:
+    """The flags as one :class:`LocustRun`."""
     extra = list(args.locust_args or [])
-    command += extra[1:] if extra[:1] == ["--"] else extra
-    command.append(SCENARIOS[args.scenario])
-    return command
+    return LocustRun(
+        scenario=args.scenario,
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        run_time=args.run_time,
+        base_url=args.base_url,
+        project_id=args.project_id,
+        shape=args.shape,
+        processes=args.processes,
+        userid_pool=args.userid_pool,
+        hold_seconds=args.hold_seconds,
+        thresholds=setting("thresholds", args.thresholds),
+        thresholds_abort=args.thresholds_abort,
+        max_transport_errors=getattr(args, "max_transport_errors", None),
+        driver=args.driver,
+        asset_key=args.asset_key,
+        speak_timeout=args.speak_timeout,
+        hold_channels=args.hold_channels,
+        extra=tuple(extra[1:] if extra[:1] == ["--"] else extra),
+    )
 
 
 def run_load_command(args: argparse.Namespace) -> int:
@@ -115,22 +96,6 @@ def run_load_command(args: argparse.Namespace) -> int:
     load_spec()
     thresholds.read_thresholds(setting("thresholds", args.thresholds) or locustfile.with_name("thresholds.toml"))
     folder = run_dir(args.report_dir, f"load-{args.scenario}")
-    command = locust_command(args, locustfile, folder)
+    command = locust_command(run_of(args), locustfile, folder)
     print(f"ivhsuite load: {SCENARIOS[args.scenario]}, reports in {folder}", file=sys.stderr, flush=True)
     return relay(command, folder)
-
-
-def relay(command: list[str], folder: Path) -> int:
-    """Run locust in its own process group; pass it one SIGINT or SIGTERM; its verdict, or 130/143 after a signal."""
-    process = subprocess.Popen(command, env=child_environ(), start_new_session=True)
-    code, signum = interrupts.relay_to_child(process)
-    if signum is not None:
-        print(f"ivhsuite load: stopped by signal {signum} after closing the run's sessions", file=sys.stderr)
-        return code
-    if code in VERDICT_CODES:
-        print(f"ivhsuite load: {VERDICT_CODES[ExitCode(code)]}, reports in {folder}", file=sys.stderr)
-        return code
-    if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, -signal.SIGTERM, -signal.SIGINT):
-        return ExitCode.TERMINATED if code in (ExitCode.TERMINATED, -signal.SIGTERM) else ExitCode.INTERRUPTED
-    print(f"ivhsuite: error: locust exited with code {code} (see its output above)", file=sys.stderr)
-    return ExitCode.USAGE

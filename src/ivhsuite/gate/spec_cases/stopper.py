@@ -3,7 +3,7 @@
 Two gaps this module closes:
 
 - The gate runs parts of the generated half on threads of their own
-  (:mod:`ivhsuite.gate.generated`), and a signal reaches the main thread only.
+  (:mod:`ivhsuite.gate.spec_cases.in_process`), and a signal reaches the main thread only.
 - Schemathesis (4.32) swallows a ``KeyboardInterrupt`` that lands while a phase starts or
   stops its worker threads, and goes on with the next phase: with 8 workers a Ctrl-C at
   the start of a run was lost every time.

@@ -35,9 +35,9 @@ from ivhsuite.config import ENV_BASE_URL, Target, setting
 from ivhsuite.errors import ConfigError
 from ivhsuite.load import emulator_proc, network, shapes, threshold_files, thresholds, webtab
 from ivhsuite.load.options import ScenarioOptions, add_arguments
-from ivhsuite.protocol import ExitCode
+from ivhsuite.protocol import EXIT_WORDS, ExitCode, strongest
+from ivhsuite.report_dirs import run_dir
 from ivhsuite.run_sessions import SweepResult, new_run_id, sweep
-from ivhsuite.runs import run_dir
 from ivhsuite.summaries import EnvironmentSummary
 
 log = logging.getLogger("ivhsuite")
@@ -189,9 +189,9 @@ def _on_quitting(environment: Any, **_: Any) -> None:
             run.emulator.stop()
     failed = any(v.failed and not v.rule.generator for v in verdicts)
     unstable = environmental.verdict(network_summary) or _pacing(verdicts)
-    code = ExitCode.FAILED if failed else ExitCode.UNSTABLE if unstable else ExitCode.OK
+    code = strongest(ExitCode.FAILED if failed else ExitCode.OK, ExitCode.UNSTABLE if unstable else ExitCode.OK)
     environment.process_exit_code = int(code)
-    word = "FAILED" if failed else "UNSTABLE" if unstable else "passed"
+    word = EXIT_WORDS[code]
     log.info("load run %s: %s", word, "threshold(s) failed" if failed else unstable or "all green")
 
 

@@ -1,7 +1,7 @@
 """One set of schemathesis reports from the two runs of the generated half.
 
 The stateful phase runs beside the other phases as a second schemathesis run with its
-own report folder (:mod:`ivhsuite.gate.generated`); its ``junit.xml``, ``har.json`` and
+own report folder (:mod:`ivhsuite.gate.spec_cases.in_process`); its ``junit.xml``, ``har.json`` and
 ``cassette.yaml`` are folded into the first run's, so users find the files where they
 always were. A file missing on either side (a run that crashed before writing it) is
 left as it is: that run is already red for its own reason.

@@ -17,9 +17,10 @@ from ivhsuite.config import DEFAULT_PROJECT_ID, MODES, add_flag, env_name, setti
 from ivhsuite.emulator import settings as defaults
 from ivhsuite.emulator.choices import CHOICES, Choices, parse_pair
 from ivhsuite.emulator.configfile import load_config
-from ivhsuite.emulator.server import bind_socket, run, url_of
+from ivhsuite.emulator.server import run
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.toxics import KINDS, Toxic
+from ivhsuite.serving import bind_socket, url_of
 
 ENV_FAULTS = env_name("emulator_faults")
 

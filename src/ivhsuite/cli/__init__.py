@@ -1,5 +1,8 @@
 """The ``ivhsuite`` command: parses arguments and maps outcomes to exit codes, nothing more.
 
+Each subcommand is one module of :mod:`ivhsuite.cli.commands` holding only its parser and
+handler; what a command does is the library's.
+
 Exit codes (:class:`ivhsuite.protocol.ExitCode`): 0 success, 1 the endpoint broke its
 contract or a threshold, 2 a usage or configuration problem, said in one line on stderr,
 never a traceback; 3 the endpoint was too unstable to judge; 130 interrupted (SIGINT),
@@ -16,7 +19,6 @@ from ivhsuite import config, interrupts
 from ivhsuite.config import add_flag, pinned
 from ivhsuite.errors import IvhsuiteError
 from ivhsuite.protocol import ExitCode
-from ivhsuite.signing import signed_query
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,39 +28,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"ivhsuite: error: {message}\n")
 
 
-def _sign(args: argparse.Namespace) -> int:
-    print(signed_query(args.appkey, args.access_token, args.timestamp, args.requestid))
-    return ExitCode.OK
-
-
-def _add_sign(subparsers: argparse._SubParsersAction) -> None:
-    sign = subparsers.add_parser("sign", help="print a signed query string for the documented signature")
-    sign.add_argument("--appkey", required=True)
-    sign.add_argument("--access-token", required=True)
-    sign.add_argument("--timestamp", type=int, help="Unix seconds (default: now)")
-    sign.add_argument("--requestid", help="signed too when given")
-    sign.set_defaults(handler=_sign)
-
-
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Each subcommand's parser, imported lazily so `ivhsuite sign` stays fast."""
-    from ivhsuite.emulator.cli import add_emulate_parser
-    from ivhsuite.gate.cli import add_gate_parser
-    from ivhsuite.load.cli import add_load_parser
-    from ivhsuite.proxy.cli import add_proxy_parser
-    from ivhsuite.scaffold import add_init_parser
-    from ivhsuite.sweep_cli import add_sweep_parser
-    from ivhsuite.verify import add_verify_parser
+    from ivhsuite.cli.commands import emulate, gate, init, load, proxy, sign, sweep, verify
 
     return [
-        _add_sign,
-        add_emulate_parser,
-        add_gate_parser,
-        add_load_parser,
-        add_verify_parser,
-        add_proxy_parser,
-        add_init_parser,
-        add_sweep_parser,
+        sign.add_sign_parser,
+        emulate.add_emulate_parser,
+        gate.add_gate_parser,
+        load.add_load_parser,
+        verify.add_verify_parser,
+        proxy.add_proxy_parser,
+        init.add_init_parser,
+        sweep.add_sweep_parser,
     ]
 
 
@@ -94,6 +76,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ivhsuite: {'terminated' if code == ExitCode.TERMINATED else 'interrupted'}", file=sys.stderr)
         return code
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,12 +4,12 @@ In-process so the hooks share the run's :class:`~ivhsuite.gate.context.RunContex
 session guard closes what the workers create, also on Ctrl-C) and so schemathesis
 writes its own reports. Everything it prints goes through :func:`ivhsuite.redact.redact`.
 
-The half runs as parts (:mod:`ivhsuite.gate.parts`), each a schemathesis run on a
+The half runs as parts (:mod:`ivhsuite.gate.spec_cases.parts`), each a schemathesis run on a
 thread of its own, all at once; they share the hooks and the session guard, so the
 quota holds across all of them. The first part prints as it goes; the others' output
 follows when all are done, and their reports are folded into the first's
-(:mod:`ivhsuite.gate.merge_reports`). Ctrl-C, SIGTERM and ``--max-time`` reach the main
-thread; the other parts are then asked to stop (:mod:`ivhsuite.gate.stopper`) and
+(:mod:`ivhsuite.gate.spec_cases.merge_reports`). Ctrl-C, SIGTERM and ``--max-time`` reach the main
+thread; the other parts are then asked to stop (:mod:`ivhsuite.gate.spec_cases.stopper`) and
 waited for before the half returns, so every session they open reaches the guard
 before the clean-up.
 """
@@ -30,8 +30,8 @@ from ivhsuite import packaged
 from ivhsuite.config import setting
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.context import RunContext, active
-from ivhsuite.gate.merge_reports import fold_into
-from ivhsuite.gate.parts import Part, plan, whole
+from ivhsuite.gate.spec_cases.merge_reports import fold_into
+from ivhsuite.gate.spec_cases.parts import Part, plan, whole
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
 from ivhsuite.spec import default_spec_path
@@ -93,9 +93,9 @@ def run_generated(run: RunContext, out_dir: Path) -> int:
     With several parts, all run at once and the worst exit code is returned.
     """
     # Registers the checks, the auth provider and the hooks, even if the config file names none.
-    importlib.import_module("ivhsuite.gate.hooks")
+    importlib.import_module("ivhsuite.gate.spec_cases.hooks")
 
-    from ivhsuite.gate import stopper
+    from ivhsuite.gate.spec_cases import stopper
 
     out_dir.mkdir(parents=True, exist_ok=True)
     first, *others = plan(run.options)
@@ -147,7 +147,7 @@ def _at_once(run: RunContext, out_dir: Path, first: Part, others: list[Part], st
 
 def _wind_down(threads: list[threading.Thread]) -> None:
     """Stop the parts still running and wait for them: their sessions must reach the guard before the clean-up."""
-    from ivhsuite.gate import stopper
+    from ivhsuite.gate.spec_cases import stopper
 
     for thread in threads:
         if thread.is_alive():

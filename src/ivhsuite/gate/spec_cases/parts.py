@@ -4,7 +4,7 @@ Schemathesis runs its phases one after another, and its stateful phase on one th
 whatever ``--workers`` says. Against a distant endpoint nearly all of that time is
 waiting for answers: at 200 ms a round trip the stateful phase alone, a chain of round
 trips, took as long as all the other phases together. So the half runs as parts, each a
-schemathesis run of its own (:func:`ivhsuite.gate.generated.run_generated` starts them
+schemathesis run of its own (:func:`ivhsuite.gate.spec_cases.in_process.run_generated` starts them
 together): examples and coverage; fuzzing; the stateful phase in up to three runs, each
 with its share of the example budget and its own seed (the same seed would replay the
 same scenarios). The requests, checks and budget stay those of one run; what the parts

@@ -1,4 +1,4 @@
-"""What schemathesis loads (``hooks = "ivhsuite.gate.hooks"`` in ``schemathesis.toml``).
+"""What schemathesis loads (``hooks = "ivhsuite.gate.spec_cases.hooks"`` in ``schemathesis.toml``).
 
 - :class:`IvhSignature`, the auth provider: the documented query signature on every case;
 - ``before_call``: shapes the body (:mod:`ivhsuite.gate.shaping`) and, before a
@@ -11,7 +11,7 @@
 - :class:`FindingCollector`, a CLI event handler that hands every failure, with its
   request, to the gate's report, and counts the errors that were the network's.
 
-Importing this module registers the checks of :mod:`ivhsuite.gate.checks`.
+Importing this module registers the checks of :mod:`ivhsuite.gate.spec_cases.checks`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from schemathesis.cli.commands.run.handlers.base import EventHandler
 from schemathesis.engine import events
 
 from ivhsuite.contract import broken
-from ivhsuite.gate import astlock, checks, network
-from ivhsuite.gate.checks import BrokenPromise, answer, body_positive, operation_of
+from ivhsuite.gate import network
 from ivhsuite.gate.context import current
 from ivhsuite.gate.curl import curl_line
 from ivhsuite.gate.findings import Finding
-from ivhsuite.gate.promises import promise_of_check
+from ivhsuite.gate.spec_cases import astlock, checks
+from ivhsuite.gate.spec_cases.checks import BrokenPromise, answer, body_positive, operation_of
+from ivhsuite.gate.spec_cases.promises import promise_of_check
 from ivhsuite.protocol import Code
 from ivhsuite.redact import redact
 from ivhsuite.signing import sign_params
@@ -38,7 +39,7 @@ from ivhsuite.signing import sign_params
 if TYPE_CHECKING:
     from schemathesis import AuthContext, Case, HookContext, Response
 
-astlock.install()  # the workers are threads; see ivhsuite.gate.astlock
+astlock.install()  # the workers are threads; see ivhsuite.gate.spec_cases.astlock
 network.install()  # the one retry policy, and no hidden re-send of a createsession
 QUOTA_BACKOFF = 1.0
 __all__ = ["IvhSignature", "FindingCollector", "checks"]
