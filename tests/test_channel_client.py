@@ -116,7 +116,9 @@ def test_audio_is_paced_as_documented() -> None:
     assert data[-1] == {"Audio": "", "Seq": n_packets + 1, "IsFinal": True}
     assert not any(d["IsFinal"] for d in data[:-1])
     assert times[: AUDIO.head_start_packets] == [0.0] * AUDIO.head_start_packets
-    gaps = [b - a for a, b in zip(times[AUDIO.head_start_packets - 1 :], times[AUDIO.head_start_packets :], strict=False)]
+    gaps = [
+        b - a for a, b in zip(times[AUDIO.head_start_packets - 1 :], times[AUDIO.head_start_packets :], strict=False)
+    ]
     assert gaps == pytest.approx([AUDIO.send_interval_seconds] * len(gaps))
     ratio = AUDIO.send_interval_seconds / AUDIO.packet_seconds
     assert AUDIO.min_ratio <= ratio <= AUDIO.max_ratio

@@ -46,7 +46,11 @@ NO_CODE = -1  # the ApiError code of an upgrade refused with an HTTP status and 
 
 
 def channel_url(
-    base_url: str, session_id: str, appkey: str | None = None, access_token: str | None = None, spec: ChannelSpec | None = None
+    base_url: str,
+    session_id: str,
+    appkey: str | None = None,
+    access_token: str | None = None,
+    spec: ChannelSpec | None = None,
 ) -> str:
     """``ws(s)://host/…/commandchannel?appkey&requestid&timestamp&signature``: requestid is the SessionId, signed.
 
@@ -98,7 +102,10 @@ class _Rules:
             packets.append(b"")
         for seq, packet in enumerate(packets, start=1):
             due = max(0, seq - audio.head_start_packets) * audio.send_interval_seconds
-            yield due, {"Audio": base64.b64encode(packet).decode(), "Seq": seq, "IsFinal": final and seq == len(packets)}
+            yield (
+                due,
+                {"Audio": base64.b64encode(packet).decode(), "Seq": seq, "IsFinal": final and seq == len(packets)},
+            )
 
     def stream_text(self, chunks: Iterable[str]) -> list[dict[str, Any]]:
         parts = list(chunks) or [""]
@@ -187,7 +194,9 @@ class Channel:
     def __enter__(self) -> Channel:
         return self.open() if self._ws is None else self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # --- commands -------------------------------------------------------------------
@@ -442,6 +451,8 @@ def _refusal(exc: InvalidStatus) -> ApiError:
     response = exc.response
     try:
         header = json.loads(response.body or b"")["Header"]
-        return ApiError(int(header["Code"]), str(header.get("Message", "")), str(header.get("RequestID", "")), OPERATION)
+        return ApiError(
+            int(header["Code"]), str(header.get("Message", "")), str(header.get("RequestID", "")), OPERATION
+        )
     except (ValueError, KeyError, TypeError):
         return ApiError(NO_CODE, f"HTTP {response.status_code}: the command channel was refused", "", OPERATION)

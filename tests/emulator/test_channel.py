@@ -285,7 +285,9 @@ AUDIO_MISTAKES = {
 
 
 @pytest.mark.parametrize("mistake", AUDIO_MISTAKES.values(), ids=AUDIO_MISTAKES.keys())
-def test_audio_mistakes_are_refused(make: Callable[..., Emulator], mistake: Callable[[str, str], dict[str, Any]]) -> None:
+def test_audio_mistakes_are_refused(
+    make: Callable[..., Emulator], mistake: Callable[[str, str], dict[str, Any]]
+) -> None:
     emu = make(stream_max_interval_seconds=RULES.stream_max_interval_bounds[1] / 1000)  # outlives the packets
     sid = emu.started(driver_type=3)
     req_id = new_req_id()
@@ -407,3 +409,36 @@ def test_channel_faults(make: Callable[..., Emulator]) -> None:
     with dropping.connect(sid) as ws:
         ws.send_json(command(sid, "SEND_TEXT", Text="lost"))
         assert ws.receive()["type"] == "websocket.close"
+
+
+@pytest.mark.parametrize(
+    ("scale", "expected"), [(0.5, 1.0), (0.0005, 2 * RULES.audio.send_interval_seconds), (1.0, 2.0)]
+)
+def test_the_sessions_stream_max_interval_plays_on_the_time_scale(
+    make: Callable[..., Emulator], scale: float, expected: float
+) -> None:
+    """No explicit StreamMaxInterval setting: the session's (2000 ms by default) times the channel's scale,
+    never below twice the documented packet interval; the server then ends the sequence itself."""
+    emu = make(stream_max_interval_seconds=None, channel_time_scale=scale)
+    sid = emu.started(driver_type=3)
+    req_id = new_req_id()
+    with emu.connect(sid) as ws:
+        ws.send_json(audio(sid, req_id, 1))
+        assert receive(ws)["Payload"]["SpeakStatus"] == "AudioStart"
+        assert emu.app.state.channels.channels[sid].stream_max_interval == pytest.approx(expected)
+        if scale < 1:
+            over = receive(ws)["Payload"]
+            assert (over["SpeakStatus"], over["FinalType"]) == ("AudioOver", RULES.final_by_server)
+
+
+def test_a_session_ended_for_idleness_closes_its_channel_at_once(
+    make: Callable[..., Emulator], clock: FakeClock
+) -> None:
+    """The store ends idle sessions lazily; the channel asks when the session is due, no API call needed."""
+    emu = make(idle_seconds=0.05)  # the channel's own idle drop stays at its documented 3 minutes
+    sid = emu.started()
+    with emu.connect(sid) as ws:
+        clock.advance(1.0)  # the session's idle time has passed on the store's clock; nobody calls the API
+        closed = ws.receive()
+    assert (closed["type"], closed["code"]) == ("websocket.close", SPEC.refusal("session-ended").close_code)
+    assert str(int(Code.SESSION_CLOSED)) in closed["reason"]

@@ -93,7 +93,13 @@ def reqid_issues(messages: Iterable[Any], sent: Iterable[str]) -> list[Issue]:
 
 
 def drive_issues(
-    spec: ChannelSpec, messages: Sequence[Any], req_id: str, kind: str, *, final_type: int | None = None, within: str = ""
+    spec: ChannelSpec,
+    messages: Sequence[Any],
+    req_id: str,
+    kind: str,
+    *,
+    final_type: int | None = None,
+    within: str = "",
 ) -> list[Issue]:
     """A drive (``text`` or ``audio``) got its first status, then its last one, for its ReqId.
 
@@ -114,7 +120,11 @@ def drive_issues(
     if first not in seen or seen.index(first) > seen.index(last):
         return [Issue(promise, f"{last} came before {first}" if first in seen else f"{last} without {first}")]
     if final_type is not None:
-        over = next(payload_of(m) for m in messages if payload_of(m).get("ReqId") == req_id and payload_of(m).get("SpeakStatus") == last)
+        over = next(
+            payload_of(m)
+            for m in messages
+            if payload_of(m).get("ReqId") == req_id and payload_of(m).get("SpeakStatus") == last
+        )
         if over.get("FinalType") != final_type:
             return [Issue(promise, f"AudioOver carried FinalType {over.get('FinalType')!r}, not {final_type}")]
     return []

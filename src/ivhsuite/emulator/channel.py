@@ -47,6 +47,7 @@ log = logging.getLogger("ivhsuite")
 STATUS, DRIVE_FAILED = 3, 9  # downstream Type: a status, a failed drive (page 100401)
 AUDIO_DRIVEN = 3  # DriverType of a session that takes audio
 POLICY_CLOSE = 1008  # a handshake refused after the upgrade
+IDLE_SLACK = 0.01  # seconds past a session's idle deadline before asking the store (its clock may lag the loop's)
 
 
 class _Refused(Exception):
@@ -210,7 +211,11 @@ class Channel:
         self.flooded = 0
         self.closed = False
         interval = hub.store.stream_max_interval(session_id) or self.rules.stream_max_interval_ms
-        self.stream_max_interval = hub.settings.stream_max_interval_seconds or interval / 1000.0
+        # A session's own StreamMaxInterval plays on the channel's time scale, as speaking time does, but
+        # never below twice the documented packet interval: a client paced as documented is never cut short.
+        floor = 2 * self.rules.audio.send_interval_seconds
+        scaled = max(floor, interval / 1000.0 * hub.scale)
+        self.stream_max_interval = hub.settings.stream_max_interval_seconds or scaled
 
     # --- the connection -----------------------------------------------------------
 
@@ -219,7 +224,7 @@ class Channel:
         for messages in list(self.hub.history.get(self.session_id, {}).values()):
             for message in messages:
                 self.out.put_nowait(message)
-        self._arm_idle(self.hub.idle)
+        self._idle_check()
         try:
             async with anyio.create_task_group() as tasks:  # anyio: cancelled cleanly by any ASGI server
                 tasks.start_soon(self._write, tasks.cancel_scope)
@@ -520,9 +525,19 @@ class Channel:
         self.idle_timer = self.loop.call_later(delay, self._idle_check)
 
     def _idle_check(self) -> None:
+        """Drop the channel after its idle time; wake too when the session's own idle time runs out.
+
+        The store ends an idle session lazily, when asked: asking here, when it is due, makes
+        its end (the store's hook closes this channel) reach the client at once, not whenever
+        someone next calls the API.
+        """
+        session_left = self.hub.store.idle_left(self.session_id)
+        if session_left is None:
+            self.close(self.spec.refusal("session-ended").close_code or 1000, f"{Code.SESSION_CLOSED}: session ended")
+            return
         left = self.last_traffic + self.hub.idle - self.loop.time()
         if left > 0:
-            self._arm_idle(left)
+            self._arm_idle(min(left, max(session_left, 0.0) + IDLE_SLACK))
             return
         idle = self.spec.refusal("idle")
         self.close(idle.close_code or 1000, f"no traffic for {self.hub.idle:g} s")
