@@ -42,6 +42,7 @@ from ivhsuite.signing import encode_query, sign_params
 
 OPERATION = "commandchannel"  # how errors of the channel name their operation
 DEFAULT_WAIT = 30.0
+TEXT_MARGIN = 0.1  # texts "more than 1 s apart" as the server sees them: a margin for the network's jitter
 NO_CODE = -1  # the ApiError code of an upgrade refused with an HTTP status and no envelope
 
 
@@ -86,7 +87,8 @@ class _Rules:
     def text_wait(self) -> float:
         """How long to wait so this text is more than the documented interval after the last; marks it sent."""
         now = self.clock()
-        wait = 0.0 if self.last_text is None else max(0.0, self.last_text + self.rules.text_interval_seconds - now)
+        interval = self.rules.text_interval_seconds + TEXT_MARGIN
+        wait = 0.0 if self.last_text is None else max(0.0, self.last_text + interval - now)
         self.last_text = now + wait
         return wait
 

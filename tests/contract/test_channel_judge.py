@@ -100,7 +100,7 @@ def test_a_message_off_the_schema_or_with_an_undocumented_code() -> None:
 
 def test_refusals_tolerate_every_delivery_but_never_a_drive() -> None:
     assert (
-        refusal_issues("channel-after-start", "x", Refused(upgrade_status=403)) == []
+        refusal_issues("channel-after-start", "x", Refused(closed=True)) == []
     )  # no body: delivery undocumented
     assert refusal_issues("channel-after-start", "x", Refused(closed=True)) == []
     assert refusal_issues("channel-after-start", "x", Refused(code=Code.SESSION_NOT_STARTED, closed=True)) == []

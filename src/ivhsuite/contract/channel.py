@@ -134,13 +134,11 @@ def drive_issues(
 class Refused:
     """What came of something the docs say is refused (a handshake, a command).
 
-    ``upgrade_status``: the HTTP status of an upgrade refused before it happened (None: it
-    was upgraded); ``code``: the code of the error message or refused upgrade, when it
-    carried one; ``drove``: the statuses the refused command got all the same;
-    ``closed``: the channel was closed after it.
+    ``code``: the code of the error message or refused upgrade, when it carried one;
+    ``drove``: the statuses the refused command got all the same; ``closed``: the channel
+    was closed after it, or never opened (an upgrade refused with an HTTP status).
     """
 
-    upgrade_status: int | None = None
     code: int | None = None
     drove: tuple[str, ...] = ()
     closed: bool = False

@@ -41,7 +41,8 @@ PROMISES: dict[str, str] = {
 
 # The WebSocket command channel (judged by ivhsuite.contract.channel).
 CHANNEL_PROMISES: dict[str, str] = {
-    "channel-after-start": "a channel is refused before startsession, for a SessionId that is not live and with a bad signature",
+    "channel-after-start": "a channel opens once startsession succeeded, and is refused before it,"
+    " for a SessionId that is not live and with a bad signature",
     "channel-audio-driver": "SEND_AUDIO on a DriverType 1 session is refused",
     "channel-audio-server-final": "a sequence without a final packet ends with AudioOver FinalType 2 within StreamMaxInterval",
     "channel-audio-statuses": "an audio sequence gets AudioStart, then AudioOver FinalType 1 after its final packet",

@@ -35,6 +35,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ivhsuite import fastjson
 from ivhsuite.channel_spec import ChannelSpec, Refusal
+from ivhsuite.emulator.faults import channel_code, channel_status
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.store import Store, StoreError
 from ivhsuite.emulator.toxics import CHANNEL, ToxicBox
@@ -106,6 +107,8 @@ class ChannelHub:
         """The store's hook (lock held, maybe another thread): only schedule the close."""
         self.history.pop(session_id, None)
         channel = self.channels.get(session_id)
+        if channel is not None and _broken_survives(self.settings.faults, code):
+            return
         if channel is not None and self.loop is not None:
             why = "preempted" if code == Code.PREEMPTED else "session closed"
             refusal = self.spec.refusal("session-ended")
@@ -156,14 +159,15 @@ class ChannelHub:
         if info.status not in (SessionStatus.READY, SessionStatus.PREPARING):
             name = "session-preempted" if info.error_code == Code.PREEMPTED else "session-closed"
             raise _Refused(self.spec.refusal(name), f"session {session_id} is closed")
-        if not info.started:
+        if not info.started and "channel-open-before-start" not in s.faults:
             raise _Refused(self.spec.refusal("not-started"), f"session {session_id} has not been started")
         if session_id in self.channels and s.choices.second_channel == "refuse":
             raise _Refused(self.spec.refusal("second-channel"), f"session {session_id} already has a channel")
         return info.driver_type
 
     async def _refuse(self, ws: WebSocket, session_id: str, refused: _Refused) -> None:
-        body = error_message(session_id, refused.code or 0, refused.message, None)
+        s = self.settings
+        body = error_message(session_id, channel_code(refused.code or 0, s.faults), refused.message, None)
         if self.settings.choices.channel_refusal == "http":
             try:
                 await ws.send_denial_response(JSONResponse(body, status_code=403))
@@ -210,6 +214,7 @@ class Channel:
         self.flood_at = hub.store.clock()
         self.flooded = 0
         self.closed = False
+        self._broken_interval = "channel-no-text-interval" in hub.settings.faults
         interval = hub.store.stream_max_interval(session_id) or self.rules.stream_max_interval_ms
         # A session's own StreamMaxInterval plays on the channel's time scale, as speaking time does, but
         # never below twice the documented packet interval: a client paced as documented is never cut short.
@@ -279,7 +284,8 @@ class Channel:
         if refusal.delivery == "close":
             self.close(refusal.close_code or POLICY_CLOSE, refused.message[:100])
             return
-        self._send(error_message(self.session_id, refused.code or 0, refused.message, refused.req_id))
+        code = channel_code(refused.code or 0, self.hub.settings.faults)
+        self._send(error_message(self.session_id, code, refused.message, refused.req_id))
 
     def _send(self, body: dict[str, Any]) -> None:
         if not self.closed:
@@ -407,7 +413,7 @@ class Channel:
     def _check_interval(self, _loop_now: float) -> None:
         now = self.hub.store.clock()  # the store's clock: tests move it instead of sleeping
         last = self.last_text_at
-        if last is not None and now - last < self.rules.text_interval_seconds:
+        if last is not None and now - last < self.rules.text_interval_seconds and not self._broken_interval:
             raise _Refused(self.spec.refusal("text-too-soon"), f"texts must be more than {self.rules.text_interval_seconds:g} s apart")
         self.last_text_at = now
 
@@ -508,6 +514,11 @@ class Channel:
         }
         if final_type is not None:
             payload["FinalType"] = final_type
+        if self.hub.settings.faults:
+            broken = channel_status(payload, self.hub.settings.faults)
+            if broken is None:
+                return
+            payload = broken
         body = {"Header": {"Code": Code.OK, "Message": "success", "RequestID": new_request_id()}, "Payload": payload}
         message = fastjson.dumps(body).decode()
         self.hub.remember(self.session_id, req_id, message)
@@ -564,3 +575,8 @@ def _abort(receive: Receive) -> None:
     transport = getattr(getattr(receive, "__self__", None), "transport", None)
     if transport is not None and hasattr(transport, "abort"):
         transport.abort()
+
+
+def _broken_survives(faults: frozenset[str], code: int | None) -> bool:
+    """The channel-survives-close variant: a session's end other than preemption leaves its channel open."""
+    return "channel-survives-close" in faults and code != Code.PREEMPTED
