@@ -63,20 +63,16 @@ def speaker(run: RunContext) -> Iterator[ChannelProbe]:
             yield cp
 
 
-def test_a_text_gets_text_start_then_text_over(speaker: ChannelProbe) -> None:
+def test_a_text_gets_text_start_then_text_over_and_one_sent_too_soon_is_refused(speaker: ChannelProbe) -> None:
     beat = speaker.send("SEND_HEARTBEAT", {"Text": "PING"})
-    speaker.expect_drive(speaker.text("Hello."), "text")
+    first = speaker.text("Hello.")
+    second = speaker.send("SEND_TEXT", {"Text": "Two.", "ChatCommand": "NotUseChat"})  # at once: too soon
+    speaker.expect_drive(first, "text")
+    speaker.expect_refused("channel-text-rate", "a text sent right after another", second)
     refused = [m for m in speaker.received if m.get("Payload", {}).get("ReqId") == beat]
     speaker.probe.expect(
         not refused and not speaker.closed, "channel-heartbeat", f"SEND_HEARTBEAT got {refused or 'a close'}"
     )
-
-
-def test_texts_less_than_a_second_apart_are_refused(speaker: ChannelProbe) -> None:
-    first = speaker.text("One.")
-    second = speaker.send("SEND_TEXT", {"Text": "Two.", "ChatCommand": "NotUseChat"})  # at once: too soon
-    speaker.expect_refused("channel-text-rate", "a text sent right after another", second)
-    speaker.expect_drive(first, "text")
 
 
 def test_a_streamed_text_gets_text_start_then_text_over(speaker: ChannelProbe) -> None:

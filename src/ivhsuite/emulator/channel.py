@@ -48,6 +48,7 @@ log = logging.getLogger("ivhsuite")
 STATUS, DRIVE_FAILED = 3, 9  # downstream Type: a status, a failed drive (page 100401)
 AUDIO_DRIVEN = 3  # DriverType of a session that takes audio
 POLICY_CLOSE = 1008  # a handshake refused after the upgrade
+SCALED_STREAM_INTERVAL_FLOOR = 1.0  # seconds: eight documented packet intervals, jitter included
 IDLE_SLACK = 0.01  # seconds past a session's idle deadline before asking the store (its clock may lag the loop's)
 
 
@@ -217,9 +218,8 @@ class Channel:
         self._broken_interval = "channel-no-text-interval" in hub.settings.faults
         interval = hub.store.stream_max_interval(session_id) or self.rules.stream_max_interval_ms
         # A session's own StreamMaxInterval plays on the channel's time scale, as speaking time does, but
-        # never below twice the documented packet interval: a client paced as documented is never cut short.
-        floor = 2 * self.rules.audio.send_interval_seconds
-        scaled = max(floor, interval / 1000.0 * hub.scale)
+        # never below a floor: a client paced as documented on a loaded machine is never cut short.
+        scaled = max(SCALED_STREAM_INTERVAL_FLOOR, interval / 1000.0 * hub.scale)
         self.stream_max_interval = hub.settings.stream_max_interval_seconds or scaled
 
     # --- the connection -----------------------------------------------------------
