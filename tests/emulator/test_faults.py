@@ -157,7 +157,8 @@ def _with(make_api: Make, faults: frozenset[str]) -> Make:
 
 
 def test_every_fault_has_a_promise_and_a_description() -> None:
-    assert set(PROMISES) == set(FAULTS)
+    # The channel's variants (channel-*) are test_channel.py's, in-process over the WebSocket.
+    assert set(PROMISES) == {fault for fault in FAULTS if not fault.startswith("channel-")}
     assert all(text.endswith(".") and "\n" not in text for text in FAULTS.values())
 
 

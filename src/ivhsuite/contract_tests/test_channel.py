@@ -1,8 +1,8 @@
 """The WebSocket command channel's documented promises (page 100396-100401), judged by the contract's channel judge.
 
 One started DriverType 3 session speaks through one channel for the first scenarios (a text,
-texts too close together, a streamed text, paced audio with and without its final packet,
-a heartbeat), which end by closing it; a DriverType 1 session is refused audio and then
+texts too close together, a heartbeat, paced audio with and without its final packet, then a
+streamed text: the audio fills the interval texts keep), which end by closing it; a DriverType 1 session is refused audio and then
 preempted; refusals of the handshake need no started session. Every wait is a documented
 bound plus a margin: an emulator with a short ``--channel-time-scale`` answers long before.
 Where the docs are silent (how a refusal is delivered, close codes, the speaking time) any
@@ -24,7 +24,7 @@ from ivhsuite.contract.channel import closed_issues
 from ivhsuite.errors import ApiError, TransportError
 from ivhsuite.gate.channel_probe import CLOSE_WAIT, SPEAK_WAIT, ChannelProbe
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.probe import Probe
+from ivhsuite.gate.probe import COLD_RETRIES, ColdFailure, Probe
 
 RULES = load_channel_spec().rules
 AUDIO = RULES.audio
@@ -35,15 +35,25 @@ PCM = bytes(
 SERVER_FINAL_WAIT = RULES.stream_max_interval_ms / 1000 + AUDIO.seconds_of(AUDIO.packet_bytes) + SPEAK_WAIT
 
 
-def _started(probe: Probe, user_id: str | None = None, **fields: object) -> str:
-    """A new session, ready and started (the scenario's own)."""
-    created = probe.create(user_id, **fields)
-    probe.expect(created.ok, "positive-accepted", f"createsession got {created}")
-    session_id = str(created.payload.get("SessionId"))
-    probe.wait_ready(session_id)
-    started = probe.start(session_id)
-    probe.expect(started.ok, "lifecycle", f"startsession of a ready session got {started}")
-    return session_id
+def _started(probe: Probe, hint: str, **fields: object) -> tuple[str, str]:
+    """A new session, ready and started (the scenario's own): its UserId and SessionId.
+
+    A cold session that fails to come up (status 4) is the platform's trouble: retried with another UserId.
+    """
+    for _ in range(COLD_RETRIES):
+        user_id = probe.user_id(hint)
+        created = probe.create(user_id, **fields)
+        probe.expect(created.ok, "positive-accepted", f"createsession got {created}")
+        session_id = str(created.payload.get("SessionId"))
+        try:
+            probe.wait_ready(session_id)
+        except ColdFailure as failed:
+            probe.run.observe("cold-failure", f"a cold session ended in status 4 ({failed}): environmental, retried")
+            continue
+        started = probe.start(session_id)
+        probe.expect(started.ok, "lifecycle", f"startsession of a ready session got {started}")
+        return user_id, session_id
+    pytest.skip(f"{COLD_RETRIES} new sessions in a row failed to come up (status 4): the platform is busy")
 
 
 def _opened(probe: Probe, cp: ChannelProbe) -> None:
@@ -57,7 +67,7 @@ def _opened(probe: Probe, cp: ChannelProbe) -> None:
 def speaker(run: RunContext) -> Iterator[ChannelProbe]:
     """One started DriverType 3 session and its open channel, for the speaking scenarios in order."""
     with Probe(run) as probe:
-        session_id = _started(probe, driver_type=AUDIO_DRIVEN)
+        _, session_id = _started(probe, "chs", driver_type=AUDIO_DRIVEN)
         with ChannelProbe(probe, session_id) as cp:
             _opened(probe, cp)
             yield cp
@@ -75,10 +85,6 @@ def test_a_text_gets_text_start_then_text_over_and_one_sent_too_soon_is_refused(
     )
 
 
-def test_a_streamed_text_gets_text_start_then_text_over(speaker: ChannelProbe) -> None:
-    speaker.expect_drive(speaker.stream_text(["Hello, ", "world."]), "text")
-
-
 def test_paced_audio_with_its_final_packet_ends_with_final_type_1(speaker: ChannelProbe) -> None:
     req_id = speaker.audio(PCM)
     speaker.expect_drive(
@@ -89,6 +95,10 @@ def test_paced_audio_with_its_final_packet_ends_with_final_type_1(speaker: Chann
 def test_audio_without_a_final_packet_ends_with_final_type_2(speaker: ChannelProbe) -> None:
     req_id = speaker.audio(PCM[: AUDIO.packet_bytes], final=False)
     speaker.expect_drive(req_id, "audio", final_type=RULES.final_by_server, timeout=SERVER_FINAL_WAIT)
+
+
+def test_a_streamed_text_gets_text_start_then_text_over(speaker: ChannelProbe) -> None:
+    speaker.expect_drive(speaker.stream_text(["Hello, ", "world."]), "text")
 
 
 def test_a_channel_with_a_bad_signature_is_refused(run: RunContext, speaker: ChannelProbe) -> None:
@@ -111,8 +121,7 @@ def test_closing_the_session_closes_its_channel(speaker: ChannelProbe) -> None:
 
 
 def test_a_text_session_refuses_audio_and_ends_its_channel_when_preempted(probe: Probe) -> None:
-    user_id = probe.user_id("chp")
-    session_id = _started(probe, user_id)
+    user_id, session_id = _started(probe, "chp")
     with ChannelProbe(probe, session_id) as cp:
         _opened(probe, cp)
         packet = {"Audio": base64.b64encode(PCM[: AUDIO.packet_bytes]).decode(), "Seq": 1, "IsFinal": False}
