@@ -5,6 +5,7 @@ The pacing is checked on a fake clock (the sleeps it asks for), never by timing 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
@@ -12,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from ivhsuite.channel import Channel, channel_url
+from ivhsuite.channel import TEXT_MARGIN, Channel, channel_url
 from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.client import IvhClient
 from ivhsuite.config import Target
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
-from ivhsuite.errors import ApiError
+from ivhsuite.errors import ApiError, TransportError
 from ivhsuite.protocol import Code
 from ivhsuite.signing import verify_signature
 
@@ -115,7 +116,9 @@ def test_audio_is_paced_as_documented() -> None:
     assert data[-1] == {"Audio": "", "Seq": n_packets + 1, "IsFinal": True}
     assert not any(d["IsFinal"] for d in data[:-1])
     assert times[: AUDIO.head_start_packets] == [0.0] * AUDIO.head_start_packets
-    gaps = [b - a for a, b in zip(times[AUDIO.head_start_packets - 1 :], times[AUDIO.head_start_packets :], strict=False)]
+    gaps = [
+        b - a for a, b in zip(times[AUDIO.head_start_packets - 1 :], times[AUDIO.head_start_packets :], strict=False)
+    ]
     assert gaps == pytest.approx([AUDIO.send_interval_seconds] * len(gaps))
     ratio = AUDIO.send_interval_seconds / AUDIO.packet_seconds
     assert AUDIO.min_ratio <= ratio <= AUDIO.max_ratio
@@ -128,4 +131,49 @@ def test_texts_are_spaced_by_the_documented_interval() -> None:
     ch.send_text("one")
     ch.send_text("two")
     ch.interrupt()  # an interrupt is not held back
-    assert [at for at, _ in rec.sent] == [0.0, RULES.text_interval_seconds, RULES.text_interval_seconds]
+    spaced = RULES.text_interval_seconds + TEXT_MARGIN  # more than the interval, as the server will see it
+    assert [at for at, _ in rec.sent] == [0.0, pytest.approx(spaced), pytest.approx(spaced)]
+
+
+def test_the_async_channel_speaks_and_paces_like_the_sync_one(emulator: str) -> None:
+    """AsyncIvhClient.channel: same signed URL and rules; text, audio and a refusal against the emulator."""
+    from ivhsuite.client import AsyncIvhClient
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], int]:
+        target = Target(base_url=emulator, appkey=APPKEY, access_token=TOKEN)
+        async with AsyncIvhClient(target) as aivh:
+            sid = (await aivh.create_session("async-speaker", driver_type=3))["SessionId"]
+            await aivh.start_session(sid)
+            async with aivh.channel(sid, heartbeat=0.05) as ch:
+                over = await ch.wait_for("TextOver", await ch.send_text("Hi"))
+                audio = await ch.send_audio(b"\x00\x01" * AUDIO.packet_bytes)  # two packets, then the final
+                final = await ch.wait_for("AudioOver", audio)
+                await asyncio.sleep(0.15)  # a few heartbeats: taken without an error
+                with pytest.raises(ApiError) as refused:
+                    await ch.wait_for("AudioOver", await ch.send_command("SEND_AUDIO", {"Audio": "", "Seq": 9}))
+            beats = [m for m in ch.received if m["Payload"].get("Type") == 9 and not m["Payload"].get("ReqId")]
+            assert beats == []
+            return over, final, refused.value.code
+
+    over, final, code = asyncio.run(scenario())
+    assert over["SpeakStatus"] == "TextOver"
+    assert final["FinalType"] == RULES.final_by_client
+    assert code == Code.BAD_PARAMETER
+
+
+def test_the_async_channel_reports_a_close_code(emulator: str) -> None:
+    from ivhsuite.client import AsyncIvhClient
+
+    async def scenario() -> int | None:
+        target = Target(base_url=emulator, appkey=APPKEY, access_token=TOKEN)
+        async with AsyncIvhClient(target) as aivh:
+            sid = (await aivh.create_session("async-closer"))["SessionId"]
+            await aivh.start_session(sid)
+            async with aivh.channel(sid, heartbeat=0) as ch:
+                await aivh.close_session(sid)
+                with pytest.raises(TransportError):
+                    while True:
+                        await ch.receive(5)
+                return ch.close_code
+
+    assert asyncio.run(scenario()) is not None

@@ -2,7 +2,7 @@
 
 from importlib.metadata import version
 
-from ivhsuite.channel import Channel
+from ivhsuite.channel import AsyncChannel, Channel
 from ivhsuite.client import AsyncIvhClient, IvhClient, new_reqid
 from ivhsuite.config import Target
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError, RequestTimeout, TransportError
@@ -13,6 +13,7 @@ __version__ = version("ivhsuite")
 
 __all__ = [
     "ApiError",
+    "AsyncChannel",
     "AsyncIvhClient",
     "Channel",
     "ConfigError",

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from ivhsuite.channel import Channel, channel_url
+from ivhsuite.channel import AsyncChannel, Channel, channel_url
 from ivhsuite.config import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, Target, env_name
 from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, GatewayError, RequestTimeout, TransportError
@@ -384,6 +384,15 @@ class AsyncIvhClient(_Base):
             await self.close_all()
         finally:
             await self.http.aclose()
+
+    def channel(self, session_id: str, **options: Any) -> AsyncChannel:
+        """The started session's command channel for asyncio, signed and paced like :meth:`IvhClient.channel`.
+
+        >>> async with aivh.channel(session_id) as ch:  # doctest: +SKIP
+        ...     await ch.wait_for("TextOver", await ch.send_text("Hello"))
+        """
+        t = self.target
+        return AsyncChannel(channel_url(t.base_url or "", session_id, t.appkey, t.access_token), session_id, **options)
 
     async def send(self, operation_id: str, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
         attempts = self._begin(operation_id)

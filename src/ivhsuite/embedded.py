@@ -32,11 +32,13 @@ class Hosting:
     quota: int
     where: str
     prepare_seconds: float = PREPARE_SECONDS
+    channel_time_scale: float = 1.0  # the command channel's speaking time and StreamMaxInterval, scaled
 
 
 HOSTING = {
     # a real project's quota is never assumed; the gate's own emulator has a small one, reached fast
-    "gate": Hosting(quota=5, where="thread"),
+    # the gate's channel scenarios wait on speaking time and StreamMaxInterval: a tenth of them is plenty
+    "gate": Hosting(quota=5, where="thread", channel_time_scale=0.1),
     "verify": Hosting(quota=10, where="thread"),
     "proxy": Hosting(quota=10, where="asgi"),
     "load": Hosting(quota=200, where="child"),  # enough for every user of a load run

@@ -16,6 +16,7 @@ import pytest
 
 from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.emulator import EmulatorSettings, create_app
+from ivhsuite.emulator.channel import SCALED_STREAM_INTERVAL_FLOOR
 from ivhsuite.protocol import Code
 from ivhsuite.signing import encode_query, sign_params
 
@@ -285,7 +286,9 @@ AUDIO_MISTAKES = {
 
 
 @pytest.mark.parametrize("mistake", AUDIO_MISTAKES.values(), ids=AUDIO_MISTAKES.keys())
-def test_audio_mistakes_are_refused(make: Callable[..., Emulator], mistake: Callable[[str, str], dict[str, Any]]) -> None:
+def test_audio_mistakes_are_refused(
+    make: Callable[..., Emulator], mistake: Callable[[str, str], dict[str, Any]]
+) -> None:
     emu = make(stream_max_interval_seconds=RULES.stream_max_interval_bounds[1] / 1000)  # outlives the packets
     sid = emu.started(driver_type=3)
     req_id = new_req_id()
@@ -407,3 +410,123 @@ def test_channel_faults(make: Callable[..., Emulator]) -> None:
     with dropping.connect(sid) as ws:
         ws.send_json(command(sid, "SEND_TEXT", Text="lost"))
         assert ws.receive()["type"] == "websocket.close"
+
+
+@pytest.mark.parametrize(
+    ("scale", "expected"), [(0.75, 1.5), (0.0005, SCALED_STREAM_INTERVAL_FLOOR), (1.0, 2.0)]
+)
+def test_the_sessions_stream_max_interval_plays_on_the_time_scale(
+    make: Callable[..., Emulator], scale: float, expected: float
+) -> None:
+    """No explicit StreamMaxInterval setting: the session's (2000 ms by default) times the channel's scale,
+    never below a floor; the server then ends the sequence itself."""
+    emu = make(stream_max_interval_seconds=None, channel_time_scale=scale)
+    sid = emu.started(driver_type=3)
+    req_id = new_req_id()
+    with emu.connect(sid) as ws:
+        ws.send_json(audio(sid, req_id, 1))
+        assert receive(ws)["Payload"]["SpeakStatus"] == "AudioStart"
+        assert emu.app.state.channels.channels[sid].stream_max_interval == pytest.approx(expected)
+        if scale < 1:
+            over = receive(ws)["Payload"]
+            assert (over["SpeakStatus"], over["FinalType"]) == ("AudioOver", RULES.final_by_server)
+
+
+def test_a_session_ended_for_idleness_closes_its_channel_at_once(
+    make: Callable[..., Emulator], clock: FakeClock
+) -> None:
+    """The store ends idle sessions lazily; the channel asks when the session is due, no API call needed."""
+    emu = make(idle_seconds=0.05)  # the channel's own idle drop stays at its documented 3 minutes
+    sid = emu.started()
+    with emu.connect(sid) as ws:
+        clock.advance(1.0)  # the session's idle time has passed on the store's clock; nobody calls the API
+        closed = ws.receive()
+    assert (closed["type"], closed["code"]) == ("websocket.close", SPEC.refusal("session-ended").close_code)
+    assert str(int(Code.SESSION_CLOSED)) in closed["reason"]
+
+
+# --- the broken channel variants (emulator/faults.py CHANNEL_FAULTS): each breaks its own promise ---------
+
+
+def _text_round(emu: Emulator) -> list[dict[str, Any]]:
+    """Two texts on a started session, far enough apart: the first two messages that came back.
+
+    A faithful channel answers TextStart, TextOver for the first; the second text makes sure a
+    second message comes even when the first never gets its TextOver.
+    """
+    sid = emu.started()
+    first, second = new_req_id(), new_req_id()
+    with emu.connect(sid) as ws:
+        ws.send_json(command(sid, "SEND_TEXT", first, Text="Hi"))
+        got = [ws.receive_json()]
+        emu.app.state.store.clock.advance(2 * RULES.text_interval_seconds)  # the interval, on the store's clock
+        ws.send_json(command(sid, "SEND_TEXT", second, Text="Hi"))
+        got.append(ws.receive_json())
+    for message in got:
+        message["sent"] = [first, second]
+    return got
+
+
+def holds_text_statuses(emu: Emulator) -> bool:
+    got = _text_round(emu)
+    return [m["Payload"].get("SpeakStatus") for m in got] == ["TextStart", "TextOver"]
+
+
+def holds_reqid(emu: Emulator) -> bool:
+    return all(m["Payload"].get("ReqId") in m["sent"] for m in _text_round(emu))
+
+
+def holds_schema(emu: Emulator) -> bool:
+    return all(SPEC.downstream_violation({k: v for k, v in m.items() if k != "sent"}) is None for m in _text_round(emu))
+
+
+def holds_text_interval(emu: Emulator) -> bool:
+    sid = emu.started()
+    with emu.connect(sid) as ws:
+        ws.send_json(command(sid, "SEND_TEXT", Text="One"))
+        ws.send_json(command(sid, "SEND_TEXT", Text="Two"))
+        messages = [ws.receive_json() for _ in range(3)]
+    return any(m["Header"]["Code"] == Code.TOO_FREQUENT for m in messages)
+
+
+def holds_refused_before_start(emu: Emulator) -> bool:
+    sid = emu.api.session()
+    with emu.connect(sid) as ws:
+        ws.send_json(command(sid, "SEND_TEXT", Text="Hi"))  # refused, or spoken by a channel that opened
+        message = ws.receive_json()
+    return message["Header"]["Code"] == Code.SESSION_NOT_STARTED
+
+
+def holds_documented_refusal(emu: Emulator) -> bool:
+    with emu.connect("no-such-session") as ws:
+        message = ws.receive_json()
+    return message["Header"]["Code"] in {int(c) for c in Code}
+
+
+def holds_closed_with_session(emu: Emulator) -> bool:
+    sid = emu.started()
+    with emu.connect(sid) as ws:
+        emu.api.call("closesession", SessionId=sid)
+        ws.send_json(command(sid, "SEND_TEXT", Text="Hi"))  # a channel left open answers it
+        first = ws.receive()
+    return first["type"] == "websocket.close"
+
+
+CHANNEL_PROMISE_HOLDS: dict[str, Callable[[Emulator], bool]] = {
+    "channel-bad-message": holds_schema,
+    "channel-no-text-interval": holds_text_interval,
+    "channel-no-text-over": holds_text_statuses,
+    "channel-open-before-start": holds_refused_before_start,
+    "channel-survives-close": holds_closed_with_session,
+    "channel-undocumented-refusal": holds_documented_refusal,
+    "channel-wrong-reqid": holds_reqid,
+}
+
+
+@pytest.mark.parametrize("fault", sorted(CHANNEL_PROMISE_HOLDS))
+def test_a_channel_fault_breaks_its_promise_and_the_faithful_channel_keeps_it(
+    make: Callable[..., Emulator], fault: str
+) -> None:
+    holds = CHANNEL_PROMISE_HOLDS[fault]
+    assert holds(make())
+    assert not holds(make(faults={fault}))

@@ -95,6 +95,7 @@ def _gate(endpoint: Endpoint, tmp: Any) -> Outcome:
         prepare_seconds=endpoint.prepare_seconds,
         choices=endpoint.choices,
         assets=endpoint.assets,
+        channel_time_scale=0.1,  # the channel scenarios run in every gate run: a tenth of the channel's time
     )
     with serve_in_thread(settings) as running:
         done = subprocess.run(

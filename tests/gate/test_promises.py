@@ -7,6 +7,7 @@ from ivhsuite.emulator import FAULTS
 from ivhsuite.gate.spec_cases.checks import CHECKS
 from ivhsuite.gate.spec_cases.promises import STOCK_CHECKS, promise_of_check
 
+from .test_channel_variants import CHANNEL_FAULT_PROMISE
 from .test_variants import FAULT_PROMISE
 
 
@@ -34,9 +35,9 @@ def test_stock_checks_kept_on_guard_a_promise(name: str) -> None:
 
 
 def test_every_fault_maps_to_a_promise() -> None:
-    # channel-* variants: the channel's gate tests and the conversation load run judge them
     assert set(FAULT_PROMISE) == {fault for fault in FAULTS if not fault.startswith("channel-")}
-    assert set(FAULT_PROMISE.values()) <= set(PROMISES)
+    assert {fault for fault in FAULTS if fault.startswith("channel-")} <= set(CHANNEL_FAULT_PROMISE)
+    assert set(FAULT_PROMISE.values()) | set(CHANNEL_FAULT_PROMISE.values()) <= set(PROMISES)
 
 
 def test_public_names_are_sorted_and_importable() -> None:

@@ -39,6 +39,23 @@ PROMISES: dict[str, str] = {
     "unknown-session": "an unknown SessionId is refused (110018)",
 }
 
+# The WebSocket command channel (judged by ivhsuite.contract.channel).
+CHANNEL_PROMISES: dict[str, str] = {
+    "channel-after-start": "a channel opens once startsession succeeded, and is refused before it,"
+    " for a SessionId that is not live and with a bad signature",
+    "channel-audio-driver": "SEND_AUDIO on a DriverType 1 session is refused",
+    "channel-audio-server-final": "a sequence without a final packet ends with AudioOver FinalType 2 within StreamMaxInterval",
+    "channel-audio-statuses": "an audio sequence gets AudioStart, then AudioOver FinalType 1 after its final packet",
+    "channel-closed-with-session": "the channel closes when its session is closed or preempted",
+    "channel-heartbeat": "SEND_HEARTBEAT is taken without an error and the channel stays open",
+    "channel-message-schema": "every downstream message matches the channel's AsyncAPI schema",
+    "channel-refusal-documented": "a refusal on the channel carries a documented error code",
+    "channel-reqid": "every status message carries the ReqId of the command it answers",
+    "channel-text-rate": "texts less than 1 s apart on the channel are refused",
+    "channel-text-statuses": "a text gets TextStart, then TextOver, carrying its ReqId",
+}
+PROMISES.update(CHANNEL_PROMISES)
+
 _KEY = re.compile(r"broken promise \[(?P<key>[a-z-]+)\]")
 
 

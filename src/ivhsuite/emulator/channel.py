@@ -36,6 +36,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ivhsuite import fastjson
 from ivhsuite.channel_spec import ChannelSpec, Refusal
+from ivhsuite.emulator.faults import channel_code, channel_status
 from ivhsuite.emulator.settings import EmulatorSettings
 from ivhsuite.emulator.store import Store, StoreError
 from ivhsuite.emulator.toxics import CHANNEL, ToxicBox
@@ -48,6 +49,8 @@ log = logging.getLogger("ivhsuite")
 STATUS, DRIVE_FAILED = 3, 9  # downstream Type: a status, a failed drive (page 100401)
 AUDIO_DRIVEN = 3  # DriverType of a session that takes audio
 POLICY_CLOSE = 1008  # a handshake refused after the upgrade
+SCALED_STREAM_INTERVAL_FLOOR = 1.0  # seconds: eight documented packet intervals, jitter included
+IDLE_SLACK = 0.01  # seconds past a session's idle deadline before asking the store (its clock may lag the loop's)
 
 
 class _Refused(Exception):
@@ -106,6 +109,8 @@ class ChannelHub:
         """The store's hook (lock held, maybe another thread): only schedule the close."""
         self.history.pop(session_id, None)
         channel = self.channels.get(session_id)
+        if channel is not None and _broken_survives(self.settings.faults, code):
+            return
         if channel is not None and self.loop is not None:
             why = "preempted" if code == Code.PREEMPTED else "session closed"
             refusal = self.spec.refusal("session-ended")
@@ -156,14 +161,15 @@ class ChannelHub:
         if info.status not in (SessionStatus.READY, SessionStatus.PREPARING):
             name = "session-preempted" if info.error_code == Code.PREEMPTED else "session-closed"
             raise _Refused(self.spec.refusal(name), f"session {session_id} is closed")
-        if not info.started:
+        if not info.started and "channel-open-before-start" not in s.faults:
             raise _Refused(self.spec.refusal("not-started"), f"session {session_id} has not been started")
         if session_id in self.channels and s.choices.second_channel == "refuse":
             raise _Refused(self.spec.refusal("second-channel"), f"session {session_id} already has a channel")
         return info.driver_type
 
     async def _refuse(self, ws: WebSocket, session_id: str, refused: _Refused) -> None:
-        body = error_message(session_id, refused.code or 0, refused.message, None)
+        s = self.settings
+        body = error_message(session_id, channel_code(refused.code or 0, s.faults), refused.message, None)
         if self.settings.choices.channel_refusal == "http":
             try:
                 await ws.send_denial_response(JSONResponse(body, status_code=403))
@@ -224,8 +230,12 @@ class Channel:
         self.flood_at = hub.store.clock()
         self.flooded = 0
         self.closed = False
+        self._broken_interval = "channel-no-text-interval" in hub.settings.faults
         interval = hub.store.stream_max_interval(session_id) or self.rules.stream_max_interval_ms
-        self.stream_max_interval = hub.settings.stream_max_interval_seconds or interval / 1000.0
+        # A session's own StreamMaxInterval plays on the channel's time scale, as speaking time does, but
+        # never below a floor: a client paced as documented on a loaded machine is never cut short.
+        scaled = max(SCALED_STREAM_INTERVAL_FLOOR, interval / 1000.0 * hub.scale)
+        self.stream_max_interval = hub.settings.stream_max_interval_seconds or scaled
 
     # --- the connection -----------------------------------------------------------
 
@@ -234,7 +244,7 @@ class Channel:
         for messages in list(self.hub.history.get(self.session_id, {}).values()):
             for message in messages:
                 self.out.put_nowait(message)
-        self._arm_idle(self.hub.idle)
+        self._idle_check()
         try:
             async with anyio.create_task_group() as tasks:  # anyio: cancelled cleanly by any ASGI server
                 tasks.start_soon(self._write, tasks.cancel_scope)
@@ -289,7 +299,8 @@ class Channel:
         if refusal.delivery == "close":
             self.close(refusal.close_code or POLICY_CLOSE, refused.message[:100])
             return
-        self._send(error_message(self.session_id, refused.code or 0, refused.message, refused.req_id))
+        code = channel_code(refused.code or 0, self.hub.settings.faults)
+        self._send(error_message(self.session_id, code, refused.message, refused.req_id))
 
     def _send(self, body: dict[str, Any]) -> None:
         if not self.closed:
@@ -417,7 +428,7 @@ class Channel:
     def _check_interval(self, _loop_now: float) -> None:
         now = self.hub.store.clock()  # the store's clock: tests move it instead of sleeping
         last = self.last_text_at
-        if last is not None and now - last < self.rules.text_interval_seconds:
+        if last is not None and now - last < self.rules.text_interval_seconds and not self._broken_interval:
             raise _Refused(self.spec.refusal("text-too-soon"), f"texts must be more than {self.rules.text_interval_seconds:g} s apart")
         self.last_text_at = now
 
@@ -520,6 +531,11 @@ class Channel:
         }
         if final_type is not None:
             payload["FinalType"] = final_type
+        if self.hub.settings.faults:
+            broken = channel_status(payload, self.hub.settings.faults)
+            if broken is None:
+                return
+            payload = broken
         body = {"Header": {"Code": Code.OK, "Message": "success", "RequestID": new_request_id()}, "Payload": payload}
         message = fastjson.dumps(body).decode()
         self.hub.remember(self.session_id, req_id, message)
@@ -537,9 +553,19 @@ class Channel:
         self.idle_timer = self.loop.call_later(delay, self._idle_check)
 
     def _idle_check(self) -> None:
+        """Drop the channel after its idle time; wake too when the session's own idle time runs out.
+
+        The store ends an idle session lazily, when asked: asking here, when it is due, makes
+        its end (the store's hook closes this channel) reach the client at once, not whenever
+        someone next calls the API.
+        """
+        session_left = self.hub.store.idle_left(self.session_id)
+        if session_left is None:
+            self.close(self.spec.refusal("session-ended").close_code or 1000, f"{Code.SESSION_CLOSED}: session ended")
+            return
         left = self.last_traffic + self.hub.idle - self.loop.time()
         if left > 0:
-            self._arm_idle(left)
+            self._arm_idle(min(left, max(session_left, 0.0) + IDLE_SLACK))
             return
         idle = self.spec.refusal("idle")
         self.close(idle.close_code or 1000, f"no traffic for {self.hub.idle:g} s")
@@ -566,3 +592,8 @@ def _abort(receive: Receive) -> None:
     transport = getattr(getattr(receive, "__self__", None), "transport", None)
     if transport is not None and hasattr(transport, "abort"):
         transport.abort()
+
+
+def _broken_survives(faults: frozenset[str], code: int | None) -> bool:
+    """The channel-survives-close variant: a session's end other than preemption leaves its channel open."""
+    return "channel-survives-close" in faults and code != Code.PREEMPTED

@@ -40,6 +40,36 @@ FAULTS: dict[str, str] = {
     "wrong-schema": "A successful createsession answer lacks the required SessionStatus.",
 }
 
+# --- the command channel's broken variants (wired in emulator/channel.py through the helpers below) ---
+CHANNEL_FAULTS: dict[str, str] = {
+    "channel-bad-message": "Status messages carry Type as a string, off the AsyncAPI schema.",
+    "channel-no-text-interval": "Texts less than 1 s apart on the channel are spoken, not refused.",
+    "channel-no-text-over": "A text gets TextStart but never TextOver.",
+    "channel-open-before-start": "A channel opens for a session that was never started.",
+    "channel-survives-close": "closesession leaves the session's channel open.",
+    "channel-undocumented-refusal": "Refusals on the channel carry a code in no documented table.",
+    "channel-wrong-reqid": "Status messages carry a fresh ReqId, not the command's.",
+}
+FAULTS.update(CHANNEL_FAULTS)
+UNDOCUMENTED_CODE = 999001  # what channel-undocumented-refusal answers: in no table of the docs
+
+
+def channel_status(payload: dict[str, Any], faults: frozenset[str]) -> dict[str, Any] | None:
+    """A status payload as a broken channel sends it; None: not sent at all."""
+    if "channel-no-text-over" in faults and payload.get("SpeakStatus") == "TextOver":
+        return None
+    if "channel-wrong-reqid" in faults:
+        payload = {**payload, "ReqId": uuid.uuid4().hex}
+    if "channel-bad-message" in faults:
+        payload = {**payload, "Type": str(payload.get("Type"))}
+    return payload
+
+
+def channel_code(code: int, faults: frozenset[str]) -> int:
+    """The code a broken channel refuses with."""
+    return UNDOCUMENTED_CODE if code and "channel-undocumented-refusal" in faults else code
+
+
 Check = Callable[[Any], Violation | None]
 _RESPONSE_FAULTS = {
     "reqid-not-echoed",

@@ -322,6 +322,16 @@ class Store:
             self._drive(session, now)
             return session.info(now)
 
+    def idle_left(self, session_id: str) -> float | None:
+        """Seconds until the session ends for want of driving; None once it has ended (its end hook ran)."""
+        with self._lock:
+            now = self.clock()
+            try:
+                session = self._get(session_id, now)
+            except StoreError:
+                return None
+            return None if session.closed else session.last_driven + self._idle_seconds - now
+
     def stream_max_interval(self, session_id: str) -> int | None:
         """The StreamMaxInterval (ms) the session was created with, None when it asked for none."""
         with self._lock:

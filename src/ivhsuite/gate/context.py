@@ -245,7 +245,8 @@ def target_run(options: GateOptions) -> Iterator[RunContext]:
 
     embedded = not options.target.base_url
     quota = (options.quota or HOSTING["gate"].quota) if embedded else options.quota
-    with endpoint(options.target, quota=quota) as target:
+    scale = HOSTING["gate"].channel_time_scale
+    with endpoint(options.target, quota=quota, channel_time_scale=scale) as target:
         yield RunContext(options.for_embedded_emulator(target) if embedded else options.with_target(target))
 
 
