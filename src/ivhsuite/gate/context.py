@@ -20,6 +20,7 @@ from ivhsuite.client import IvhClient
 from ivhsuite.config import Target, setting
 from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError
+from ivhsuite.gate.cold_start import ColdStarts, sender
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.quota_guard import SessionGuard
@@ -82,6 +83,7 @@ class RunContext:
         self.deadline = time.monotonic() + options.max_time
         self.quota_exhausted = False  # a scenario already found every slot held: later ones do not wait as long
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
+        self.cold = ColdStarts()  # every create that answers status 3 may check "no start while preparing"
         self._known_lock = threading.Lock()
         # The run's own client: closes, lists, preflight and every scenario's requests share its kept-alive connections.
         self.closer = IvhClient(self.target, spec=self.spec, policy=policy, tally=self.tally)
@@ -112,6 +114,12 @@ class RunContext:
             self.guard.created(session_id)
         else:
             self.guard.track(session_id)
+
+    def seize_cold(self, session_id: str, protocol: object) -> None:
+        """A generated create answered status 3: check startsession on it at once, if its Protocol still needs it."""
+        if isinstance(protocol, str) and self.cold.wanted(protocol):
+            send = sender(self.closer, self.secrets, lambda: self.counters.add("generated"))
+            self.cold.seize(session_id, protocol, send, "generated")
 
     def observe(self, key: str, detail: str) -> None:
         """Note something the docs do not decide (a choice, a scenario that could not run); the first detail stays."""

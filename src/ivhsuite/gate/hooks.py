@@ -4,8 +4,8 @@
 - ``before_call``: shapes the body (:mod:`ivhsuite.gate.shaping`) and, before a
   create (createsession or createsessionbyasset), makes room within the quota
   (:class:`~ivhsuite.gate.quota_guard.SessionGuard`);
-- ``after_call``: remembers every SessionId a create returns, forgets closed
-  ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
+- ``after_call``: remembers every SessionId a create returns (one still preparing goes to
+  :mod:`ivhsuite.gate.cold_start` at once), forgets closed ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
 - ``filter_failure``: drops any failure on a 502/503/504 the network answered
   (:mod:`ivhsuite.gate.network`, which also puts schemathesis's requests under the retry policy);
 - :class:`FindingCollector`, a CLI event handler that hands every failure, with its
@@ -31,7 +31,7 @@ from ivhsuite.gate.context import current
 from ivhsuite.gate.curl import curl_line
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.promises import promise_of_check
-from ivhsuite.protocol import Code
+from ivhsuite.protocol import Code, SessionStatus
 from ivhsuite.redact import redact
 from ivhsuite.signing import sign_params
 
@@ -87,6 +87,8 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
         session_id = got.payload.get("SessionId") if got.code == Code.OK else None
         if isinstance(session_id, str) and session_id:
             run.created(session_id, str(sent.get("UserId", "")), guarded=True)
+            if got.payload.get("SessionStatus") == SessionStatus.PREPARING:
+                run.seize_cold(session_id, sent.get("Protocol"))  # a cold session: start it at once (page 100390)
         else:
             run.guard.created(None)
             if got.code == Code.OK and isinstance(sent.get("UserId"), str):

@@ -113,7 +113,36 @@ class Probe:
 
         A success without a SessionId is a ``response-schema`` finding at once: the session is
         found by its UserId and closed, so no later scenario waits on a slot nobody can account for.
+
+        A session still preparing (status 3) checks "no start while preparing" at once when its
+        Protocol still needs a verdict (:mod:`ivhsuite.gate.cold_start`); one that turned ready and
+        got started by that check is closed and created again, so the caller's session is as new.
         """
+        answer, payload = self._create(user_id, retry_busy=retry_busy, by_asset=by_asset, **fields)
+        if self._seize_cold(answer, payload):
+            answer, payload = self._create(user_id, retry_busy=retry_busy, by_asset=by_asset, **fields)
+        return answer
+
+    def _seize_cold(self, answer: Answer, payload: dict[str, Any]) -> bool:
+        """Seize a cold session; True when the check started it (it turned ready first) and it was closed."""
+        session_id, protocol = answer.payload.get("SessionId"), payload.get("Protocol")
+        preparing = answer.payload.get("SessionStatus") == SessionStatus.PREPARING
+        if not (answer.ok and preparing and isinstance(session_id, str) and self.run.cold.wanted(protocol)):
+            return False
+
+        def send(operation: str, body: dict[str, Any]) -> tuple[Answer, str]:
+            got = self._send_once(operation, body)
+            return got, self.curl(self.sent[-1][0])
+
+        self.run.cold.seize(session_id, str(protocol), send, "scenarios")
+        if session_id in self.run.cold.started_ready:
+            self.close(session_id)
+            return True
+        return False
+
+    def _create(
+        self, user_id: str | None, *, retry_busy: bool, by_asset: bool, **fields: Any
+    ) -> tuple[Answer, dict[str, Any]]:
         user_id = user_id or self.user_id()
         operation = "createsessionbyasset" if by_asset else "createsession"
         if by_asset:
@@ -133,7 +162,7 @@ class Probe:
                     f" found by its UserId in the list: {', '.join(found) or 'nothing'} (closed)",
                 )
             if not (retry_busy and answer.busy):
-                return answer
+                return answer, payload
             self.run.counters.add("quota_busy")
             self.expect_no_zombies(f"{operation} answered {answer.code} (quota busy)")
             closed_before = self.run.closed_ids()
@@ -146,7 +175,7 @@ class Probe:
         if retry_busy:
             self.run.quota_exhausted = True
             pytest.skip(f"quota busy: {operation} kept answering {answer.code} (the project's slots are held)")
-        return answer
+        return answer, payload
 
     def reconcile(self, user_id: str | None = None) -> list[str]:
         """Close this run's live sessions no answer accounted for; the ones this scenario still uses stay."""
