@@ -72,6 +72,20 @@ class EnvironmentSummary:
         return self.requests > 0 and self.unanswered / self.requests > self.tolerance
 
 
+@dataclass(frozen=True)
+class SessionUse:
+    """The sessions a gate run created against its budget (``--max-sessions``), and the longest it held one."""
+
+    created: int = 0
+    allowed: int = 0
+    longest_held_s: float = 0.0
+    cut: int = 0  # creates the budget did not send (generated) or skipped (scenarios)
+
+    def words(self) -> str:
+        """``sessions created: 37 of 40 allowed, longest held 8 s``."""
+        return f"sessions created: {self.created} of {self.allowed} allowed, longest held {self.longest_held_s:.0f} s"
+
+
 @dataclass
 class GateSummary:
     exit_code: int
@@ -83,6 +97,7 @@ class GateSummary:
     error: str = ""
     observations: list[str] = field(default_factory=list)  # noticed, not violations (the docs leave them open)
     environment: EnvironmentSummary = field(default_factory=EnvironmentSummary)
+    sessions: SessionUse = field(default_factory=SessionUse)  # against the gate's --max-sessions
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         " (default 900)",
     )
     add_flag(parser, "max_transport_errors")
+    add_flag(parser, "max_sessions", note="positive creates of the generated half beyond it are not sent")
     parser.add_argument("--phases", help=f"schemathesis phases, comma-separated (default: {','.join(PHASES)})")
     parser.add_argument(
         "--only", choices=("schemathesis", "scenarios"), help="run one half of the gate (for debugging)"
@@ -82,6 +83,7 @@ def options_from_args(args: argparse.Namespace) -> GateOptions:
         run_schemathesis=None if args.only != "scenarios" else False,
         run_scenarios=None if args.only != "schemathesis" else False,
         max_transport_errors=args.max_transport_errors,
+        max_sessions=args.max_sessions,
     )
 
 

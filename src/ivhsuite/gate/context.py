@@ -20,6 +20,7 @@ from ivhsuite.client import IvhClient
 from ivhsuite.config import Target, setting
 from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError
+from ivhsuite.gate.budget import SessionBudget, scenario_need
 from ivhsuite.gate.cold_start import ColdStarts, sender
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
@@ -83,6 +84,8 @@ class RunContext:
         self.deadline = time.monotonic() + options.max_time
         self.quota_exhausted = False  # a scenario already found every slot held: later ones do not wait as long
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
+        need = scenario_need(options.quota, scenarios=options.run_scenarios)
+        self.budget = SessionBudget(options.max_sessions, need)  # --max-sessions: the scenarios' share first
         self.cold = ColdStarts()  # every create that answers status 3 may check "no start while preparing"
         self._known_lock = threading.Lock()
         # The run's own client: closes, lists, preflight and every scenario's requests share its kept-alive connections.
@@ -110,6 +113,7 @@ class RunContext:
         """
         self.sessions.track(session_id, user_id)
         self.counters.add("created")
+        self.budget.count(session_id)
         if guarded:
             self.guard.created(session_id)
         else:
@@ -137,6 +141,7 @@ class RunContext:
         """A closesession of this run answered Code 0."""
         self.sessions.forget(session_id)
         self.guard.forget(session_id)
+        self.budget.closed(session_id)
         with self._known_lock:
             self.closed_at.setdefault(session_id, time.monotonic())
 

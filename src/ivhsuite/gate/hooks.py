@@ -2,7 +2,8 @@
 
 - :class:`IvhSignature`, the auth provider: the documented query signature on every case;
 - ``before_call``: shapes the body (:mod:`ivhsuite.gate.shaping`) and, before a
-  create (createsession or createsessionbyasset), makes room within the quota
+  create (createsession or createsessionbyasset), asks the session budget
+  (:mod:`ivhsuite.gate.budget`) for a positive one and makes room within the quota
   (:class:`~ivhsuite.gate.quota_guard.SessionGuard`);
 - ``after_call``: remembers every SessionId a create returns (one still preparing goes to
   :mod:`ivhsuite.gate.cold_start` at once), forgets closed ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
@@ -66,9 +67,13 @@ def before_call(context: HookContext, case: Case, **kwargs: Any) -> None:
     op = operation_of(case)
     if run is None or op is None:
         return
-    case.body = run.shaper.shape(op.operation_id, case.body, positive=body_positive(case))
+    positive = body_positive(case)
+    case.body = run.shaper.shape(op.operation_id, case.body, positive=positive)
     if op.session_ref == "creates":
-        run.guard.before_create()
+        taken = run.budget.take(generated=True) if positive else None
+        run.budget.hold(taken)  # False: over the session budget, network.send answers it without sending
+        if taken is not False:
+            run.guard.before_create()
     elif isinstance(case.body, dict) and isinstance(case.body.get("Payload"), dict):
         run.guard.touch(str(case.body["Payload"].get("SessionId")))  # in use: the last one closed for room
 
@@ -79,6 +84,11 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
     op = operation_of(case)
     if run is None or op is None:
         return
+    taken = run.budget.held() if op.session_ref == "creates" else None
+    if taken is False:
+        return  # cut by the session budget: nothing was sent
+    if taken:
+        run.budget.release()
     run.counters.add("generated")
     got = answer(response)
     sent = case.body.get("Payload") if isinstance(case.body, dict) else None
@@ -106,6 +116,8 @@ def after_network_error(context: HookContext, case: Case, request: Any) -> None:
     run = current()
     op = operation_of(case)
     if run is not None and op is not None and op.session_ref == "creates":
+        if run.budget.held():
+            run.budget.release()
         run.guard.request_lost()
 
 

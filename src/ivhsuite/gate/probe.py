@@ -152,7 +152,12 @@ class Probe:
         # Once the quota stayed busy for one scenario, later ones try once more, then say why they cannot run.
         retries = (1 if self.run.quota_exhausted else BUSY_RETRIES) if retry_busy else 1
         for attempt in range(retries):
-            answer = self.send(operation, payload)
+            if not self.run.budget.take(generated=False):
+                pytest.skip(f"the session budget is spent ({self.run.budget.words()}): raise --max-sessions")
+            try:
+                answer = self.send(operation, payload)
+            finally:
+                self.run.budget.release()
             if answer.ok and not isinstance(answer.payload.get("SessionId"), str):
                 found = self.reconcile(str(payload["UserId"]))
                 self.expect(

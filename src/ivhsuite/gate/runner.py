@@ -80,6 +80,10 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
                 result.left_open = _left_open(run)
                 run.shutdown()
     run.cold.settle(run.findings, run.observations)  # cold sessions no scenario reported: findings or observations
+    cut = run.budget.cut_words()
+    if cut:
+        run.observe("session-budget", cut)
+    result.sessions = run.budget.use()
     result.findings = list(run.findings)
     result.observations = list(run.observations.values())
     counters = run.counters

@@ -10,7 +10,7 @@ from ivhsuite import environmental
 from ivhsuite.gate.findings import Finding, broken_promises
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
-from ivhsuite.summaries import CheckRow, EnvironmentSummary, GateFailure, GateSummary
+from ivhsuite.summaries import CheckRow, EnvironmentSummary, GateFailure, GateSummary, SessionUse
 
 VERDICTS = {
     ExitCode.OK: "PASS: the contract holds",
@@ -45,6 +45,7 @@ class GateResult:
     base_url: str = ""
     observations: list[str] = field(default_factory=list)  # noticed, not violations: never in the exit code
     half_seconds: dict[str, float] = field(default_factory=dict)  # how long each half took
+    sessions: SessionUse = field(default_factory=SessionUse)  # against --max-sessions
 
 
 def summary_text(result: GateResult) -> str:
@@ -66,6 +67,7 @@ def summary_text(result: GateResult) -> str:
     for note in result.observations:
         lines.append(f"  · observation: {note}")
     lines += _network_lines(result)
+    lines.append(result.sessions.words())
     outcomes = result.scenario_outcomes
     scenarios = ", ".join(f"{n} {k}" for k, n in outcomes.items() if n) or "not run"
     left = "unknown" if result.left_open is None else str(result.left_open)
@@ -119,6 +121,7 @@ def gate_summary(result: GateResult, secrets: tuple[str | None, ...] = ()) -> Ga
         checks=junit_rows(result.report_dir / "junit.xml"),
         observations=list(result.observations),
         environment=result.environment,
+        sessions=result.sessions,
     )
 
 

@@ -21,6 +21,8 @@ def render(summary: VerifySummary) -> str:
     lines += [f"- network, load {run.scenario}: {environmental.describe(run.environment)}" for run in summary.load]
     gate = summary.gate
     lines += ["", f"**Gate**: exit code {gate.exit_code}, {gate.requests} generated requests."]
+    if gate.sessions.allowed:
+        lines.append(f"{gate.sessions.words()}.")
     for failure in gate.failures[:20]:
         lines.append(f"- {failure.title} [{failure.promise}] ({failure.operation})")
     if summary.load:

@@ -87,6 +87,7 @@ def _gate(gate: GateSummary) -> str:
     meta = (
         f'<p class="meta">exit code {gate.exit_code}, {gate.requests} generated requests, '
         f"{gate.duration_s:.1f} s</p>"
+        + (f'<p class="meta">{escape(gate.sessions.words())}</p>' if gate.sessions.allowed else "")
     )
     notes = "".join(f"<li>{_cell(note)}</li>" for note in gate.observations)
     return (
