@@ -98,6 +98,8 @@ class GateSummary:
     observations: list[str] = field(default_factory=list)  # noticed, not violations (the docs leave them open)
     environment: EnvironmentSummary = field(default_factory=EnvironmentSummary)
     sessions: SessionUse = field(default_factory=SessionUse)  # against the gate's --max-sessions
+    choice_drift: list[str] = field(default_factory=list)  # --expect-choices: "close-twice: was ok, now error (...)"
+    choices_not_observed: list[str] = field(default_factory=list)  # recorded choices this run could not see
 
 
 @dataclass(frozen=True)

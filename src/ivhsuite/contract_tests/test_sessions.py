@@ -40,3 +40,19 @@ def test_start_refused_while_preparing(probe: Probe, protocol: str, request: pyt
     if not verdict.held:
         reproduce = "".join(f"\nreproduce: {line}" for line in verdict.curl if line)
         raise AssertionError(broken(verdict.promise, verdict.detail) + reproduce)
+
+
+def test_closing_twice_is_answered_either_way(probe: Probe) -> None:
+    """Whether closing a closed session is an error is undocumented: Code 0 or a refusal, never a 5xx.
+
+    The answer (and whether the next listing shows the closed session) is the endpoint's choice,
+    which ``--record-choices`` writes down and ``--expect-choices`` compares.
+    """
+    created = probe.create()
+    probe.expect(created.ok, "positive-accepted", f"createsession got {created}")
+    session_id = str(created.payload.get("SessionId"))
+    first = probe.close(session_id)
+    probe.expect(first.ok, "lifecycle", f"closesession of a live session got {first}")
+    again = probe.close(session_id)
+    probe.expect(again.status < 500, "no-server-error", f"closesession of a closed session got {again}")
+    probe.sessions()

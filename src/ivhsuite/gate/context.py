@@ -22,6 +22,7 @@ from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError
 from ivhsuite.gate.budget import SessionBudget, scenario_need
 from ivhsuite.gate.cold_start import ColdStarts, sender
+from ivhsuite.gate.endpoint_choices import Spotter
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.quota_guard import SessionGuard
@@ -86,6 +87,7 @@ class RunContext:
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
         need = scenario_need(options.quota, scenarios=options.run_scenarios)
         self.budget = SessionBudget(options.max_sessions, need)  # --max-sessions: the scenarios' share first
+        self.spotter = Spotter()  # the endpoint's choices where the docs are silent, from every answer
         self.cold = ColdStarts()  # every create that answers status 3 may check "no start while preparing"
         self._known_lock = threading.Lock()
         # The run's own client: closes, lists, preflight and every scenario's requests share its kept-alive connections.
@@ -142,6 +144,7 @@ class RunContext:
         self.sessions.forget(session_id)
         self.guard.forget(session_id)
         self.budget.closed(session_id)
+        self.spotter.closed_one()
         with self._known_lock:
             self.closed_at.setdefault(session_id, time.monotonic())
 

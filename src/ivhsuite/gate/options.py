@@ -58,6 +58,9 @@ class GateOptions:
     max_time: float = DEFAULT_MAX_TIME
     max_transport_errors: float = DEFAULT_MAX_TRANSPORT_ERRORS  # share of requests left unanswered: beyond, exit 3
     max_sessions: int = DEFAULT_MAX_SESSIONS  # sessions the run may create in all (ivhsuite.gate.budget)
+    record_choices: Path | None = None  # write the endpoint's observed choices here (ivhsuite.gate.endpoint_choices)
+    expect_choices: Path | None = None  # compare them with this recording: drift
+    fail_on_drift: bool = False  # drift exits 1
 
     def __post_init__(self) -> None:
         if self.max_examples < 1:

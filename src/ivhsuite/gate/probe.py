@@ -90,10 +90,14 @@ class Probe:
 
     def _send_once(self, operation_id: str, payload: dict[str, Any]) -> Answer:
         payload = {"ReqId": uuid.uuid4().hex, **payload}
+        closed_before = payload.get("SessionId") in self.run.closed_ids()
         response = self.client.send(operation_id, payload, timeout=TIMEOUT)
         self.sent.append((response.request, True))
         self._retry_after = _seconds(response.headers.get("retry-after"))
         answer = Answer.read(response.status_code, response.content)
+        self.run.spotter.see(
+            operation_id, payload, answer, response.headers.get("retry-after"), closed_before=closed_before
+        )
         self.run.counters.add("scenario")
         session_id = answer.payload.get("SessionId")
         creates = self.run.spec.operation(operation_id).session_ref == "creates"
@@ -230,12 +234,17 @@ class Probe:
     def wait_ready(self, session_id: str, promise: str = "lifecycle") -> Answer:
         """Poll statsession until SessionStatus is 1, within the configured deadline."""
         options = self.run.options
-        deadline = time.monotonic() + options.ready_timeout
+        began = time.monotonic()
+        deadline = began + options.ready_timeout
+        cold = False
         while True:
             answer = self.stat(session_id)
             status = answer.payload.get("SessionStatus")
             if answer.ok and status == SessionStatus.READY:
+                if cold:
+                    self.run.spotter.ready_after(time.monotonic() - began)  # the endpoint's cold-start time
                 return answer
+            cold = cold or status == SessionStatus.PREPARING
             self.expect(
                 answer.ok or answer.code in self.run.spec.environmental_codes,
                 promise,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ivhsuite import environmental, interrupts, junit, packaged
+from ivhsuite.gate import endpoint_choices
 from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
 from ivhsuite.gate.generated import redacted_stdout, run_generated
@@ -37,6 +38,7 @@ PYTEST_INTERRUPTED = 2
 PYTEST_NO_TESTS = 5
 NETWORK_JUNIT = "network-junit.xml"
 COLD_JUNIT = "scenarios-cold-junit.xml"
+CHOICES_JUNIT = "choices-junit.xml"
 
 
 def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress | None = None) -> GateResult:
@@ -46,6 +48,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     """
     out = out or sys.stdout
     progress = progress or Silent()
+    expected = endpoint_choices.load_expected(options.expect_choices) if options.expect_choices else None
     started = time.monotonic()
     embedded = not options.target.base_url
     with target_run(options) as run, interrupts.trapped():
@@ -84,6 +87,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     if cut:
         run.observe("session-budget", cut)
     result.sessions = run.budget.use()
+    _choices(run, result, expected)
     result.findings = list(run.findings)
     result.observations = list(run.observations.values())
     counters = run.counters
@@ -94,9 +98,29 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     result.generated_errors = list(run.generated_errors)
     result.elapsed = time.monotonic() - started
     result.exit_code = _verdict(result)
+    if result.exit_code == ExitCode.OK and options.fail_on_drift and any(row.drifted for row in result.drift):
+        result.exit_code = ExitCode.FAILED  # --fail-on-drift: the endpoint chose otherwise than recorded
+    if result.drift:
+        endpoint_choices.drift_junit(result.drift, folder / CHOICES_JUNIT, fail_on_drift=options.fail_on_drift)
     _write_reports(folder, result, run.secrets)
     print(summary_text(result), file=out)
     return result
+
+
+def _choices(run: RunContext, result: GateResult, expected: dict[str, str] | None) -> None:
+    """What the endpoint chose where the docs are silent: recorded (--record-choices), compared (--expect-choices)."""
+    options = run.options
+    result.choices = run.spotter.observed()
+    if options.record_choices:
+        endpoint_choices.record(
+            options.record_choices,
+            result.choices,
+            base_url=str(run.target.base_url),
+            quota=options.quota if not options.quota_exact else None,
+            prepare=run.spotter.prepare_seconds(),
+        )
+    if expected is not None:
+        result.drift = endpoint_choices.compare(expected, result.choices, run.spotter)
 
 
 def _max_time_alarm(run: RunContext) -> threading.Timer:
@@ -225,6 +249,7 @@ def _write_reports(folder: Path, result: GateResult, secrets: tuple[str | None, 
         folder / "schemathesis" / "junit.xml",
         folder / "scenarios-junit.xml",
         folder / NETWORK_JUNIT,
+        folder / CHOICES_JUNIT,
     ]
     junit.merge(sources, folder / "junit.xml", secrets)
     redact_tree(folder, secrets)

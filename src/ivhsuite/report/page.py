@@ -90,6 +90,9 @@ def _gate(gate: GateSummary) -> str:
         + (f'<p class="meta">{escape(gate.sessions.words())}</p>' if gate.sessions.allowed else "")
     )
     notes = "".join(f"<li>{_cell(note)}</li>" for note in gate.observations)
+    notes += "".join(f"<li><b>drift</b>: {_cell(text)}</li>" for text in gate.choice_drift)
+    if gate.choices_not_observed:
+        notes += f"<li>choices not observed: {_cell(', '.join(gate.choices_not_observed))}</li>"
     return (
         meta
         + error
