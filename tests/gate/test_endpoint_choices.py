@@ -184,3 +184,17 @@ def test_the_gate_records_replays_and_reports_drift(tmp_path: Path) -> None:
         "≠ drift: close-twice: was error, now ok (Code 0)"
     ]
     assert "drift: close-twice" in (tmp_path / "compare" / "junit.xml").read_text()
+
+
+def test_a_fuzzed_session_id_of_any_json_type_is_spotted_without_error(run: Any) -> None:
+    """The generated half sends any JSON value as SessionId: the after_call hook must not trip over a dict."""
+    from types import SimpleNamespace
+
+    from ivhsuite.gate import hooks
+
+    body = {"Header": {}, "Payload": {"ReqId": "a" * 32, "SessionId": {"not": "a string"}}}
+    case = SimpleNamespace(operation=SimpleNamespace(path=SPEC.operation("closesession").path), body=body, method="POST")
+    content = b'{"Header": {"Code": 100001, "Message": "bad"}, "Payload": {}}'
+    response = SimpleNamespace(status_code=200, content=content, headers={})
+    hooks.after_call(None, case, response)  # type: ignore[arg-type]
+    assert run.counters.generated == 1 and run.spotter.observed()["error-status"] == "200"

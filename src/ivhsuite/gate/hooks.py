@@ -95,7 +95,8 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
     sent = sent if isinstance(sent, dict) else {}
     if case.method.upper() == "POST":
         retry_after = (response.headers.get("retry-after") or [None])[0]
-        closed_before = sent.get("SessionId") in run.closed_ids()
+        named = sent.get("SessionId")  # any JSON value in a fuzzed case
+        closed_before = isinstance(named, str) and named in run.closed_ids()
         run.spotter.see(op.operation_id, sent, got, retry_after, closed_before=closed_before)
     if op.session_ref == "creates":
         session_id = got.payload.get("SessionId") if got.code == Code.OK else None

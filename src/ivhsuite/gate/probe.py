@@ -90,7 +90,7 @@ class Probe:
 
     def _send_once(self, operation_id: str, payload: dict[str, Any]) -> Answer:
         payload = {"ReqId": uuid.uuid4().hex, **payload}
-        closed_before = payload.get("SessionId") in self.run.closed_ids()
+        closed_before = isinstance(payload.get("SessionId"), str) and payload["SessionId"] in self.run.closed_ids()
         response = self.client.send(operation_id, payload, timeout=TIMEOUT)
         self.sent.append((response.request, True))
         self._retry_after = _seconds(response.headers.get("retry-after"))
