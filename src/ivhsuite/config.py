@@ -33,6 +33,7 @@ DEFAULT_PROJECT_ID = "ivhsuite-demo-project"
 DEFAULT_ASSET_KEY = "ivhsuite-demo-asset"
 # "Usually under 1 minute, at most 2 minutes" (page 100388), plus a margin.
 DEFAULT_READY_TIMEOUT = 150.0
+DEFAULT_MAX_SESSIONS = 60  # the gate's session budget: the scenarios' ~30 and as many for the generated half
 DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_USER_ID_MAX_LENGTH = 32
 # The share of requests a run may leave unanswered (after the safe retries) and still judge.
@@ -136,6 +137,16 @@ SETTINGS: tuple[Setting, ...] = (
         "the project's concurrent-session quota, as you bought it",
         _positive_int,
         flag_type=int,  # 0 or less: the command's own one-line error names the flag
+        metavar="N",
+    ),
+    Setting(
+        "max_sessions",
+        "IVH_MAX_SESSIONS",
+        DEFAULT_MAX_SESSIONS,
+        "sessions a gate run may create in all (each a paid stream); the scenarios come first, the generated"
+        " half gets the rest",
+        _positive_int,
+        flag_type=int,
         metavar="N",
     ),
     Setting(

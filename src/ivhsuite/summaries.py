@@ -72,6 +72,20 @@ class EnvironmentSummary:
         return self.requests > 0 and self.unanswered / self.requests > self.tolerance
 
 
+@dataclass(frozen=True)
+class SessionUse:
+    """The sessions a gate run created against its budget (``--max-sessions``), and the longest it held one."""
+
+    created: int = 0
+    allowed: int = 0
+    longest_held_s: float = 0.0
+    cut: int = 0  # creates the budget did not send (generated) or skipped (scenarios)
+
+    def words(self) -> str:
+        """``sessions created: 37 of 40 allowed, longest held 8 s``."""
+        return f"sessions created: {self.created} of {self.allowed} allowed, longest held {self.longest_held_s:.0f} s"
+
+
 @dataclass
 class PromiseRow:
     """One documented promise across the operations: how often the gate checked it on each, and how often it failed."""
@@ -123,6 +137,9 @@ class GateSummary:
     sessions_created: int = 0
     left_open: int | None = 0  # None: the project could not be listed after the run
     half_seconds: dict[str, float] = field(default_factory=dict)  # how long each half took
+    sessions: SessionUse = field(default_factory=SessionUse)  # against the gate's --max-sessions
+    choice_drift: list[str] = field(default_factory=list)  # --expect-choices: "close-twice: was ok, now error (...)"
+    choices_not_observed: list[str] = field(default_factory=list)  # recorded choices this run could not see
 
 
 # The load generator's own pace (the conversation's "audio send lag"): breached, the run is

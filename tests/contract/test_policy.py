@@ -10,6 +10,7 @@ from ivhsuite.contract import policy
 from ivhsuite.protocol import Code
 
 STRING = {"type": "string"}
+ROOM = {"properties": {"Room": {"type": "integer", "minimum": 1, "maximum": 9, "x-silent-bounds": {"minimum": 0}}}}
 USER = {"properties": {"UserId": STRING, "Text": STRING, "Kind": {"type": "string", "enum": ["a"]}}}
 
 # (rule, call, expected): the module docstring's list, as data.
@@ -40,6 +41,11 @@ CASES: list[tuple[str, Any, Any]] = [
         {"P": {"l": [{}]}},
     ),
     ("a-value-is-kept", lambda: policy.strip_nulls({"a": 0, "b": "", "c": False}), {"a": 0, "b": "", "c": False}),
+    # a value beyond a bound only another product documents (TrtcRoomId 0) may be accepted; beyond both, never
+    ("silent-bound", lambda: policy.beyond_silent_bounds({"Room": 0}, ROOM, {}), ({}, ["Room 0"])),
+    ("beyond-both-bounds", lambda: policy.beyond_silent_bounds({"Room": -1}, ROOM, {}), ({"Room": -1}, [])),
+    ("beyond-the-written-maximum", lambda: policy.beyond_silent_bounds({"Room": 10}, ROOM, {}), ({"Room": 10}, [])),
+    ("inside-the-range", lambda: policy.beyond_silent_bounds({"Room": 1}, ROOM, {}), ({"Room": 1}, [])),
     # the edges: empty, long, unusual characters where no rule is written; never where one is
     ("empty-string", lambda: policy.undocumented_edges({"UserId": ""}, USER), ["empty UserId"]),
     ("long-string", lambda: policy.undocumented_edges({"UserId": "u" * 33}, USER), ["UserId of 33 characters"]),
@@ -66,3 +72,25 @@ def test_public_names_are_sorted_and_importable() -> None:
     assert contract.__all__ == sorted(contract.__all__)
     for name in contract.__all__:
         assert getattr(contract, name) is not None
+
+
+def test_the_judge_allows_trtc_room_zero_either_way_and_still_fails_a_negative_room() -> None:
+    """TrtcRoomId 0: the spec follows TRTC's range (1 up), the IVH page is silent, so an endpoint may accept it."""
+    from ivhsuite.contract import Exchange, Judge
+    from ivhsuite.protocol import Answer
+    from ivhsuite.spec import load_spec
+
+    spec = load_spec()
+    judge = Judge(spec)
+    accepted = Answer.read(200, '{"Header": {"Code": 0}, "Payload": {"ReqId": "%s", "SessionId": "s", "SessionStatus": 1}}' % ("a" * 32))
+
+    def judged(room: int) -> Any:
+        payload = {"ReqId": "a" * 32, "VirtualmanProjectId": "p", "UserId": "u", "Protocol": "trtc", "DriverType": 1}
+        sent = {"Header": {}, "Payload": {**payload, "ProtocolOption": {"TrtcRoomId": room}}}
+        op = spec.operation("createsession")
+        valid = op.request.is_valid(sent)
+        return judge.promise("negative-rejected", Exchange(op, "POST", sent, valid, True, 200, "application/json", accepted))
+
+    zero = judged(0)
+    assert not zero.issues and "TrtcRoomId 0" in zero.observations["silent-bound-accepted:createsession"]
+    assert [issue.promise for issue in judged(-1).issues] == ["negative-rejected"]

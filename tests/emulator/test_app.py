@@ -80,6 +80,7 @@ INVALID_CREATES = {
     "interval-above": ({"StreamMaxInterval": 6001}, "Payload.StreamMaxInterval"),
     "room-above": ({"ProtocolOption": {"TrtcRoomId": 4294967295}}, "Payload.ProtocolOption.TrtcRoomId"),
     "room-negative": ({"ProtocolOption": {"TrtcRoomId": -1}}, "Payload.ProtocolOption.TrtcRoomId"),
+    "room-0": ({"ProtocolOption": {"TrtcRoomId": 0}}, "Payload.ProtocolOption.TrtcRoomId"),  # TRTC's range: 1 up
     "room-id-type": ({"ProtocolOption": {"TrtcAutoGenRoomIdType": 2}}, "TrtcAutoGenRoomIdType"),
     "external-trtc-alone": ({"ProtocolOption": {"TrtcUseExternalApp": True}}, "Payload.ProtocolOption.Trtc"),
     "css-not-rtmp": ({"ProtocolOption": {"CssCustomPushUrl": "https://x/y"}}, "CssCustomPushUrl"),
@@ -100,7 +101,7 @@ def test_invalid_create_is_a_bad_parameter_naming_the_field(api: Api, fields: di
 ON_BOUNDS = {
     "interval-2000": {"StreamMaxInterval": 2000},
     "interval-6000": {"StreamMaxInterval": 6000},
-    "room-0": {"ProtocolOption": {"TrtcRoomId": 0}},
+    "room-1": {"ProtocolOption": {"TrtcRoomId": 1}},
     "room-max": {"ProtocolOption": {"TrtcRoomId": 4294967294}},
     "external-trtc-complete": {
         "ProtocolOption": {

@@ -49,6 +49,17 @@ def test_warm_user_is_ready_at_once_until_the_cache_expires(clock: FakeClock) ->
     assert store.create(PROJECT, "u1", 1).status == 3
 
 
+def test_a_protocol_model_cache_warms_every_user_of_that_protocol_for_its_seconds(clock: FakeClock) -> None:
+    store = make(clock, prepare_seconds=2.0, choices={"model-cache": "protocol", "model-cache-seconds": 30})
+    assert store.create(PROJECT, "u1", 1, protocol="trtc").status == 3  # the first trtc create is cold
+    assert store.create(PROJECT, "u2", 1, protocol="trtc").status == 1  # another UserId, same model: warm
+    assert store.create(PROJECT, "u3", 1, protocol="webrtc").status == 3  # another Protocol: cold
+    clock.advance(29.9)
+    assert store.create(PROJECT, "u4", 1, protocol="trtc").status == 1  # and the create warms it again
+    clock.advance(30)
+    assert store.create(PROJECT, "u5", 1, protocol="trtc").status == 3
+
+
 def test_cold_start_can_be_switched_off(clock: FakeClock) -> None:
     assert make(clock, prepare_seconds=2.0, cold_start=False).create(PROJECT, "u1", 1).status == 1
 

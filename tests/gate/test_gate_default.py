@@ -1,6 +1,6 @@
 """The gate as CI runs it: ``ivhsuite gate`` with no URL starts the embedded emulator and must pass.
 
-Once with the default budget (open), once signed with --quota 5 and a smaller budget.
+Once with the default budget (open), once signed with --quota 5, fewer examples and a session budget of 40.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from ivhsuite.config import DEFAULT_MAX_SESSIONS
 
 from .conftest import ACCESS_TOKEN, run_gate_process
 
@@ -23,13 +25,21 @@ def test_default_gate_passes_the_embedded_emulator(tmp_path: Path) -> None:
     assert ", 0 left open" in done.stdout
     generated = int(re.search(r"requests: (\d+) generated", done.stdout).group(1))  # type: ignore[union-attr]
     assert generated >= MIN_GENERATED
+    created, allowed = map(int, re.search(r"sessions created: (\d+) of (\d+) allowed", done.stdout).groups())  # type: ignore[union-attr]
+    assert allowed == DEFAULT_MAX_SESSIONS and 0 < created <= allowed
 
 
 def test_signed_gate_with_quota_5_passes_and_never_shows_a_secret(tmp_path: Path) -> None:
     reports = tmp_path / "signed"
-    done = run_gate_process("--quota", "5", "--max-examples", "10", "--report-dir", str(reports), signed=True)
+    done = run_gate_process(
+        "--quota", "5", "--max-examples", "10", "--max-sessions", "40", "--report-dir", str(reports), signed=True
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "signed" in done.stdout and "skipped" not in done.stdout.split("ivhsuite gate: PASS")[1]
+    # The scenarios' share first (none skipped), the generated half cut to the rest, and the cut said.
+    created = int(re.search(r"sessions created: (\d+) of 40 allowed", done.stdout).group(1))  # type: ignore[union-attr]
+    assert created <= 40
+    assert "positive creates of the generated half not sent" in done.stdout
     texts = [done.stdout, done.stderr, *(p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file())]
     for text in texts:
         assert ACCESS_TOKEN not in text

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from ivhsuite.config import Target
+from ivhsuite.config import DEFAULT_MAX_SESSIONS, Target
 from ivhsuite.embedded import HOSTING
 from ivhsuite.errors import ConfigError
+from ivhsuite.gate.budget import scenario_need
 from ivhsuite.gate.options import GateOptions
 
 DEFAULT_QUOTA = HOSTING["gate"].quota
@@ -44,6 +45,7 @@ def test_flags_win_over_the_environment() -> None:
         ({"max_examples": 0}, "--max-examples"),
         ({"workers": 0}, "--workers"),
         ({"quota": 0}, "--quota"),
+        ({"max_sessions": 0}, "--max-sessions"),
         ({"user_id_max_length": 8}, "--user-id-max-length"),
         ({"phases": ("fuzzing", "chaos")}, "chaos"),
     ],
@@ -56,3 +58,15 @@ def test_bad_values_are_config_errors(given: dict[str, object], message: str) ->
 def test_a_non_number_in_the_environment_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="IVH_QUOTA"):
         GateOptions.from_env(environ={"IVH_QUOTA": "five"})
+
+
+def test_the_session_budget_comes_from_the_flag_the_environment_or_its_default() -> None:
+    assert GateOptions.from_env(environ={}).max_sessions == DEFAULT_MAX_SESSIONS
+    assert GateOptions.from_env(environ={"IVH_MAX_SESSIONS": "40"}).max_sessions == 40
+    assert GateOptions.from_env(environ={"IVH_MAX_SESSIONS": "40"}, max_sessions=12).max_sessions == 12
+
+
+def test_the_default_budget_leaves_the_generated_half_sessions_beside_the_scenarios() -> None:
+    """The default must still check every promise: the scenarios' whole need, and some for the generated half."""
+    for quota in (None, 1, 5, DEFAULT_QUOTA):
+        assert DEFAULT_MAX_SESSIONS - scenario_need(quota) >= 20

@@ -43,6 +43,7 @@ CHOICES: dict[str, list[str]] = {
     "preempt-across": ["yes", "no"],
     "unknown-asset": ["100001", "100015"],
     "cold-failure": ["0", "0.3"],
+    "model-cache": ["user", "protocol"],
     "rate-limit": ["none", "20"],
     "retry-after": ["none", "1"],
 }

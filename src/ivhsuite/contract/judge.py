@@ -202,10 +202,20 @@ def _negative_rejected(judge: Judge, ex: Exchange, out: Judgement) -> bool:
         out.observations[f"null-as-absent:{name}"] = (
             f"{name} accepted null in place of an optional field (read as absent); allowed"
         )
+    elif silent := _valid_but_for_silent_bounds(judge, op, ex.sent):
+        out.observations[f"silent-bound-accepted:{name}"] = (
+            f"{name} accepted {', '.join(silent)}: beyond a bound only another product's pages give; allowed"
+        )
     else:
         violation = op.request.first_violation(ex.sent)
         out.issues.append(Issue("negative-rejected", f"{name} accepted a request breaking the spec ({violation})"))
     return True
+
+
+def _valid_but_for_silent_bounds(judge: Judge, op: Operation, sent: Any) -> list[str]:
+    """The values beyond an ``x-silent-bounds`` bound when they are all that makes ``sent`` invalid, else []."""
+    kept, silent = policy.beyond_silent_bounds(policy.strip_nulls(sent), {"$ref": "#" + op.request.pointer}, judge.spec.document)
+    return silent if silent and op.request.is_valid(kept) else []
 
 
 def _reqid_echoed(judge: Judge, ex: Exchange, out: Judgement) -> bool:

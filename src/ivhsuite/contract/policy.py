@@ -11,7 +11,9 @@ such places ``x-undocumented`` and writes no rule), any plausible answer passes:
 - an undocumented method may get 405, 501, 404 or a gateway's page; only a 500 is the
   server's own failure;
 - 502, 503 and 504 are a gateway's words about the network, not the endpoint's contract;
-- an unknown AssetVirtualmanKey may be refused with 100001 or with 100015 (as an expired asset).
+- an unknown AssetVirtualmanKey may be refused with 100001 or with 100015 (as an expired asset);
+- a value beyond a bound the spec takes from another product's pages (``x-silent-bounds``:
+  TrtcRoomId 0, which TRTC reserves and the IVH page never mentions) may be refused or accepted.
 
 What the gate notices here but cannot call a violation becomes an observation.
 
@@ -96,6 +98,43 @@ def undocumented_edges(value: Any, schema: Any, document: Mapping[str, Any] | No
         if name not in FREE_TEXT and "pattern" not in schema and not ORDINARY_CHARACTERS.match(value):
             found.append(f"unusual characters in {name}")
     return found
+
+
+def beyond_silent_bounds(value: Any, schema: Any, document: Mapping[str, Any], name: str = "") -> tuple[Any, list[str]]:
+    """``value`` without the members beyond a spec bound but within its ``x-silent-bounds``, and those members' names.
+
+    >>> room = {"type": "integer", "minimum": 1, "x-silent-bounds": {"minimum": 0}}
+    >>> beyond_silent_bounds({"Room": 0, "Other": 2}, {"properties": {"Room": room}}, {})
+    ({'Other': 2}, ['Room 0'])
+    >>> beyond_silent_bounds({"Room": -1}, {"properties": {"Room": room}}, {})
+    ({'Room': -1}, [])
+    """
+    schema = _resolve(schema, document)
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return value, []
+    properties = schema.get("properties") or {}
+    kept: dict[str, Any] = {}
+    found: list[str] = []
+    for key, item in value.items():
+        sub = _resolve(properties.get(key), document)
+        if isinstance(sub, dict) and _breaks_only_silent_bound(item, sub):
+            found.append(f"{key} {item}")
+            continue
+        kept[key], deeper = beyond_silent_bounds(item, sub, document, key)
+        found += deeper
+    return kept, found
+
+
+def _breaks_only_silent_bound(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Outside the spec's minimum/maximum, inside the wider ones of ``x-silent-bounds``."""
+    silent = schema.get("x-silent-bounds")
+    if not isinstance(silent, dict) or isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    low, high = schema.get("minimum"), schema.get("maximum")
+    outside = (low is not None and value < low) or (high is not None and value > high)
+    wide_low, wide_high = silent.get("minimum", low), silent.get("maximum", high)
+    inside_wide = (wide_low is None or value >= wide_low) and (wide_high is None or value <= wide_high)
+    return outside and inside_wide
 
 
 def payload_edges(body: Any, payload_schema: Any, document: Mapping[str, Any]) -> list[str]:

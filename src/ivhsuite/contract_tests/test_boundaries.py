@@ -1,8 +1,9 @@
 """Every documented boundary, refused just outside and accepted just inside (page 100388, SEND_TEXT).
 
 Only documented bounds: Protocol is lowercase rtmp/trtc/webrtc, DriverType 1 or 3,
-StreamMaxInterval 2000-6000, TrtcRoomId at most 4294967294 (and not negative), a Text
-of at most 4000 characters. Room 0 and an empty Text are left alone: the docs say nothing.
+StreamMaxInterval 2000-6000, TrtcRoomId 1 to 4294967294 (TRTC's range), a Text of at most
+4000 characters. Room 0 is TRTC's reserved "no room" and the IVH page is silent on it: refused
+with 100001 or accepted, either passes (the policy's ``x-silent-bounds``). An empty Text is left alone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ivhsuite.contract import policy
 from ivhsuite.gate.scenarios.scenario_client import TEXT_GAP, Probe
 
 OUTSIDE: list[tuple[str, dict[str, Any]]] = [
@@ -58,6 +60,17 @@ def test_createsession_accepts_just_inside(probe: Probe, fields: dict[str, Any])
     probe.expect(answer.status < 500, "no-server-error", f"createsession with {fields} got {answer}")
     probe.expect(answer.ok, "boundaries", f"createsession with {fields} got {answer}")
     probe.close(str(answer.payload.get("SessionId")))
+
+
+def test_trtc_room_zero_refused_or_accepted(probe: Probe) -> None:
+    answer = probe.create(protocol="trtc", ProtocolOption={"TrtcRoomId": 0})
+    probe.expect(answer.status < 500, "no-server-error", f"createsession with TrtcRoomId 0 got {answer}")
+    probe.expect(
+        answer.ok or policy.refusal_tolerated(answer.code), "boundaries", f"createsession with TrtcRoomId 0 got {answer}"
+    )
+    if answer.ok:
+        probe.close(str(answer.payload.get("SessionId")))
+    probe.run.observe("trtc-room-zero", f"TrtcRoomId 0: {'accepted' if answer.ok else f'refused ({answer.code})'}")
 
 
 def test_text_length(probe: Probe, started_session: str) -> None:

@@ -162,6 +162,7 @@ def _create_options(p: dict[str, Any], call: Call) -> dict[str, Any]:
         "own_trtc": p["Protocol"] == "trtc" and option.get("TrtcUseExternalApp") is not True,
         "prepare_seconds": call.prepare_seconds,
         "stream_max_interval": p.get("StreamMaxInterval"),
+        "protocol": p["Protocol"],
     }
 
 

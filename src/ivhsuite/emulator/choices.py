@@ -252,6 +252,30 @@ _TABLE: tuple[tuple[str, str, Callable[[Any], Any], ChoiceDoc], ...] = (
         ),
     ),
     (
+        "model-cache",
+        "model_cache",
+        _one_of("user", "protocol"),
+        ChoiceDoc(
+            "model-cache",
+            "`user` (a create is warm, ready at once, when the same project and UserId created one within the"
+            " idle timeout) · `protocol` (warm when the project created any session of the same Protocol within"
+            " `model-cache-seconds`: \"the cache hit directly provides the playback URL\", read per model)",
+            "user",
+            "a new session ready at once (status 1) or preparing (status 3)",
+        ),
+    ),
+    (
+        "model-cache-seconds",
+        "model_cache_seconds",
+        _number(float, 0.0),
+        ChoiceDoc(
+            "model-cache-seconds",
+            "seconds a `protocol` model cache stays warm after a create",
+            "30",
+            "any: only when a session is cold changes",
+        ),
+    ),
+    (
         "rate-limit",
         "rate_limit",
         _number(float, 0.001, none=True),
@@ -338,6 +362,8 @@ class Choices:
     preempt_across: str = "yes"
     unknown_asset: str = "100001"
     cold_failure: float = 0.0
+    model_cache: str = "user"
+    model_cache_seconds: float = 30.0
     rate_limit: float | None = None
     retry_after: int | None = None
     channel_refusal: str = "message"

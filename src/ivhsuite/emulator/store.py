@@ -164,6 +164,9 @@ class Store:
         self._idle_seconds = settings.idle_seconds
         cold_starts = settings.cold_start and settings.prepare_seconds > 0
         self._prepare_seconds = settings.prepare_seconds if cold_starts else 0.0
+        # What a create warms (the model-cache choice): the project's UserId for the idle timeout, or its Protocol.
+        self._cache_by_protocol = self._choices.model_cache == "protocol"
+        self._warm_seconds = self._choices.model_cache_seconds if self._cache_by_protocol else self._idle_seconds
 
     # --- operations -------------------------------------------------------------
 
@@ -178,6 +181,7 @@ class Store:
         own_trtc: bool = False,
         prepare_seconds: float | None = None,
         stream_max_interval: int | None = None,
+        protocol: str = "rtmp",
     ) -> SessionInfo:
         """Open a session: preempt the UserId's live one, then check the quota, then add.
 
@@ -196,6 +200,7 @@ class Store:
                 own_trtc=own_trtc,
                 prepare_seconds=prepare_seconds,
                 stream_max_interval=stream_max_interval,
+                protocol=protocol,
             )
 
     def create_by_asset(
@@ -209,6 +214,7 @@ class Store:
         own_trtc: bool = False,
         prepare_seconds: float | None = None,
         stream_max_interval: int | None = None,
+        protocol: str = "rtmp",
     ) -> SessionInfo:
         """Open a session from an avatar asset: the same rules as :meth:`create`, in the asset pool."""
         with self._lock:
@@ -226,6 +232,7 @@ class Store:
                 prepare_seconds=prepare_seconds,
                 stream_max_interval=stream_max_interval,
                 asset_key=asset_key,
+                protocol=protocol,
             )
 
     def _open(
@@ -241,6 +248,7 @@ class Store:
         prepare_seconds: float | None,
         stream_max_interval: int | None,
         asset_key: str | None = None,
+        protocol: str = "rtmp",
     ) -> SessionInfo:
         """Preempt, check the quota, add (lock held, the pool's idle sessions already closed)."""
         project_id = pool
@@ -258,8 +266,9 @@ class Store:
             raise StoreError(Code.OVER_CONCURRENCY_LIMIT, f"over the concurrency limit of {self.settings.quota} sessions")
         session_id = session_id or self._new_id()
         hide_addr = custom_push and self._css_hides_addr
+        cache_key = (project_id, f"protocol:{protocol}") if self._cache_by_protocol else key
         if prepare_seconds is None:
-            prepare_seconds = self._prepare_seconds if self._is_cold(key, now) else 0.0
+            prepare_seconds = self._prepare_seconds if self._is_cold(cache_key, now) else 0.0
         session = _Session(
             session_id,
             project_id,
@@ -275,8 +284,8 @@ class Store:
             stream_max_interval=stream_max_interval,
         )
         warm = self._warm
-        warm[key] = now
-        warm.move_to_end(key)
+        warm[cache_key] = now
+        warm.move_to_end(cache_key)
         self._sessions[session_id] = session
         live[session_id] = session
         self._by_drive[project_id][session_id] = session
@@ -481,16 +490,16 @@ class Store:
         return new_hex_id()
 
     def _is_cold(self, key: tuple[str, str], now: float) -> bool:
-        """Cold unless the same project and UserId created a session within idle_seconds."""
+        """Cold unless ``key`` (project and UserId, or project and Protocol) was warmed by a create lately."""
         self._forget_cold(now)
         return self._prepare_seconds > 0 and key not in self._warm
 
     def _forget_cold(self, now: float) -> None:
-        """Drop warm entries older than idle_seconds: the cache holds only the recent UserIds."""
+        """Drop warm entries older than the cache keeps them: the idle timeout, or model-cache-seconds."""
         warm = self._warm
         while warm:
             oldest, last = next(iter(warm.items()))
-            if now - last < self._idle_seconds:
+            if now - last < self._warm_seconds:
                 return
             del warm[oldest]
 

@@ -22,6 +22,9 @@ from ivhsuite.contract.coverage import Coverage
 from ivhsuite.environmental import Tally
 from ivhsuite.errors import ApiError, ConfigError, IvhsuiteError
 from ivhsuite.gate.answers import AnswerLog
+from ivhsuite.gate.budget import SessionBudget, scenario_need
+from ivhsuite.gate.cold_start import ColdStarts, sender
+from ivhsuite.gate.endpoint_choices import Spotter
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.quota_guard import SessionGuard
@@ -86,6 +89,10 @@ class RunContext:
         self.deadline = time.monotonic() + options.max_time
         self.quota_exhausted = False  # a scenario already found every slot held: later ones do not wait as long
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
+        need = scenario_need(options.quota, scenarios=options.run_scenarios)
+        self.budget = SessionBudget(options.max_sessions, need)  # --max-sessions: the scenarios' share first
+        self.spotter = Spotter()  # the endpoint's choices where the docs are silent, from every answer
+        self.cold = ColdStarts()  # every create that answers status 3 may check "no start while preparing"
         self._known_lock = threading.Lock()
         # The run's own client: closes, lists, preflight and every scenario's requests share its kept-alive connections.
         self.closer = IvhClient(self.target, spec=self.spec, policy=policy, tally=self.tally)
@@ -112,10 +119,17 @@ class RunContext:
         """
         self.sessions.track(session_id, user_id)
         self.counters.add("created")
+        self.budget.count(session_id)
         if guarded:
             self.guard.created(session_id)
         else:
             self.guard.track(session_id)
+
+    def seize_cold(self, session_id: str, protocol: object) -> None:
+        """A generated create answered status 3: check startsession on it at once, if its Protocol still needs it."""
+        if isinstance(protocol, str) and self.cold.wanted(protocol):
+            send = sender(self.closer, self.secrets, lambda: self.counters.add("generated"))
+            self.cold.seize(session_id, protocol, send, "generated")
 
     def observe(self, key: str, detail: str) -> None:
         """Note something the docs do not decide (a choice, a scenario that could not run); the first detail stays."""
@@ -133,6 +147,8 @@ class RunContext:
         """A closesession of this run answered Code 0."""
         self.sessions.forget(session_id)
         self.guard.forget(session_id)
+        self.budget.closed(session_id)
+        self.spotter.closed_one()
         with self._known_lock:
             self.closed_at.setdefault(session_id, time.monotonic())
 

@@ -38,6 +38,7 @@ from ivhsuite.retry import DEFAULT_POLICY, Attempts, Fault, status_fault
 UNANSWERED = "ivhsuite_unanswered"  # attribute set on the PreparedRequest of an answer that is the network's
 STAND_IN_HEADER = "X-Ivhsuite-Unanswered"
 STAND_IN_STATUS = 504
+BUDGET_CUT = "over the session budget"  # the label of a create the budget did not send (ivhsuite.gate.budget)
 _INSTALLED = "_ivhsuite_retry_policy"
 # Failures of an exchange: the connection (refused, reset, closed), the clock, a body cut short.
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -83,6 +84,8 @@ def _operation(url: str) -> str:
 def send(session: requests.Session, data: dict[str, Any], retries: int, max_stream_events: int) -> requests.Response:
     """One case, sent per the retry policy (``retries``, schemathesis's own setting, is ignored)."""
     run = current()
+    if run is not None and run.budget.peek() is False:
+        return stand_in(data, None, None, None)  # not sent, not tallied: the session budget is spent
     operation = _operation(str(data.get("url", "")))
     attempts: Attempts = (run.policy if run is not None else DEFAULT_POLICY).start(operation)
     if run is not None and operation:
@@ -120,18 +123,25 @@ def send(session: requests.Session, data: dict[str, Any], retries: int, max_stre
             run.tally.record(attempts)
 
 
-def stand_in(data: dict[str, Any], exc: BaseException, fault: Fault, attempts: Attempts) -> requests.Response:
-    """An answer that says there was none: marked :data:`UNANSWERED`, so no check judges it."""
+def stand_in(
+    data: dict[str, Any], exc: BaseException | None, fault: Fault | None, attempts: Attempts | None
+) -> requests.Response:
+    """An answer that says there was none: marked :data:`UNANSWERED`, so no check judges it.
+
+    Without a fault: a create the session budget did not send (:data:`BUDGET_CUT`).
+    """
     request = getattr(exc, "request", None)
     if not isinstance(request, requests.PreparedRequest):
         request = requests.Request(str(data.get("method", "POST")), str(data.get("url", ""))).prepare()
-    setattr(request, UNANSWERED, fault.label)
+    label = fault.label if fault is not None else BUDGET_CUT
+    setattr(request, UNANSWERED, label)
     response = requests.Response()
     response.status_code = STAND_IN_STATUS
     response.reason = "No answer (ivhsuite stand-in)"
     response.headers["Content-Type"] = "text/plain; charset=utf-8"
-    response.headers[STAND_IN_HEADER] = fault.label
-    text = f"ivhsuite: no answer from the endpoint ({fault.label}, {len(attempts.faults)} attempt(s)): {exc}"
+    response.headers[STAND_IN_HEADER] = label
+    tried = f"{len(attempts.faults)} attempt(s)" if attempts is not None else "not sent"
+    text = f"ivhsuite: no answer from the endpoint ({label}, {tried}): {exc or 'the run is within --max-sessions'}"
     response._content = text.encode("utf-8")
     response.encoding = "utf-8"
     response.request = request

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivhsuite.config import (
+    DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_TRANSPORT_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_READY_TIMEOUT,
@@ -56,6 +57,10 @@ class GateOptions:
     run_scenarios: bool = True
     max_time: float = DEFAULT_MAX_TIME
     max_transport_errors: float = DEFAULT_MAX_TRANSPORT_ERRORS  # share of requests left unanswered: beyond, exit 3
+    max_sessions: int = DEFAULT_MAX_SESSIONS  # sessions the run may create in all (ivhsuite.gate.budget)
+    record_choices: Path | None = None  # write the endpoint's observed choices here (ivhsuite.gate.endpoint_choices)
+    expect_choices: Path | None = None  # compare them with this recording: drift
+    fail_on_drift: bool = False  # drift exits 1
 
     def __post_init__(self) -> None:
         if self.max_examples < 1:
@@ -64,6 +69,8 @@ class GateOptions:
             raise ConfigError(f"--workers must be between 1 and 64, not {self.workers}")
         if self.quota is not None and self.quota < 1:
             raise ConfigError(f"--quota must be at least 1, not {self.quota}")
+        if self.max_sessions < 1:
+            raise ConfigError(f"--max-sessions must be at least 1, not {self.max_sessions}")
         if self.max_time <= 0:
             raise ConfigError(f"--max-time must be more than 0, not {self.max_time:g}")
         if self.ready_timeout <= 0 or self.poll_interval <= 0:
@@ -92,7 +99,7 @@ class GateOptions:
     def from_env(cls, environ: Mapping[str, str] | None = None, **given: object) -> GateOptions:
         """Fill what ``given`` leaves as None from ``IVH_*`` variables, then the defaults."""
         values = {k: v for k, v in given.items() if v is not None}
-        for key in ("quota", "ready_timeout", "user_id_max_length", "max_transport_errors"):
+        for key in ("quota", "ready_timeout", "user_id_max_length", "max_transport_errors", "max_sessions"):
             if key not in values:
                 found = setting(key, environ=environ)
                 if found is not None:

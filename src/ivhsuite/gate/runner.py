@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import TextIO
 
 from ivhsuite import environmental, interrupts, junit, packaged
+from ivhsuite.gate import endpoint_choices
 from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.preflight import preflight
-from ivhsuite.gate.scenarios.pytest_plugin import GatePlugin
+from ivhsuite.gate.scenarios.pytest_plugin import COLD, REST, GatePlugin
 from ivhsuite.gate.spec_cases.in_process import redacted_stdout, run_generated
 from ivhsuite.gate.summary import GateResult, promise_rows, summary_text
 from ivhsuite.progress import Progress, Silent, ticking
@@ -34,7 +35,10 @@ from ivhsuite.report_dirs import run_dir
 from ivhsuite.run_sessions import live_of_run
 
 PYTEST_INTERRUPTED = 2
+PYTEST_NO_TESTS = 5
 NETWORK_JUNIT = "network-junit.xml"
+COLD_JUNIT = "scenarios-cold-junit.xml"
+CHOICES_JUNIT = "choices-junit.xml"
 
 
 def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress | None = None) -> GateResult:
@@ -44,6 +48,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     """
     out = out or sys.stdout
     progress = progress or Silent()
+    expected = endpoint_choices.load_expected(options.expect_choices) if options.expect_choices else None
     started = time.monotonic()
     embedded = not options.target.base_url
     with target_run(options) as run, interrupts.trapped():
@@ -77,6 +82,12 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
                 run.finish()
                 result.left_open = _left_open(run)
                 run.shutdown()
+    run.cold.settle(run.findings, run.observations)  # cold sessions no scenario reported: findings or observations
+    cut = run.budget.cut_words()
+    if cut:
+        run.observe("session-budget", cut)
+    result.sessions = run.budget.use()
+    _choices(run, result, expected)
     result.findings = list(run.findings)
     result.observations = list(run.observations.values())
     counters = run.counters
@@ -89,9 +100,29 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     result.generated_errors = list(run.generated_errors)
     result.elapsed = time.monotonic() - started
     result.exit_code = _verdict(result)
+    if result.exit_code == ExitCode.OK and options.fail_on_drift and any(row.drifted for row in result.drift):
+        result.exit_code = ExitCode.FAILED  # --fail-on-drift: the endpoint chose otherwise than recorded
+    if result.drift:
+        endpoint_choices.drift_junit(result.drift, folder / CHOICES_JUNIT, fail_on_drift=options.fail_on_drift)
     _write_reports(folder, result, run.secrets)
     print(summary_text(result), file=out)
     return result
+
+
+def _choices(run: RunContext, result: GateResult, expected: dict[str, str] | None) -> None:
+    """What the endpoint chose where the docs are silent: recorded (--record-choices), compared (--expect-choices)."""
+    options = run.options
+    result.choices = run.spotter.observed()
+    if options.record_choices:
+        endpoint_choices.record(
+            options.record_choices,
+            result.choices,
+            base_url=str(run.target.base_url),
+            quota=options.quota if not options.quota_exact else None,
+            prepare=run.spotter.prepare_seconds(),
+        )
+    if expected is not None:
+        result.drift = endpoint_choices.compare(expected, result.choices, run.spotter)
 
 
 def _max_time_alarm(run: RunContext) -> threading.Timer:
@@ -103,7 +134,17 @@ def _max_time_alarm(run: RunContext) -> threading.Timer:
 
 
 def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progress) -> None:
+    """The cold-first scenarios, the generated half, the other scenarios (:mod:`ivhsuite.gate.cold_start`).
+
+    The cold-first ones go before the generated half creates anything: a model cache its creates warm
+    would leave them no cold session to check.
+    """
     options = run.options
+    plugin = GatePlugin(run)
+    both = options.run_schemathesis and options.run_scenarios
+    if both:
+        plugin.part = COLD
+        _scenarios(run, folder / COLD_JUNIT, plugin, result, progress)
     if options.run_schemathesis:
         began = time.monotonic()
         with ticking(progress, "schemathesis", lambda: _generated_counts(run)):
@@ -114,17 +155,24 @@ def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progres
             raise KeyboardInterrupt
         run.guard.make_room()  # close the generated sessions before the scenarios count slots
     if options.run_scenarios:
-        began = time.monotonic()
-        plugin = GatePlugin(run)
-        with ticking(progress, "scenarios", plugin.counts_text):
-            code = _pytest(run, folder / "scenarios-junit.xml", plugin)
-        result.half_seconds["scenarios"] = time.monotonic() - began
-        result.halves["scenarios"] = code
-        result.scenario_outcomes = dict(plugin.outcomes)
-        result.scenario_errors = list(plugin.errors)
-        result.scenario_environmental = list(plugin.environmental)
-        if code == PYTEST_INTERRUPTED or interrupts.received():
-            raise KeyboardInterrupt
+        plugin.part = REST if both else None
+        _scenarios(run, folder / "scenarios-junit.xml", plugin, result, progress)
+
+
+def _scenarios(run: RunContext, junit: Path, plugin: GatePlugin, result: GateResult, progress: Progress) -> None:
+    """One pytest run of the scenarios ``plugin.part`` picks; outcomes and times add up over the runs."""
+    began = time.monotonic()
+    with ticking(progress, "scenarios", plugin.counts_text):
+        code = _pytest(run, junit, plugin)
+    result.half_seconds["scenarios"] = result.half_seconds.get("scenarios", 0.0) + time.monotonic() - began
+    previous = result.halves.get("scenarios", ExitCode.OK)
+    if previous in (ExitCode.OK, PYTEST_NO_TESTS) or code not in (ExitCode.OK, ExitCode.FAILED, PYTEST_NO_TESTS):
+        result.halves["scenarios"] = code  # the worst of the runs: an error over a failure over a pass
+    result.scenario_outcomes = dict(plugin.outcomes)
+    result.scenario_errors = list(plugin.errors)
+    result.scenario_environmental = list(plugin.environmental)
+    if code == PYTEST_INTERRUPTED or interrupts.received():
+        raise KeyboardInterrupt
 
 
 def _generated_counts(run: RunContext) -> str:
@@ -193,6 +241,12 @@ def _left_open(run: RunContext) -> int | None:
 def _write_reports(folder: Path, result: GateResult, secrets: tuple[str | None, ...]) -> None:
     write_failures(folder / "failures.txt", result.findings, secrets)
     environmental.write_junit(result.environment, folder / NETWORK_JUNIT, secrets)
-    sources = [folder / "schemathesis" / "junit.xml", folder / "scenarios-junit.xml", folder / NETWORK_JUNIT]
+    sources = [
+        folder / COLD_JUNIT,
+        folder / "schemathesis" / "junit.xml",
+        folder / "scenarios-junit.xml",
+        folder / NETWORK_JUNIT,
+        folder / CHOICES_JUNIT,
+    ]
     junit.merge(sources, folder / "junit.xml", secrets)
     redact_tree(folder, secrets)

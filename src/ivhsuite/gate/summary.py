@@ -9,10 +9,19 @@ from pathlib import Path
 
 from ivhsuite import environmental
 from ivhsuite.contract.promises import PROMISES
+from ivhsuite.gate.endpoint_choices import Drift
 from ivhsuite.gate.findings import Finding, broken_promises
 from ivhsuite.protocol import ExitCode
 from ivhsuite.redact import redact
-from ivhsuite.summaries import CheckRow, EnvironmentSummary, GateFailure, GateSummary, OperationRow, PromiseRow
+from ivhsuite.summaries import (
+    CheckRow,
+    EnvironmentSummary,
+    GateFailure,
+    GateSummary,
+    OperationRow,
+    PromiseRow,
+    SessionUse,
+)
 
 VERDICTS = {
     ExitCode.OK: "PASS: the contract holds",
@@ -49,10 +58,15 @@ class GateResult:
     half_seconds: dict[str, float] = field(default_factory=dict)  # how long each half took
     promises: list[PromiseRow] = field(default_factory=list)  # how often each promise was checked, per operation
     operations: list[OperationRow] = field(default_factory=list)  # what each operation was sent and answered
+    sessions: SessionUse = field(default_factory=SessionUse)  # against --max-sessions
+    choices: dict[str, str] = field(default_factory=dict)  # the endpoint's observed choices (emulator names)
+    drift: list[Drift] = field(default_factory=list)  # --expect-choices: each recorded choice compared
 
 
 def summary_text(result: GateResult) -> str:
     verdict = VERDICTS.get(ExitCode(result.exit_code), "INTERRUPTED")
+    if result.exit_code == ExitCode.FAILED and not result.findings and any(row.drifted for row in result.drift):
+        verdict = "FAIL: the endpoint's choices drifted from the recording (--fail-on-drift)"
     lines = ["", f"ivhsuite gate: {verdict} (exit {result.exit_code})"]
     for key, group in broken_promises(result.findings).items():
         sources = ", ".join(sorted({f.source for f in group}))
@@ -70,6 +84,8 @@ def summary_text(result: GateResult) -> str:
     for note in result.observations:
         lines.append(f"  · observation: {note}")
     lines += _network_lines(result)
+    lines += _drift_lines(result.drift)
+    lines.append(result.sessions.words())
     outcomes = result.scenario_outcomes
     scenarios = ", ".join(f"{n} {k}" for k, n in outcomes.items() if n) or "not run"
     left = "unknown" if result.left_open is None else str(result.left_open)
@@ -82,6 +98,20 @@ def summary_text(result: GateResult) -> str:
     names = sorted(p.relative_to(result.report_dir).as_posix() for p in result.report_dir.rglob("*") if p.is_file())
     lines.append(f"reports: {result.report_dir}/ ({', '.join(names)})")
     return "\n".join(lines)
+
+
+def _drift_lines(rows: list[Drift]) -> list[str]:
+    """--expect-choices: each drift, then how many held and which the run could not observe."""
+    if not rows:
+        return []
+    lines = [f"  ≠ drift: {row}" for row in rows if row.drifted]
+    held = sum(1 for row in rows if row.now is not None and not row.drifted)
+    unseen = [row.name for row in rows if row.now is None]
+    lines.append(
+        f"  = choices: {held} as recorded, {sum(r.drifted for r in rows)} drifted"
+        + (f", not observed: {', '.join(unseen)}" if unseen else "")
+    )
+    return lines
 
 
 def _network_lines(result: GateResult) -> list[str]:
@@ -128,6 +158,9 @@ def gate_summary(result: GateResult, secrets: tuple[str | None, ...] = ()) -> Ga
         sessions_created=result.sessions_created,
         left_open=result.left_open,
         half_seconds={half: round(seconds, 1) for half, seconds in result.half_seconds.items()},
+        sessions=result.sessions,
+        choice_drift=[str(row) for row in result.drift if row.drifted],
+        choices_not_observed=[row.name for row in result.drift if row.now is None],
     )
 
 

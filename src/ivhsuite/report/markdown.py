@@ -25,6 +25,8 @@ def render(summary: VerifySummary) -> str:
         f"**Gate**: exit code {gate.exit_code}, {gate.requests} generated requests,"
         f" {gate.scenario_requests} by scenarios.",
     ]
+    if gate.sessions.allowed:
+        lines.append(f"{gate.sessions.words()}.")
     for failure in gate.failures[:20]:
         lines.append(f"- {failure.title} [{failure.promise}] ({failure.operation})")
     lines += contract(gate)

@@ -194,9 +194,14 @@ def _gate(gate: GateSummary) -> str:
         for f in gate.failures
     )
     error = f'<p class="fail">{_cell(gate.error)}</p>' if gate.error else ""
+    sessions = f'<p class="meta">{escape(gate.sessions.words())}</p>' if gate.sessions.allowed else ""
     notes = "".join(f"<li>{_cell(note)}</li>" for note in gate.observations)
+    notes += "".join(f"<li><b>drift</b>: {_cell(text)}</li>" for text in gate.choice_drift)
+    if gate.choices_not_observed:
+        notes += f"<li>choices not observed: {_cell(', '.join(gate.choices_not_observed))}</li>"
     return (
         error
+        + sessions
         + ("<h3>Failures</h3><ol>" + failures + "</ol>" if failures else "")
         + "<h3>Per operation</h3>"
         + _operations(gate)

@@ -60,6 +60,21 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         " (default 900)",
     )
     add_flag(parser, "max_transport_errors")
+    add_flag(parser, "max_sessions", note="positive creates of the generated half beyond it are not sent")
+    parser.add_argument(
+        "--record-choices",
+        type=Path,
+        metavar="FILE",
+        help="write the endpoint's observed choices (where the docs are silent) in the emulator's config format:"
+        " ivhsuite emulate --config FILE plays that endpoint",
+    )
+    parser.add_argument(
+        "--expect-choices",
+        type=Path,
+        metavar="FILE",
+        help="compare the observed choices with a recording: a changed one is listed as drift",
+    )
+    parser.add_argument("--fail-on-drift", action="store_true", help="with --expect-choices: drift exits 1")
     parser.add_argument("--phases", help=f"schemathesis phases, comma-separated (default: {','.join(PHASES)})")
     parser.add_argument(
         "--only", choices=("schemathesis", "scenarios"), help="run one half of the gate (for debugging)"
@@ -82,6 +97,10 @@ def options_from_args(args: argparse.Namespace) -> GateOptions:
         run_schemathesis=None if args.only != "scenarios" else False,
         run_scenarios=None if args.only != "schemathesis" else False,
         max_transport_errors=args.max_transport_errors,
+        max_sessions=args.max_sessions,
+        record_choices=args.record_choices,
+        expect_choices=args.expect_choices,
+        fail_on_drift=args.fail_on_drift or None,
     )
 
 

@@ -25,14 +25,20 @@ from ivhsuite.redact import redact
 
 GENERATED_MARKER = "generated"
 COLD_FIRST_MARKER = "cold_first"
+COLD, REST = "cold", "rest"
 _REPRODUCE = re.compile(r"reproduce: (curl .*)$", re.MULTILINE)
 
 
 class GatePlugin:
-    """Handed to ``pytest.main(plugins=[...])`` by the gate."""
+    """Handed to ``pytest.main(plugins=[...])`` by the gate; ``part`` picks the scenarios of one pytest run.
+
+    The gate runs the cold-first scenarios (:data:`COLD`) before the generated half creates
+    anything, the others (:data:`REST`) after it; None runs them all, cold-first ones first.
+    """
 
     def __init__(self, run: RunContext) -> None:
         self.run = run
+        self.part: str | None = None
         self.outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
         self.collected = 0
         self.errors: list[str] = []  # failed tests that name no promise: errors, not findings
@@ -51,11 +57,18 @@ class GatePlugin:
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         items.sort(key=lambda item: item.get_closest_marker(COLD_FIRST_MARKER) is None)  # stable: cold ones first
-        deselected = [item for item in items if item.get_closest_marker(GENERATED_MARKER)]
+
+        def left_out(item: pytest.Item) -> bool:
+            cold = item.get_closest_marker(COLD_FIRST_MARKER) is not None
+            return bool(item.get_closest_marker(GENERATED_MARKER)) or (self.part == COLD and not cold) or (
+                self.part == REST and cold
+            )
+
+        deselected = [item for item in items if left_out(item)]
         if deselected:
             items[:] = [item for item in items if item not in deselected]
             config.hook.pytest_deselected(items=deselected)
-        self.collected = len(items)
+        self.collected += len(items)
 
     def counts_text(self) -> str:
         """``12/39: 11 passed, 1 failed``, for a progress display."""

@@ -99,10 +99,14 @@ class Probe:
 
     def _send_once(self, operation_id: str, payload: dict[str, Any]) -> Answer:
         payload = {"ReqId": uuid.uuid4().hex, **payload}
+        closed_before = isinstance(payload.get("SessionId"), str) and payload["SessionId"] in self.run.closed_ids()
         response = self.client.send(operation_id, payload, timeout=TIMEOUT)
         self.sent.append((response.request, True))
         self._retry_after = _seconds(response.headers.get("retry-after"))
         answer = self._answered(operation_id, response)
+        self.run.spotter.see(
+            operation_id, payload, answer, response.headers.get("retry-after"), closed_before=closed_before
+        )
         session_id = answer.payload.get("SessionId")
         creates = self.run.spec.operation(operation_id).session_ref == "creates"
         if creates and answer.ok and isinstance(session_id, str):
@@ -121,7 +125,36 @@ class Probe:
 
         A success without a SessionId is a ``response-schema`` finding at once: the session is
         found by its UserId and closed, so no later scenario waits on a slot nobody can account for.
+
+        A session still preparing (status 3) checks "no start while preparing" at once when its
+        Protocol still needs a verdict (:mod:`ivhsuite.gate.cold_start`); one that turned ready and
+        got started by that check is closed and created again, so the caller's session is as new.
         """
+        answer, payload = self._create(user_id, retry_busy=retry_busy, by_asset=by_asset, **fields)
+        if self._seize_cold(answer, payload):
+            answer, payload = self._create(user_id, retry_busy=retry_busy, by_asset=by_asset, **fields)
+        return answer
+
+    def _seize_cold(self, answer: Answer, payload: dict[str, Any]) -> bool:
+        """Seize a cold session; True when the check started it (it turned ready first) and it was closed."""
+        session_id, protocol = answer.payload.get("SessionId"), payload.get("Protocol")
+        preparing = answer.payload.get("SessionStatus") == SessionStatus.PREPARING
+        if not (answer.ok and preparing and isinstance(session_id, str) and self.run.cold.wanted(protocol)):
+            return False
+
+        def send(operation: str, body: dict[str, Any]) -> tuple[Answer, str]:
+            got = self._send_once(operation, body)
+            return got, self.curl(self.sent[-1][0])
+
+        self.run.cold.seize(session_id, str(protocol), send, "scenarios")
+        if session_id in self.run.cold.started_ready:
+            self.close(session_id)
+            return True
+        return False
+
+    def _create(
+        self, user_id: str | None, *, retry_busy: bool, by_asset: bool, **fields: Any
+    ) -> tuple[Answer, dict[str, Any]]:
         user_id = user_id or self.user_id()
         operation = "createsessionbyasset" if by_asset else "createsession"
         if by_asset:
@@ -131,7 +164,12 @@ class Probe:
         # Once the quota stayed busy for one scenario, later ones try once more, then say why they cannot run.
         retries = (1 if self.run.quota_exhausted else BUSY_RETRIES) if retry_busy else 1
         for attempt in range(retries):
-            answer = self.send(operation, payload)
+            if not self.run.budget.take(generated=False):
+                pytest.skip(f"the session budget is spent ({self.run.budget.words()}): raise --max-sessions")
+            try:
+                answer = self.send(operation, payload)
+            finally:
+                self.run.budget.release()
             if answer.ok and not isinstance(answer.payload.get("SessionId"), str):
                 found = self.reconcile(str(payload["UserId"]))
                 self.expect(
@@ -141,7 +179,7 @@ class Probe:
                     f" found by its UserId in the list: {', '.join(found) or 'nothing'} (closed)",
                 )
             if not (retry_busy and answer.busy):
-                return answer
+                return answer, payload
             self.run.counters.add("quota_busy")
             self.expect_no_zombies(f"{operation} answered {answer.code} (quota busy)")
             closed_before = self.run.closed_ids()
@@ -154,7 +192,7 @@ class Probe:
         if retry_busy:
             self.run.quota_exhausted = True
             pytest.skip(f"quota busy: {operation} kept answering {answer.code} (the project's slots are held)")
-        return answer
+        return answer, payload
 
     def reconcile(self, user_id: str | None = None) -> list[str]:
         """Close this run's live sessions no answer accounted for; the ones this scenario still uses stay."""
@@ -204,12 +242,17 @@ class Probe:
     def wait_ready(self, session_id: str, promise: str = "lifecycle") -> Answer:
         """Poll statsession until SessionStatus is 1, within the configured deadline."""
         options = self.run.options
-        deadline = time.monotonic() + options.ready_timeout
+        began = time.monotonic()
+        deadline = began + options.ready_timeout
+        cold = False
         while True:
             answer = self.stat(session_id)
             status = answer.payload.get("SessionStatus")
             if answer.ok and status == SessionStatus.READY:
+                if cold:
+                    self.run.spotter.ready_after(time.monotonic() - began)  # the endpoint's cold-start time
                 return answer
+            cold = cold or status == SessionStatus.PREPARING
             self.expect(
                 answer.ok or answer.code in self.run.spec.environmental_codes,
                 promise,

@@ -18,6 +18,7 @@ from schemathesis.core.failures import Failure, Severity
 from ivhsuite.contract import Exchange, Judge, broken
 from ivhsuite.contract.judge import JSON_TYPES
 from ivhsuite.gate.context import current
+from ivhsuite.gate.network import BUDGET_CUT, unanswered
 from ivhsuite.protocol import Answer
 from ivhsuite.spec import Operation, Spec, load_spec
 
@@ -117,6 +118,8 @@ def expectation(case: Case) -> Expectation:
 
 def _judge(promise: str, case: Case, response: Response) -> None:
     """Ask the judge about one promise; note what it observed, raise what it found broken."""
+    if unanswered(response) == BUDGET_CUT:
+        return  # a create the session budget did not send: no answer to judge
     run = current()
     judge = Judge(spec(), coverage=run.coverage if run is not None else None)
     judgement = judge.promise(promise, exchange(case, response))

@@ -2,10 +2,11 @@
 
 - :class:`IvhSignature`, the auth provider: the documented query signature on every case;
 - ``before_call``: shapes the body (:mod:`ivhsuite.gate.shaping`) and, before a
-  create (createsession or createsessionbyasset), makes room within the quota
+  create (createsession or createsessionbyasset), asks the session budget
+  (:mod:`ivhsuite.gate.budget`) for a positive one and makes room within the quota
   (:class:`~ivhsuite.gate.quota_guard.SessionGuard`);
-- ``after_call``: remembers every SessionId a create returns, forgets closed
-  ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
+- ``after_call``: remembers every SessionId a create returns (one still preparing goes to
+  :mod:`ivhsuite.gate.cold_start` at once), forgets closed ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
 - ``filter_failure``: drops any failure on a 502/503/504 the network answered
   (:mod:`ivhsuite.gate.network`, which also puts schemathesis's requests under the retry policy);
 - :class:`FindingCollector`, a CLI event handler that hands every failure, with its
@@ -32,7 +33,7 @@ from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.spec_cases import astlock, checks
 from ivhsuite.gate.spec_cases.checks import BrokenPromise, answer, body_positive, operation_of
 from ivhsuite.gate.spec_cases.promises import promise_of_check
-from ivhsuite.protocol import Code
+from ivhsuite.protocol import Code, SessionStatus
 from ivhsuite.redact import redact
 from ivhsuite.signing import sign_params
 
@@ -67,9 +68,13 @@ def before_call(context: HookContext, case: Case, **kwargs: Any) -> None:
     op = operation_of(case)
     if run is None or op is None:
         return
-    case.body = run.shaper.shape(op.operation_id, case.body, positive=body_positive(case))
+    positive = body_positive(case)
+    case.body = run.shaper.shape(op.operation_id, case.body, positive=positive)
     if op.session_ref == "creates":
-        run.guard.before_create()
+        taken = run.budget.take(generated=True) if positive else None
+        run.budget.hold(taken)  # False: over the session budget, network.send answers it without sending
+        if taken is not False:
+            run.guard.before_create()
     elif isinstance(case.body, dict) and isinstance(case.body.get("Payload"), dict):
         run.guard.touch(str(case.body["Payload"].get("SessionId")))  # in use: the last one closed for room
 
@@ -80,15 +85,27 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
     op = operation_of(case)
     if run is None or op is None:
         return
+    taken = run.budget.held() if op.session_ref == "creates" else None
+    if taken is False:
+        return  # cut by the session budget: nothing was sent
+    if taken:
+        run.budget.release()
     run.counters.add("generated")
     got = answer(response)
     run.answers.record("generated", op.operation_id, response.status_code, got.code, response.elapsed)
     sent = case.body.get("Payload") if isinstance(case.body, dict) else None
     sent = sent if isinstance(sent, dict) else {}
+    if case.method.upper() == "POST":
+        retry_after = (response.headers.get("retry-after") or [None])[0]
+        named = sent.get("SessionId")  # any JSON value in a fuzzed case
+        closed_before = isinstance(named, str) and named in run.closed_ids()
+        run.spotter.see(op.operation_id, sent, got, retry_after, closed_before=closed_before)
     if op.session_ref == "creates":
         session_id = got.payload.get("SessionId") if got.code == Code.OK else None
         if isinstance(session_id, str) and session_id:
             run.created(session_id, str(sent.get("UserId", "")), guarded=True)
+            if got.payload.get("SessionStatus") == SessionStatus.PREPARING:
+                run.seize_cold(session_id, sent.get("Protocol"))  # a cold session: start it at once (page 100390)
         else:
             run.guard.created(None)
             if got.code == Code.OK and isinstance(sent.get("UserId"), str):
@@ -106,6 +123,8 @@ def after_network_error(context: HookContext, case: Case, request: Any) -> None:
     run = current()
     op = operation_of(case)
     if run is not None and op is not None and op.session_ref == "creates":
+        if run.budget.held():
+            run.budget.release()
         run.guard.request_lost()
 
 

@@ -1,0 +1,265 @@
+"""The endpoint's choices where the docs are silent, as the emulator names them: spotted, recorded, compared.
+
+Every answer of a run (generated or scenario) passes :meth:`Spotter.see`, which notes the
+plausible answer the endpoint chose at each silent point it can tell apart from one
+answer (:mod:`ivhsuite.emulator.choices`). ``ivhsuite gate --record-choices FILE`` writes
+them in the emulator's config format (``ivhsuite emulate --config FILE`` plays that
+endpoint offline); ``--expect-choices FILE`` compares: a choice seen otherwise than
+recorded is **drift**, one the run could not see is "not observed", never drift.
+
+What one run cannot tell (a rate in requests a second, a probability of cold failures,
+when the model cache is warm, the channel's choices) is never guessed: not observed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import tomllib
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ivhsuite.emulator.choices import CHOICES, FOUR_XX, Choices
+from ivhsuite.errors import ConfigError
+from ivhsuite.protocol import Answer, Code, SessionStatus
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+CLOSED_STATUSES = (SessionStatus.CLOSED, SessionStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One choice compared with the recording: ``now`` None means the run could not observe it."""
+
+    name: str
+    was: str
+    now: str | None
+    detail: str = ""  # what was seen, e.g. the code
+
+    @property
+    def drifted(self) -> bool:
+        return self.now is not None and self.now != self.was
+
+    def __str__(self) -> str:
+        if self.now is None:
+            return f"{self.name}: was {self.was}, not observed"
+        seen = f" ({self.detail})" if self.detail else ""
+        return f"{self.name}: was {self.was}, now {self.now}{seen}"
+
+
+class Spotter:
+    """Thread-safe: schemathesis workers and the scenarios feed one per run."""
+
+    def __init__(self) -> None:
+        self._votes: dict[str, Counter[str]] = {}
+        self._details: dict[tuple[str, str], str] = {}
+        self._error_statuses: set[tuple[int, int]] = set()  # (Code, HTTP status) of every error answer
+        self._closed_seen = False  # a session of ours was closed before some listing
+        self._prepare: list[float] = []  # seconds cold sessions took to become ready
+        self._lock = threading.Lock()
+
+    def _vote(self, name: str, value: str, detail: str = "") -> None:
+        with self._lock:
+            self._votes.setdefault(name, Counter())[value] += 1
+            if detail:
+                self._details.setdefault((name, value), detail)
+
+    def see(
+        self,
+        operation: str,
+        sent: dict[str, Any],
+        answer: Answer,
+        retry_after: str | None = None,
+        *,
+        closed_before: bool = False,
+    ) -> None:
+        """One answer to ``operation`` (``sent``: the request's Payload); ``closed_before``: we had closed its SessionId."""
+        code = answer.code
+        if code is not None and code != Code.OK and answer.status < 500:
+            with self._lock:
+                self._error_statuses.add((int(code), answer.status))
+            self._error_payload(sent, answer)
+            if code == Code.TOO_FREQUENT:
+                self._vote("retry-after", retry_after.strip() if retry_after else "none")
+        if operation == "closesession" and closed_before and answer.status < 500:
+            self._vote("close-twice", "ok" if answer.ok else "error", f"Code {code}")
+        if operation in ("createsession", "createsessionbyasset"):
+            self._create(operation, sent, answer)
+        if operation == "listsessionofprojectid" and answer.ok:
+            self._listing(answer)
+        data = sent.get("Data")
+        empty_text = operation == "command" and isinstance(data, dict) and data.get("Text") == ""
+        if empty_text and (answer.ok or code == Code.BAD_PARAMETER):
+            self._vote("empty-text", "accept" if answer.ok else "refuse", f"Code {code}")
+        self._nulls(sent, answer)
+
+    def _error_payload(self, sent: dict[str, Any], answer: Answer) -> None:
+        body = answer.body if isinstance(answer.body, dict) else None
+        if body is None or not isinstance(sent.get("ReqId"), str):
+            return
+        payload = body.get("Payload", None) if "Payload" in body else None
+        if "Payload" not in body:
+            self._vote("error-payload", "absent")
+        elif payload == {}:
+            self._vote("error-payload", "empty")
+        elif isinstance(payload, dict) and payload.get("ReqId") == sent["ReqId"]:
+            self._vote("error-payload", "reqid")
+
+    def _create(self, operation: str, sent: dict[str, Any], answer: Answer) -> None:
+        session_id = answer.payload.get("SessionId")
+        if answer.ok and isinstance(session_id, str) and session_id:
+            self._vote("session-id", _id_style(session_id))
+            option = sent.get("ProtocolOption")
+            css = isinstance(option, dict) and option.get("CssCustomPushUrl")
+            if answer.payload.get("SessionStatus") == SessionStatus.PREPARING and not css:
+                self._vote("play-addr-while-preparing", "yes" if "PlayStreamAddr" in answer.payload else "no")
+        key = sent.get("AssetVirtualmanKey")
+        if operation == "createsessionbyasset" and key == "" and answer.code in (Code.BAD_PARAMETER, Code.ASSET_EXPIRED):
+            self._vote("unknown-asset", str(int(answer.code)))
+
+    def _listing(self, answer: Answer) -> None:
+        sessions = answer.payload.get("Sessions")
+        if not isinstance(sessions, list):
+            return
+        if any(isinstance(s, dict) and s.get("SessionStatus") in CLOSED_STATUSES for s in sessions):
+            self._vote("list-closed", "yes")
+        elif self._closed_seen:
+            self._vote("list-closed", "no")
+
+    def _nulls(self, sent: dict[str, Any], answer: Answer) -> None:
+        if any(value is None for value in sent.values()) and (answer.ok or answer.code == Code.BAD_PARAMETER):
+            missing_required = answer.code == Code.BAD_PARAMETER and "required" in answer.message.lower()
+            if not missing_required:
+                self._vote("null-optional", "absent" if answer.ok else "refuse")
+
+    def closed_one(self) -> None:
+        """A closesession of ours answered Code 0: later listings can tell whether closed sessions are listed."""
+        self._closed_seen = True
+
+    def ready_after(self, seconds: float) -> None:
+        """A cold session of ours became ready ``seconds`` after its create answered."""
+        with self._lock:
+            self._prepare.append(seconds)
+
+    def observed(self) -> dict[str, str]:
+        """Each choice seen, by the emulator's name: the value most answers showed."""
+        with self._lock:
+            found = {name: votes.most_common(1)[0][0] for name, votes in self._votes.items()}
+            statuses = set(self._error_statuses)
+        status = _error_status(statuses)
+        if status is not None:
+            found["error-status"] = status
+        return {name: found[name] for name in CHOICES if name in found}
+
+    def detail(self, name: str, value: str) -> str:
+        with self._lock:
+            return self._details.get((name, value), "")
+
+    def prepare_seconds(self) -> float | None:
+        """The longest cold start seen, rounded up to a tenth of a second; None when no session was cold."""
+        with self._lock:
+            return round(max(self._prepare), 1) if self._prepare else None
+
+
+def _id_style(session_id: str) -> str:
+    if _UUID.match(session_id):
+        return "uuid"
+    if len(session_id) == 32 and _HEX.match(session_id):
+        return "hex"
+    return "short" if len(session_id) <= 16 else "long"
+
+
+def _error_status(pairs: set[tuple[int, int]]) -> str | None:
+    """The error-status choice the (Code, HTTP status) pairs fit: 200, the per-code 4xx table, or one fixed status."""
+    if not pairs:
+        return None
+    statuses = {status for _, status in pairs}
+    if statuses == {200}:
+        return "200"
+    if all(status == FOUR_XX.get(code, 400) for code, status in pairs) and len(statuses) > 1:
+        return "4xx"
+    if len(statuses) == 1:
+        return str(next(iter(statuses)))
+    return "4xx"
+
+
+# --- the file ------------------------------------------------------------------------
+
+
+def record(path: Path, observed: dict[str, str], *, base_url: str, quota: int | None, prepare: float | None) -> None:
+    """Write the emulator's config format: what was observed, the date and the endpoint's host as comments."""
+    host = urlsplit(base_url).hostname or base_url
+    lines = [
+        f"# The choices of {host}, recorded by ivhsuite gate on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "# Play it offline: ivhsuite emulate --config <this file>; compare: ivhsuite gate --expect-choices <this file>.",
+        "# A choice the run could not observe is left out (the emulator's default plays it).",
+    ]
+    if quota:
+        lines.append(f"quota = {quota}")
+    if prepare is not None:
+        lines.append(f"prepare-seconds = {prepare}  # the longest cold start measured")
+    lines += ["", "[choices]"]
+    lines += [f'{name} = "{value}"' for name, value in observed.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def load_expected(path: Path) -> dict[str, str]:
+    """The ``[choices]`` of a recording (or any emulator config file), checked as the emulator would."""
+    try:
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read --expect-choices {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--expect-choices {path} is not valid TOML: {exc}") from None
+    choices = document.get("choices", {})
+    if not isinstance(choices, dict):
+        raise ConfigError(f"--expect-choices {path}: [choices] must be a table of name = value")
+    Choices.parse(choices)  # an unknown name or value is the same one-line error as the emulator's
+    return {name: _spelt(value) for name, value in choices.items()}
+
+
+def _spelt(value: Any) -> str:
+    """A TOML value as the emulator's parser reads it, and :meth:`Spotter.observed` spells it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def compare(expected: dict[str, str], observed: dict[str, str], spotter: Spotter | None = None) -> list[Drift]:
+    """One :class:`Drift` per recorded choice, in the emulator's order: drifted, held, or not observed."""
+    rows = []
+    for name in (n for n in CHOICES if n in expected):
+        now = observed.get(name)
+        detail = spotter.detail(name, now) if spotter is not None and now is not None else ""
+        rows.append(Drift(name, expected[name], now, detail))
+    return rows
+
+
+
+def drift_junit(rows: list[Drift], path: Path, *, fail_on_drift: bool) -> Path:
+    """One test case per recorded choice: drift fails it under --fail-on-drift (else it is skipped, named);
+    a choice not observed is skipped."""
+    suite = ET.Element("testsuite", name="ivhsuite-choices", tests=str(len(rows)))
+    failures = skipped = 0
+    for row in rows:
+        case = ET.SubElement(suite, "testcase", classname="choices", name=row.name)
+        if row.drifted and fail_on_drift:
+            ET.SubElement(case, "failure", message=f"drift: {row}")
+            failures += 1
+        elif row.drifted or row.now is None:
+            ET.SubElement(case, "skipped", message=f"drift: {row}" if row.drifted else str(row))
+            skipped += 1
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    suite.set("skipped", str(skipped))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode"), encoding="utf-8")
+    return path
