@@ -414,14 +414,17 @@ class ProxyApp:
         """A downstream message by the contract's channel judge (schema, documented code, ReqId), then the
         session rules (a refused text, FinalType)."""
         body = _loads(frame)
+        self._safe(lambda: self._channel_promises(body, channel, opened))
+        self._safe(lambda: self.tracker.channel_down(channel, opened, body, self.now()))
+
+    def _channel_promises(self, body: Any, channel: ChannelTrack, opened: Call) -> list[Finding]:
         if body is UNREADABLE:
             issues = [Issue("channel-message-schema", "a downstream message is not JSON")]
         else:
             issues = channel_promises.message_issues(self.channel_spec, body)
             if channel.req_ids_judged:
                 issues += channel_promises.reqid_issues([body], channel.req_ids)
-        self.findings.add([self._finding(i.promise, i.detail[:300], opened) for i in issues])
-        self._safe(lambda: self.tracker.channel_down(channel, opened, body, self.now()))
+        return [self._finding(i.promise, i.detail[:300], opened) for i in issues]
 
     def _safe(self, judge: Callable[[], list[Finding]]) -> None:
         try:
