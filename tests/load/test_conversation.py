@@ -15,10 +15,12 @@ import pytest
 from ivhsuite.channel import channel_url
 from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.config import DEFAULT_PROJECT_ID
+from ivhsuite.contract import Issue
+from ivhsuite.contract.channel import status
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 from ivhsuite.ids import new_hex_id
 from ivhsuite.load import conversation
-from ivhsuite.load.thresholds import AUDIO_SEND_LAG, CHANNEL_CONNECT, REFUSED_PREFIX, time_to
+from ivhsuite.load.thresholds import AUDIO_SEND_LAG, CHANNEL_CONNECT, CHANNEL_CONTRACT, REFUSED_PREFIX, time_to
 from ivhsuite.protocol import Code
 from ivhsuite.spec import load_spec
 
@@ -41,7 +43,16 @@ class Recorder:
 def servers() -> Iterator[dict[str, Any]]:
     """A faithful emulator and one of each of the conversation's broken variants."""
     fast = {"prepare_seconds": 0.0, "channel_time_scale": 0.01}
-    variants = {"faithful": frozenset(), "no-audio-over": frozenset({"channel-no-audio-over"})}
+    variants = {
+        name: frozenset({name} - {"faithful"})
+        for name in (
+            "faithful",
+            "channel-no-audio-over",
+            "channel-wrong-reqid",
+            "channel-bad-message",
+            "channel-undocumented-refusal",
+        )
+    }
     running = {name: serve_in_thread(EmulatorSettings(faults=faults, **fast)) for name, faults in variants.items()}
     try:
         yield running
@@ -99,7 +110,7 @@ def test_audio_is_paced_and_timed_to_its_start_and_end(servers: dict[str, Any]) 
 
 
 def test_a_missing_audio_over_fails_its_entry(servers: dict[str, Any]) -> None:
-    record = talk(servers["no-audio-over"].base_url, "audio", 3, speak_timeout=0.3)
+    record = talk(servers["channel-no-audio-over"].base_url, "audio", 3, speak_timeout=0.3)
     assert record.names(failed=True) == [time_to("AudioOver")]
     assert "no AudioOver" in str(record.entries[-1][2])
 
@@ -109,6 +120,49 @@ def test_a_refused_command_is_counted_by_its_code(servers: dict[str, Any]) -> No
     refused = record.names(failed=True)
     assert refused and all(name.startswith(REFUSED_PREFIX) for name in refused)
     assert time_to("AudioOver") not in record.names()
+
+
+BROKEN_CHANNELS = {  # fault: (driver, DriverType, the promise it breaks)
+    "channel-wrong-reqid": ("text", 1, "channel-reqid"),
+    "channel-bad-message": ("text", 1, "channel-message-schema"),
+    "channel-undocumented-refusal": ("audio", 1, "channel-refusal-documented"),  # audio on a text session
+}
+
+
+@pytest.mark.parametrize("fault", list(BROKEN_CHANNELS), ids=list(BROKEN_CHANNELS))
+def test_a_broken_channel_promise_fails_the_contract_entry_in_the_gates_words(
+    servers: dict[str, Any], fault: str
+) -> None:
+    driver, driver_type, promise = BROKEN_CHANNELS[fault]
+    record = talk(servers[fault].base_url, driver, driver_type, speak_timeout=0.3)
+    broken = {str(failure) for name, _, failure in record.entries if name == CHANNEL_CONTRACT}
+    assert broken == {str(Issue(promise))}  # one message a promise: locust groups its failures by it
+
+
+def test_a_faithful_channel_breaks_no_channel_promise(servers: dict[str, Any]) -> None:
+    base = servers["faithful"].base_url
+    for driver, driver_type in (("text", 1), ("streamtext", 1), ("audio", 3), ("audio", 1)):  # the last: refused
+        assert CHANNEL_CONTRACT not in talk(base, driver, driver_type).names(failed=True)
+
+
+def test_a_drive_whose_last_status_comes_first_breaks_its_promise() -> None:
+    class Scripted:
+        """A channel answering each text with TextOver, then TextStart."""
+
+        def __init__(self) -> None:
+            self.queue: list[dict[str, Any]] = []
+
+        def send(self, command: str, req_id: str, data: dict[str, Any]) -> None:
+            if command == "SEND_TEXT":
+                self.queue += [status(req_id, "TextOver"), status(req_id, "TextStart")]
+
+        def read(self, timeout: float) -> dict[str, Any] | None:
+            return self.queue.pop(0) if self.queue else None
+
+    record = Recorder()
+    conversation.Conversation(Scripted(), RULES, record, text_interval=1.0).text()  # type: ignore[arg-type]
+    broken = [str(failure) for name, _, failure in record.entries if name == CHANNEL_CONTRACT]
+    assert broken == [str(Issue("channel-text-statuses"))]
 
 
 def test_a_refused_handshake_fails_channel_connect(servers: dict[str, Any]) -> None:

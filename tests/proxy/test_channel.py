@@ -27,7 +27,9 @@ from ivhsuite.channel import Channel, channel_url
 from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.client import IvhClient
 from ivhsuite.config import Target
+from ivhsuite.contract.promises import CHANNEL_PROMISES
 from ivhsuite.emulator import EmulatorSettings, create_app
+from ivhsuite.protocol import Code
 from ivhsuite.proxy import RULES as PROXY_RULES
 from ivhsuite.proxy import Findings, Policy, ProxyApp
 from ivhsuite.proxy.report import RunRecord, render_html, summary
@@ -396,3 +398,46 @@ def test_plain_http_to_the_channel_path_is_no_unknown_path(through_proxy: Callab
     assert run.rules() == ["request-schema"]
     (finding,) = run.findings.by_rule()["request-schema"]
     assert "WebSocket" in finding.message
+
+
+# --- the endpoint's channel promises, by the contract's one judge ---------------------------
+
+BROKEN_CHANNELS = {
+    "channel-wrong-reqid": ("channel-reqid", 3),
+    "channel-bad-message": ("channel-message-schema", 3),
+    "channel-undocumented-refusal": ("channel-refusal-documented", 1),  # SEND_AUDIO on a text session: refused
+}
+
+
+@pytest.mark.parametrize("fault", list(BROKEN_CHANNELS), ids=list(BROKEN_CHANNELS))
+def test_a_broken_channel_promise_is_the_endpoints_named_as_the_gate_names_it(
+    through_proxy: Callable[..., Run], fault: str
+) -> None:
+    promise, driver_type = BROKEN_CHANNELS[fault]
+    run = through_proxy(faults=frozenset({fault}))
+    sid = run.started(driver_type=driver_type)
+    with connect(run.url(sid)) as ws:
+        if driver_type == 1:
+            ws.send(audio(sid, PACKET, 1, uuid.uuid4().hex, final=True))
+            assert json.loads(ws.recv(timeout=5))["Header"]["Code"]
+        else:
+            ws.send(command(sid, "SEND_TEXT", {"Text": "hello"}))
+            wait_over(ws, "TextOver")
+    run.ivh.close_session(sid)
+    assert run.rules("endpoint") == [promise], [f.line() for fs in run.findings.by_rule().values() for f in fs]
+    finding = run.findings.by_rule()[promise][0]
+    assert finding.line().startswith(f"ENDPOINT [{promise}]")
+    assert PROXY_RULES[promise].description == CHANNEL_PROMISES[promise]
+    assert run.exit_code("endpoint") == 1
+
+
+def test_a_faithful_channel_breaks_no_channel_promise(through_proxy: Callable[..., Run]) -> None:
+    run = through_proxy()
+    sid = run.started()
+    with connect(run.url(sid)) as ws:
+        ws.send(command(sid, "SEND_TEXT", {"Text": "hello"}))
+        wait_over(ws, "TextOver")
+        ws.send(command(sid, "SEND_AUDIO", {"Audio": ""}))  # the wrong shape: refused with a documented code
+        assert json.loads(ws.recv(timeout=5))["Header"]["Code"] in {int(code) for code in Code}
+    run.ivh.close_session(sid)
+    assert run.rules("endpoint") == []

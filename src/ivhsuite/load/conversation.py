@@ -12,6 +12,13 @@ What it measures goes to ``report(name, milliseconds, failure)``, a locust stats
 the first packet), ``time to AudioOver`` (from the final packet), ``audio send lag`` (per
 sequence, the packet sent furthest behind its documented time: the generator's own health),
 ``channel dropped`` (the endpoint closed a live session's channel) and ``refused <code>``.
+
+Every downstream message is judged by the contract's channel functions
+(:mod:`ivhsuite.contract.channel`, the document's validators compiled once): it matches the
+AsyncAPI schema, an error carries a documented code, a status carries a ReqId this user sent, and
+an ended drive had its first status before its last. A broken one is a failure of
+``contract violation: commandchannel`` worded ``broken promise [key]: words`` (no per-message
+value: locust groups failures by message; the first detail of each key is logged once).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -28,11 +36,14 @@ from typing import Any
 import websocket
 
 from ivhsuite import fastjson
-from ivhsuite.channel_spec import AudioRules, ChannelRules
+from ivhsuite.channel_spec import AudioRules, ChannelRules, ChannelSpec, load_channel_spec
+from ivhsuite.contract import Issue
+from ivhsuite.contract import channel as promises
 from ivhsuite.ids import new_hex_id
 from ivhsuite.load.thresholds import (
     AUDIO_SEND_LAG,
     CHANNEL_CONNECT,
+    CHANNEL_CONTRACT,
     CHANNEL_DROPPED,
     REFUSED_PREFIX,
     time_to,
@@ -46,6 +57,9 @@ TONE_SECONDS = 2.0  # one audio sequence: a generated tone, a head start and a f
 DEFAULT_SPEAK_TIMEOUT = 30.0
 
 Report = Callable[[str, float, Exception | None], None]
+log = logging.getLogger("ivhsuite")
+_logged: set[str] = set()  # the promise keys whose first detail this process logged
+NOT_JSON = "<a text frame that is not JSON>"  # what read() gives for one: off the schema, judged as such
 
 
 class ChannelFailure(Exception):
@@ -111,8 +125,9 @@ class WsChannel:
             self.closed = self.closed or ChannelClosed(None, str(exc) or type(exc).__name__)
             raise self.closed from None
 
-    def read(self, timeout: float) -> dict[str, Any] | None:
-        """The next downstream message within ``timeout`` seconds, None when none came; ChannelClosed once closed."""
+    def read(self, timeout: float) -> Any:
+        """The next downstream message within ``timeout`` seconds (:data:`NOT_JSON` for a text frame that is
+        none), None when none came or it was binary; ChannelClosed once closed."""
         if self._ws is None or self.closed is not None:
             raise self.closed or ChannelClosed(None, "not open")
         self._ws.settimeout(max(timeout, 0.001))
@@ -128,7 +143,12 @@ class WsChannel:
             code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
             self.closed = ChannelClosed(code, data[2:].decode("utf-8", "replace"))
             raise self.closed
-        return fastjson.loads(frame.data) if opcode == websocket.ABNF.OPCODE_TEXT else None
+        if opcode != websocket.ABNF.OPCODE_TEXT:
+            return None
+        try:
+            return fastjson.loads(frame.data)
+        except (ValueError, UnicodeDecodeError):
+            return NOT_JSON
 
     def close(self) -> None:
         """Send the close frame and drop the socket, without waiting for the endpoint's.
@@ -156,6 +176,7 @@ class _Drive:
     started: bool = False
     over: bool = False
     refused: bool = False
+    messages: list[dict[str, Any]] = field(default_factory=list)  # its own statuses, for the contract's judge
 
 
 @dataclass
@@ -169,7 +190,9 @@ class Conversation:
     speak_timeout: float = DEFAULT_SPEAK_TIMEOUT
     heartbeat: float | None = None  # None: the documented lower bound
     clock: Callable[[], float] = time.perf_counter
+    spec: ChannelSpec = field(default_factory=load_channel_spec)  # parsed and compiled once a process
     drives: dict[str, _Drive] = field(default_factory=dict)
+    sent: set[str] = field(default_factory=set)  # every ReqId sent on this channel (channel-reqid)
     _last_text: float | None = None
     _last_beat: float = 0.0
 
@@ -262,9 +285,12 @@ class Conversation:
             why = ChannelFailure(f"no {status} within {self.speak_timeout:g} s of the last send")
             self.report(time_to(status), self.speak_timeout * 1000.0, why)
 
-    def _on_message(self, message: dict[str, Any]) -> None:
-        header = message.get("Header") or {}
-        payload = message.get("Payload") or {}
+    def _on_message(self, message: Any) -> None:
+        self._broken(promises.message_issues(self.spec, message) + promises.reqid_issues([message], self.sent))
+        if not isinstance(message, dict):
+            return
+        header = message.get("Header") if isinstance(message.get("Header"), dict) else {}
+        payload = promises.payload_of(message)
         req_id = payload.get("ReqId")
         drive = self.drives.get(req_id) if isinstance(req_id, str) else None
         code = header.get("Code") or 0
@@ -276,6 +302,7 @@ class Conversation:
             return
         if drive is None:
             return  # a status of a drive already judged (or resent after a reconnect)
+        drive.messages.append(message)
         status = payload.get("SpeakStatus")
         now = self.clock()
         if status == f"{drive.kind}Start" and not drive.started:
@@ -284,10 +311,19 @@ class Conversation:
         elif status == f"{drive.kind}Over" and drive.last_sent is not None:
             drive.over = True
             self.report(time_to(status), (now - drive.last_sent) * 1000.0, None)
+            self._broken(promises.drive_issues(self.spec, drive.messages, str(req_id), drive.kind.lower()))
+
+    def _broken(self, issues: list[Issue]) -> None:
+        for issue in issues:
+            if issue.promise not in _logged:
+                _logged.add(issue.promise)
+                log.warning("ivhsuite load: %s", issue)
+            self.report(CHANNEL_CONTRACT, 0.0, ChannelFailure(str(Issue(issue.promise))))
 
     # --- plumbing -------------------------------------------------------------------
 
     def _send(self, command: str, req_id: str, data: dict[str, Any]) -> None:
+        self.sent.add(req_id)  # before it goes: its status may be the next read
         self.channel.send(command, req_id, data)
 
     def _space_texts(self) -> None:

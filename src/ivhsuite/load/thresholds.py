@@ -55,6 +55,7 @@ CHANNEL_CONNECT = "channel connect"
 AUDIO_SEND_LAG = GENERATOR_SCOPE.removeprefix("channel.")  # the generator's own pace: its health, not the endpoint's
 CHANNEL_DROPPED = "channel dropped"
 REFUSED_PREFIX = "refused "
+CHANNEL_CONTRACT = CONTRACT_PREFIX + "commandchannel"  # a broken channel promise (counted by the contract scope)
 
 
 def time_to(speak_status: str) -> str:

@@ -34,6 +34,8 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ivhsuite.channel_spec import ChannelSpec, load_channel_spec
+from ivhsuite.contract import Issue
+from ivhsuite.contract import channel as channel_promises
 from ivhsuite.proxy.answer_checks import check_answer
 from ivhsuite.proxy.findings import Call, Finding, Findings
 from ivhsuite.proxy.relay import (
@@ -335,11 +337,14 @@ class ProxyApp:
                 continue
             text = message.get("text")
             frame: Frame = text if text is not None else message.get("bytes") or b""
+            body: Any = _loads(frame) if isinstance(frame, str) else UNREADABLE
+            if channel is not None:  # before it goes: the endpoint's status may come back at once
+                channel.sent(body)
             try:
                 await upstream.send(frame)
             except Closed:
                 return None
-            self._judge_frame(frame, channel, opened)
+            self._judge_frame(frame, body, channel, opened)
 
     async def _down(self, upstream: Upstream, send: Send, channel: ChannelTrack | None, opened: Call) -> None:
         """The endpoint's frames to the application at once, then judged; its close passed on."""
@@ -379,9 +384,8 @@ class ProxyApp:
             self.internal_errors += 1
             return None, []
 
-    def _judge_frame(self, frame: Frame, channel: ChannelTrack | None, opened: Call) -> None:
+    def _judge_frame(self, frame: Frame, body: Any, channel: ChannelTrack | None, opened: Call) -> None:
         now = self.now()
-        body: Any = _loads(frame) if isinstance(frame, str) else UNREADABLE
         payload = body.get("Payload") if isinstance(body, dict) else None
         command = payload.get("Command") if isinstance(payload, dict) else None
         label = (
@@ -407,13 +411,20 @@ class ProxyApp:
             self.internal_errors += 1
 
     def _judge_down(self, frame: str, channel: ChannelTrack, opened: Call) -> None:
-        """A downstream message against the AsyncAPI document, then the session rules (a refused text, FinalType)."""
+        """A downstream message by the contract's channel judge (schema, documented code, ReqId), then the
+        session rules (a refused text, FinalType)."""
         body = _loads(frame)
-        violation = self.channel_spec.downstream_violation(body) if body is not UNREADABLE else None
-        if body is UNREADABLE or violation is not None:
-            what = "not JSON" if violation is None else f"{violation.field}: {violation.message[:300]}"
-            self.findings.add([self._finding("response-schema", f"a channel status message: {what}", opened)])
+        self._safe(lambda: self._channel_promises(body, channel, opened))
         self._safe(lambda: self.tracker.channel_down(channel, opened, body, self.now()))
+
+    def _channel_promises(self, body: Any, channel: ChannelTrack, opened: Call) -> list[Finding]:
+        if body is UNREADABLE:
+            issues = [Issue("channel-message-schema", "a downstream message is not JSON")]
+        else:
+            issues = channel_promises.message_issues(self.channel_spec, body)
+            if channel.req_ids_judged:
+                issues += channel_promises.reqid_issues([body], channel.req_ids)
+        return [self._finding(i.promise, i.detail[:300], opened) for i in issues]
 
     def _safe(self, judge: Callable[[], list[Finding]]) -> None:
         try:

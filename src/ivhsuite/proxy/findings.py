@@ -50,6 +50,9 @@ ENDPOINT_RULES: tuple[str, ...] = (
     "command-after-start",
     "command-rate",
     "preemption",
+    "channel-message-schema",
+    "channel-refusal-documented",
+    "channel-reqid",
 )
 
 RULES: dict[str, Rule] = {

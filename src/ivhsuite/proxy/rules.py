@@ -63,6 +63,7 @@ MAX_TEXTS_KEPT = 500  # per session, for the timeline
 MAX_SESSIONS_KEPT = 20_000  # ended sessions beyond this are forgotten, oldest first
 MAX_REQIDS_KEPT = 200_000  # ReqIds remembered for reqid-reused, oldest forgotten first
 MAX_CHANNEL_EVENTS = 2_000  # per session, for the timeline
+MAX_CHANNEL_REQIDS = 100_000  # per channel: a day of texts and heartbeats, bounded memory beyond
 MAX_AUDIO_KEPT = 200  # audio sequences per session kept for the report
 CREATES = ("createsession", "createsessionbyasset")  # the spec's x-session-ref: creates
 BY_ASSET = "(by asset)"  # the pool of sessions created by asset: they belong to no project
@@ -121,6 +122,19 @@ class ChannelTrack:
     last_text_req_id: str | None = None
     text_before: float | None = None  # the arrival of the text before the last one (a refused text's undo)
     silent_reported: bool = False
+    req_ids: set[str] = field(default_factory=set)  # every ReqId the application sent on it (channel-reqid)
+
+    def sent(self, body: Any) -> None:
+        """Note a frame's ReqId as the application sends it, before the endpoint can answer it."""
+        payload = body.get("Payload") if isinstance(body, dict) else None
+        req_id = payload.get("ReqId") if isinstance(payload, dict) else None
+        if isinstance(req_id, str) and self.req_ids_judged:
+            self.req_ids.add(req_id)
+
+    @property
+    def req_ids_judged(self) -> bool:
+        """Past the cap a ReqId is no longer noted, so none is judged (tolerated, never a false finding)."""
+        return len(self.req_ids) < MAX_CHANNEL_REQIDS
 
 
 @dataclass
