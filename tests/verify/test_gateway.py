@@ -43,9 +43,15 @@ http {{
   scgi_temp_path {root}/scgi;
   keepalive_timeout 1s;
   upstream emulator {{ server {upstream}; keepalive 16; }}
+  # The command channel is a WebSocket: a gateway in front of this API passes the upgrade on
+  # (and keeps plain requests on pooled keep-alive connections).
+  map $http_upgrade $connection_upgrade {{ default upgrade; "" ""; }}
   server {{
     listen 127.0.0.1:{port};
-    location / {{ proxy_pass http://emulator; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+    location / {{
+      proxy_pass http://emulator; proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade;
+    }}
   }}
 }}
 """

@@ -35,20 +35,20 @@ code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:br
 details.thresholds{margin:6px 0}details.thresholds summary{cursor:pointer;font-weight:600}
 .limit{display:inline-block;margin:1px 8px 1px 0;white-space:nowrap}.limit small{color:#6b7280}
 .limit.pass{color:#111827;font-weight:400}.limit.fail{color:#b91c1c;font-weight:700}.limit.skip{color:#6b7280}
-.meta{color:#4b5563}.header{font-size:12px;line-height:1.35}
-h2.glance{margin-top:14px}#contract .meta{margin:2px 0;font-size:12px}
+.meta{color:#4b5563}.header{font-size:12px;line-height:1.3}
+h2.glance{margin:10px 0 2px;font-size:18px}table.matrix code{font:11px/1.1 ui-monospace,monospace;padding:0}#contract .meta{margin:2px 0;font-size:12px}
 .verdict .reason{margin-top:4px;font-size:15px}
 .scroll{overflow-x:auto}
-table.matrix{width:auto;font-size:12px;line-height:1.3}table.matrix td,table.matrix th{padding:1px 5px}
-table.matrix th.op{vertical-align:bottom;white-space:nowrap;font-size:11px}
+table.matrix{width:auto;font-size:11px;line-height:1.1}table.matrix td,table.matrix th{padding:0 4px}
+table.matrix th.op{vertical-align:bottom;white-space:nowrap;font-size:10px}
 table.matrix th.op span{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:600}
 table.matrix th.promise{font-weight:400;background:#fff;white-space:nowrap}
 table.matrix th.promise small{color:#6b7280}
 span.num,td.cell,td.num{white-space:nowrap}td.cell{text-align:center;font-variant-numeric:tabular-nums;min-width:28px}
 td.ok{color:#15803d}td.cell.bad{color:#fff;background:#b91c1c;font-weight:700}td.none{color:#9ca3af}
-td.why{color:#6b7280;font-size:11px;max-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+td.why{color:#6b7280;font-size:10px;max-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 td.num.ok{color:#15803d;text-align:right}td.num.bad{color:#b91c1c;font-weight:700;text-align:right}td.num.none{text-align:right}
-table.matrix th.promise small{display:inline-block;max-width:330px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;vertical-align:bottom}
+table.matrix th.promise small{display:inline-block;max-width:330px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;vertical-align:bottom;line-height:1.1}
 h4{margin:12px 0 4px}
 @media print{.chart{break-inside:avoid}main{max-width:none}}
 @media (max-width:640px){main{padding:8px}table.matrix th.promise small{display:none}}
