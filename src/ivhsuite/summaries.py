@@ -134,7 +134,6 @@ class GateSummary:
     environment: EnvironmentSummary = field(default_factory=EnvironmentSummary)
     promises: list[PromiseRow] = field(default_factory=list)  # the contract at a glance: promise x operation
     operations: list[OperationRow] = field(default_factory=list)  # every documented operation, in the spec's order
-    sessions_created: int = 0
     left_open: int | None = 0  # None: the project could not be listed after the run
     half_seconds: dict[str, float] = field(default_factory=dict)  # how long each half took
     sessions: SessionUse = field(default_factory=SessionUse)  # against the gate's --max-sessions

@@ -92,7 +92,6 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     result.observations = list(run.observations.values())
     counters = run.counters
     result.generated_requests, result.scenario_requests = counters.generated, counters.scenario
-    result.sessions_created = counters.created
     result.promises = promise_rows(run.coverage.counts(), dict(run.observations))
     result.operations = run.answers.rows(run.spec.operation_ids)
     result.environment = run.tally.summary(options.max_transport_errors, swept=run.swept)

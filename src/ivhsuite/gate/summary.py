@@ -43,7 +43,6 @@ class GateResult:
     findings: list[Finding] = field(default_factory=list)
     generated_requests: int = 0
     scenario_requests: int = 0
-    sessions_created: int = 0
     left_open: int | None = 0  # None: the project could not be listed after the run
     elapsed: float = 0.0
     halves: dict[str, int] = field(default_factory=dict)  # each half's own exit code
@@ -91,7 +90,7 @@ def summary_text(result: GateResult) -> str:
     left = "unknown" if result.left_open is None else str(result.left_open)
     lines.append(
         f"requests: {result.generated_requests} generated + {result.scenario_requests} by scenarios"
-        f" | scenarios: {scenarios} | sessions: {result.sessions_created} created,"
+        f" | scenarios: {scenarios} | sessions: {result.sessions.created} created,"
         f" {left} left open | {result.elapsed:.1f} s"
         + "".join(f" ({half} {seconds:.1f} s)" for half, seconds in result.half_seconds.items())
     )
@@ -155,7 +154,6 @@ def gate_summary(result: GateResult, secrets: tuple[str | None, ...] = ()) -> Ga
         environment=result.environment,
         promises=result.promises,
         operations=result.operations,
-        sessions_created=result.sessions_created,
         left_open=result.left_open,
         half_seconds={half: round(seconds, 1) for half, seconds in result.half_seconds.items()},
         sessions=result.sessions,

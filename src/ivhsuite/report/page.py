@@ -378,7 +378,7 @@ def _header(summary: VerifySummary) -> str:
         f"{where}, project {target.project_id}, {quota}, {'signed' if target.signed else 'unsigned'},"
         f" profile {summary.profile}",
         f"{summary.started}, {summary.duration_s:.0f} s: " + ", ".join(phases),
-        f"gate sessions: {gate.sessions_created} created, {left} left open; network: {network.faults} faults,"
+        f"gate sessions: {gate.sessions.created} created, {left} left open; network: {network.faults} faults,"
         f" {network.unanswered} of {network.requests:,} requests unanswered ({share:.1%})",
     ]
     if versions:
