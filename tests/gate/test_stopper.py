@@ -126,11 +126,15 @@ def test_an_interrupt_schemathesis_swallowed_still_stops_the_half(
         return real(args)
 
     monkeypatch.setattr(generated, "_schemathesis", swallowing)
+    # A terminal's Ctrl-C: a CI job started in the background (``cmd &``) inherits SIGINT ignored,
+    # which the gate rightly keeps ignored; this test plays an interactive run.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     run = RunContext(options)
     try:
         code = generated.run_generated(run, tmp_path)
     finally:
         run.finish()
         run.shutdown()
+        signal.signal(signal.SIGINT, previous)
     assert code == 130
     assert run.counters.generated < 50  # uninterrupted, this budget sends several hundred
