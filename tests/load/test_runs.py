@@ -147,6 +147,8 @@ def test_an_interrupted_run_still_closes_its_sessions(tmp_path: Path, signum: si
             stderr=subprocess.STDOUT,
             env=clean_env(),
             cwd=tmp_path,
+            # a terminal's Ctrl-C: a CI job started in the background (``cmd &``) passes SIGINT on ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             deadline = time.monotonic() + WAIT_FOR_SESSIONS
