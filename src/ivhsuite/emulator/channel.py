@@ -50,6 +50,7 @@ STATUS, DRIVE_FAILED = 3, 9  # downstream Type: a status, a failed drive (page 1
 AUDIO_DRIVEN = 3  # DriverType of a session that takes audio
 POLICY_CLOSE = 1008  # a handshake refused after the upgrade
 SCALED_STREAM_INTERVAL_FLOOR = 1.0  # seconds: eight documented packet intervals, jitter included
+AFTER_THE_PREVIOUS = 1e-6  # seconds: a text's TextStart after the TextOver of the text before it
 IDLE_SLACK = 0.01  # seconds past a session's idle deadline before asking the store (its clock may lag the loop's)
 
 
@@ -449,7 +450,9 @@ class Channel:
         if announced:
             pass
         elif start > now:
-            text.handles.append(self.loop.call_at(start, begin))
+            # Due the moment the text before it ends: a hair later, for asyncio orders timers due at the
+            # same moment arbitrarily, and its TextStart must not overtake the previous text's TextOver.
+            text.handles.append(self.loop.call_at(start + AFTER_THE_PREVIOUS, begin))
         else:
             begin()
         text.handles.append(self.loop.call_at(self.busy_until, end))
