@@ -92,6 +92,13 @@ def reqid_issues(messages: Iterable[Any], sent: Iterable[str]) -> list[Issue]:
     return [Issue("channel-reqid", f"statuses for ReqIds never sent: {', '.join(strays[:3])}")]
 
 
+def drive_promise(spec: ChannelSpec, kind: str, final_type: int | None = None) -> str:
+    """The promise a drive of ``kind`` (text, audio) keeps; audio the server must end: its own."""
+    if final_type == spec.rules.final_by_server:
+        return "channel-audio-server-final"
+    return DRIVES[kind][0]
+
+
 def drive_issues(
     spec: ChannelSpec,
     messages: Sequence[Any],
@@ -106,9 +113,7 @@ def drive_issues(
     ``final_type``: the FinalType AudioOver must carry (1 when the client sent the final
     packet, 2 when it did not). ``within``: how long the caller waited, for the wording.
     """
-    promise, first, last = DRIVES[kind]
-    if final_type == spec.rules.final_by_server:
-        promise = "channel-audio-server-final"
+    promise, first, last = drive_promise(spec, kind, final_type), DRIVES[kind][1], DRIVES[kind][2]
     seen = statuses_of(messages, req_id)
     errors = [m for m in messages if is_error(m) and payload_of(m).get("ReqId") == req_id]
     if errors:

@@ -20,6 +20,7 @@ from ivhsuite.channel import NO_CODE, Channel
 from ivhsuite.contract.channel import (
     Refused,
     drive_issues,
+    drive_promise,
     is_error,
     message_issues,
     payload_of,
@@ -33,6 +34,7 @@ from ivhsuite.gate.scenarios.scenario_client import Probe
 
 SPEAK_WAIT = 8.0  # seconds a short text or a second of audio may take to be spoken (the speaking time is undocumented)
 REFUSAL_WAIT = 5.0  # seconds to watch for a refusal (or a drive that should not happen)
+CHANNEL = "commandchannel"  # the report's column for the channel's promises
 CLOSE_WAIT = 10.0  # seconds a channel may stay open after its session ended
 
 
@@ -147,7 +149,7 @@ class ChannelProbe:
             issues += message_issues(self.spec, message)
         self._judged = len(self.received)
         issues += reqid_issues(self.received, self.sent)
-        self.fail_on(issues)
+        self.fail_on(issues, ("channel-message-schema", "channel-reqid"))
 
     def expect_drive(
         self, req_id: str, kind: str, *, final_type: int | None = None, timeout: float = SPEAK_WAIT
@@ -155,19 +157,27 @@ class ChannelProbe:
         last = "TextOver" if kind == "text" else "AudioOver"
         self.wait_status(req_id, last, timeout)
         self.judge()
-        self.fail_on(
-            drive_issues(self.spec, self.received, req_id, kind, final_type=final_type, within=f"{timeout:g} s")
-        )
+        found = drive_issues(self.spec, self.received, req_id, kind, final_type=final_type, within=f"{timeout:g} s")
+        self.fail_on(found, (drive_promise(self.spec, kind, final_type),))
 
     def expect_refused(self, promise: str, what: str, req_id: str | None, **kw: Any) -> Refused:
         got = self.refused or self.refusal(req_id)
         self.judge()
-        self.fail_on(refusal_issues(promise, what, got, **kw))
+        self.fail_on(refusal_issues(promise, what, got, **kw), (promise,))
         return got
 
-    def fail_on(self, issues: list[Issue]) -> None:
+    def fail_on(self, issues: list[Issue], checked: tuple[str, ...] = ("channel-closed-with-session",)) -> None:
+        """Raise the first broken promise; count the ones ``checked`` that held (the report's matrix).
+
+        The default is the scenarios' own call, on whether the channel closed with its session.
+        """
+        broken = {issue.promise for issue in issues}
+        for promise in checked:
+            if promise not in broken:
+                self.probe.run.coverage.note(promise, CHANNEL, held=True)
         if issues:
-            self.probe.expect(False, issues[0].promise, issues[0].detail)
+            self.probe.run.coverage.note(issues[0].promise, CHANNEL, held=False)
+            raise AssertionError(self.probe.explain(issues[0].promise, issues[0].detail))
 
 
 def _error_for(message: Any, req_id: str) -> bool:
