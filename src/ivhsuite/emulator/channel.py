@@ -436,6 +436,7 @@ class Channel:
     def _speak(self, text: _Text, chars: int, now: float, *, announced: bool = False) -> None:
         """TextStart when the texts before it are spoken, TextOver after its own speaking time."""
         start = max(now, self.busy_until)
+        waits = bool(self.texts)  # a text before it whose TextOver timer has not run yet
         self.busy_until = start + chars * self.hub.settings.speak_seconds_per_char * self.hub.scale
         self.texts.append(text)
 
@@ -449,9 +450,10 @@ class Channel:
 
         if announced:
             pass
-        elif start > now:
+        elif start > now or waits:
             # Due the moment the text before it ends: a hair later, for asyncio orders timers due at the
             # same moment arbitrarily, and its TextStart must not overtake the previous text's TextOver.
+            # A loaded loop may run this text's arrival before a TextOver timer already due: wait for it too.
             text.handles.append(self.loop.call_at(start + AFTER_THE_PREVIOUS, begin))
         else:
             begin()
