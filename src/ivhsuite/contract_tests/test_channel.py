@@ -2,11 +2,12 @@
 
 One started DriverType 3 session speaks through one channel for the first scenarios (a text,
 texts too close together, a heartbeat, paced audio with and without its final packet, then a
-streamed text: the audio fills the interval texts keep), which end by closing it; a DriverType 1 session is refused audio and then
-preempted; refusals of the handshake need no started session. Every wait is a documented
+streamed text: the audio fills the interval texts keep), which end by closing it; a DriverType 1
+session gets a second channel, is refused audio and then preempted; refusals of the handshake need
+no started session. Every wait is a documented
 bound plus a margin: an emulator with a short ``--channel-time-scale`` answers long before.
-Where the docs are silent (how a refusal is delivered, close codes, the speaking time) any
-plausible answer passes.
+Where the docs are silent (how a refusal is delivered, a second channel, close codes, the speaking
+time) any plausible answer passes, and the run's spotter notes which one came (``--record-choices``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ivhsuite.channel_spec import load_channel_spec
 from ivhsuite.contract.channel import closed_issues
 from ivhsuite.errors import ApiError, TransportError
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.scenarios.channel_client import CLOSE_WAIT, SPEAK_WAIT, ChannelProbe
+from ivhsuite.gate.scenarios.channel_client import CLOSE_WAIT, SPEAK_WAIT, ChannelProbe, serving
 from ivhsuite.gate.scenarios.scenario_client import COLD_RETRIES, ColdFailure, Probe
 
 RULES = load_channel_spec().rules
@@ -121,11 +122,15 @@ def test_closing_the_session_closes_its_channel(speaker: ChannelProbe) -> None:
 
 
 def test_a_text_session_refuses_audio_and_ends_its_channel_when_preempted(probe: Probe) -> None:
+    """A second channel opens first (replacing the first or refused, undocumented): the one left serves the rest."""
     user_id, session_id = _started(probe, "chp")
-    with ChannelProbe(probe, session_id) as cp:
-        _opened(probe, cp)
+    with ChannelProbe(probe, session_id) as first, ChannelProbe(probe, session_id) as beside:
+        _opened(probe, first)
+        cp = serving(first, beside)
         packet = {"Audio": base64.b64encode(PCM[: AUDIO.packet_bytes]).decode(), "Seq": 1, "IsFinal": False}
-        cp.expect_refused("channel-audio-driver", "SEND_AUDIO on a DriverType 1 session", cp.send("SEND_AUDIO", packet))
+        what = "SEND_AUDIO on a DriverType 1 session"
+        refused = cp.expect_refused("channel-audio-driver", what, cp.send("SEND_AUDIO", packet))
+        probe.run.spotter.audio_refused(refused.code)
         if cp.closed:
             pytest.skip("the refusal closed the channel (a plausible delivery): preemption not checked on it")
         second = probe.create(user_id, retry_busy=False)
@@ -155,4 +160,4 @@ def _expect_refused_channel(probe: Probe, session_id: str, what: str, channel: C
         if cp.opened:
             with contextlib.suppress(ApiError, TransportError):  # the server closed it: refused, as it may
                 req_id = cp.send("SEND_TEXT", {"Text": "Hello.", "ChatCommand": "NotUseChat"})
-        cp.expect_refused("channel-after-start", what, req_id)
+        cp.expect_refused_handshake(what, req_id)

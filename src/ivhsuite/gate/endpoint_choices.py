@@ -1,14 +1,34 @@
 """The endpoint's choices where the docs are silent, as the emulator names them: spotted, recorded, compared.
 
-Every answer of a run (generated or scenario) passes :meth:`Spotter.see`, which notes the
-plausible answer the endpoint chose at each silent point it can tell apart from one
-answer (:mod:`ivhsuite.emulator.choices`). ``ivhsuite gate --record-choices FILE`` writes
-them in the emulator's config format (``ivhsuite emulate --config FILE`` plays that
-endpoint offline); ``--expect-choices FILE`` compares: a choice seen otherwise than
-recorded is **drift**, one the run could not see is "not observed", never drift.
+Every answer of a run (generated or scenario) passes the :class:`Spotter`, which notes the
+plausible answer the endpoint chose at each silent point it can tell apart from answers
+that differ from the rest by that one trait (:mod:`ivhsuite.emulator.choices`):
+:meth:`Spotter.see` takes a readable POST, :meth:`~Spotter.undocumented` a verb other than
+POST or a path no operation has, :meth:`~Spotter.unreadable` a body that is not a JSON
+object, :meth:`~Spotter.declared` a JSON body under another Content-Type, and the channel
+scenarios tell it how a handshake, a second channel and audio on a text session were
+refused. ``ivhsuite gate --record-choices FILE`` writes them in the emulator's config format
+(``ivhsuite emulate --config FILE`` plays that endpoint offline); ``--expect-choices FILE``
+compares: a choice seen otherwise than recorded is **drift**, one the run could not see is
+"not observed", never drift.
 
-What one run cannot tell (a rate in requests a second, a probability of cold failures,
-when the model cache is warm, the channel's choices) is never guessed: not observed.
+Read apart:
+- ``unusual-ids``: only from a statsession, startsession or closesession whose valid body
+  holds nothing but a ReqId and a SessionId outside ``[A-Za-z0-9_-]`` (the scenarios send
+  one): 100001 is then the id's alphabet, a session-state code means it was looked up. The
+  run's UserIds are plain by design, so a UserId never votes.
+- ``user-id-max``: never recorded. The run's UserIds stop at ``--user-id-max-length`` (32),
+  and a refused create cannot be told from one refused for another reason, so one run cannot
+  pin a limit. It is compared by consistency instead: drift only when a create accepted a
+  plain UserId longer than the recorded limit; otherwise "not observed".
+- ``undocumented-method``: ``native`` and ``405`` differ only on a path no operation has, and
+  ``native`` and ``404`` only on a verb: a value is kept only when the answers seen pin it.
+
+What one run cannot tell is never guessed, always "not observed": ``rate-limit`` (a rate in
+requests a second needs a run paced to find it), ``cold-failure`` (a probability, from a few
+cold sessions), ``model-cache`` and ``model-cache-seconds`` (when a create is warm depends
+on the endpoint's other traffic and on time), and ``preempt-across`` (it needs a session of
+each create kind with one UserId, and a wait to see whether the first ends).
 """
 
 from __future__ import annotations
@@ -26,11 +46,16 @@ from urllib.parse import urlsplit
 
 from ivhsuite.emulator.choices import CHOICES, FOUR_XX, Choices
 from ivhsuite.errors import ConfigError
-from ivhsuite.protocol import Answer, Code, SessionStatus
+from ivhsuite.protocol import GONE_CODES, Answer, Code, SessionStatus
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 CLOSED_STATUSES = (SessionStatus.CLOSED, SessionStatus.FAILED)
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]+$")  # the alphabet of the emulator's unusual-ids choice
+_ON_SESSION = ("statsession", "startsession", "closesession")  # a Payload of a ReqId and a SessionId only
+# Codes that say a SessionId was read and looked up, whatever its alphabet.
+_LOOKED_UP = GONE_CODES | {Code.OK, Code.SESSION_NOT_READY, Code.SESSION_NOT_STARTED}
+_AUDIO_ON_TEXT = {Code.WRONG_TIME: "wrong-time", Code.BAD_PARAMETER: "bad-parameter"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,8 @@ class Spotter:
         self._error_statuses: set[tuple[int, int]] = set()  # (Code, HTTP status) of every error answer
         self._closed_seen = False  # a session of ours was closed before some listing
         self._prepare: list[float] = []  # seconds cold sessions took to become ready
+        self._undocumented: dict[str, Counter[str]] = {"verb": Counter(), "path": Counter()}
+        self._longest_user_id = 0  # the longest plain UserId a create accepted
         self._lock = threading.Lock()
 
     def _vote(self, name: str, value: str, detail: str = "") -> None:
@@ -78,8 +105,12 @@ class Spotter:
         retry_after: str | None = None,
         *,
         closed_before: bool = False,
+        valid: bool = True,
     ) -> None:
-        """One answer to ``operation`` (``sent``: the request's Payload); ``closed_before``: we had closed its SessionId."""
+        """One answer to a POST of a JSON object to ``operation`` (``sent``: the request's Payload).
+
+        ``closed_before``: we had closed its SessionId; ``valid``: the whole body matched the spec.
+        """
         code = answer.code
         if code is not None and code != Code.OK and answer.status < 500:
             with self._lock:
@@ -94,10 +125,64 @@ class Spotter:
         if operation == "listsessionofprojectid" and answer.ok:
             self._listing(answer)
         data = sent.get("Data")
-        empty_text = operation == "command" and isinstance(data, dict) and data.get("Text") == ""
+        empty_text = valid and operation == "command" and isinstance(data, dict) and data.get("Text") == ""
         if empty_text and (answer.ok or code == Code.BAD_PARAMETER):
             self._vote("empty-text", "accept" if answer.ok else "refuse", f"Code {code}")
+        if valid and operation in _ON_SESSION:
+            self._unusual_id(sent, answer)
         self._nulls(sent, answer)
+
+    def _unusual_id(self, sent: dict[str, Any], answer: Answer) -> None:
+        """A SessionId outside ``[A-Za-z0-9_-]``, the one trait of an otherwise plain body: refused or looked up."""
+        session_id = sent.get("SessionId")
+        if set(sent) - {"ReqId", "SessionId"} or not isinstance(session_id, str) or not session_id:
+            return
+        if _PLAIN_ID.match(session_id) or answer.status >= 500:
+            return
+        if answer.code == Code.BAD_PARAMETER:
+            self._vote("unusual-ids", "refuse", f"SessionId {session_id!r}: Code {answer.code}")
+        elif answer.code in _LOOKED_UP:
+            self._vote("unusual-ids", "accept", f"SessionId {session_id!r}: Code {answer.code}")
+
+    def undocumented(self, answer: Answer, *, unknown_path: bool) -> None:
+        """An answer to a request no operation documents: a verb other than POST, or (``unknown_path``) a path."""
+        status = answer.status
+        if not answer.is_json_object and (status < 500 or status == 501):
+            seen = "html"
+        elif status in (404, 405, 501):
+            seen = str(status)
+        else:
+            return  # a gateway's 502-504, or an answer no choice plays
+        with self._lock:
+            self._undocumented["path" if unknown_path else "verb"][seen] += 1
+
+    def unreadable(self, answer: Answer) -> None:
+        """An answer to a POST whose body is not a JSON object: the JSON envelope, or a gateway's page."""
+        if answer.status < 500:
+            self._vote("unreadable-body", "html" if answer.code is None else "json", f"HTTP {answer.status}")
+
+    def declared(self, media_type: str, answer: Answer) -> None:
+        """An answer to a JSON body sent as ``media_type``, not application/json: refused 415, or read anyway."""
+        if media_type.split(";")[0].strip().lower() == "application/json" or answer.status >= 500:
+            return
+        if answer.status == 415:
+            self._vote("content-type", "json", f"{media_type}: HTTP 415")
+        elif answer.code is not None:
+            self._vote("content-type", "any", f"{media_type}: HTTP {answer.status}, Code {answer.code}")
+
+    def channel_refused(self, *, before_upgrade: bool, code: int | None) -> None:
+        """A handshake the docs say is refused: by an HTTP status before the upgrade, or after it."""
+        value = "http" if before_upgrade else "message"
+        self._vote("channel-refusal", value, f"Code {code}" if code is not None else "no code")
+
+    def second_channel(self, *, replaced: bool, code: int | None = None) -> None:
+        """A second channel to a session: served while the first was closed, or refused."""
+        self._vote("second-channel", "replace" if replaced else "refuse", f"Code {code}" if code is not None else "")
+
+    def audio_refused(self, code: int | None) -> None:
+        """SEND_AUDIO on a DriverType 1 session was refused with ``code``."""
+        if code in _AUDIO_ON_TEXT:
+            self._vote("audio-on-text-session", _AUDIO_ON_TEXT[code], f"Code {code}")
 
     def _error_payload(self, sent: dict[str, Any], answer: Answer) -> None:
         body = answer.body if isinstance(answer.body, dict) else None
@@ -119,6 +204,10 @@ class Spotter:
             css = isinstance(option, dict) and option.get("CssCustomPushUrl")
             if answer.payload.get("SessionStatus") == SessionStatus.PREPARING and not css:
                 self._vote("play-addr-while-preparing", "yes" if "PlayStreamAddr" in answer.payload else "no")
+            user_id = sent.get("UserId")
+            if isinstance(user_id, str) and _PLAIN_ID.match(user_id):
+                with self._lock:  # its alphabet is plain: the length alone was accepted
+                    self._longest_user_id = max(self._longest_user_id, len(user_id))
         key = sent.get("AssetVirtualmanKey")
         if operation == "createsessionbyasset" and key == "" and answer.code in (Code.BAD_PARAMETER, Code.ASSET_EXPIRED):
             self._vote("unknown-asset", str(int(answer.code)))
@@ -152,10 +241,19 @@ class Spotter:
         with self._lock:
             found = {name: votes.most_common(1)[0][0] for name, votes in self._votes.items()}
             statuses = set(self._error_statuses)
+            verb, path = (self._undocumented[k].most_common(1) for k in ("verb", "path"))
         status = _error_status(statuses)
         if status is not None:
             found["error-status"] = status
+        method = _undocumented_method(verb[0][0] if verb else None, path[0][0] if path else None)
+        if method is not None:
+            found["undocumented-method"] = method
         return {name: found[name] for name in CHOICES if name in found}
+
+    def longest_user_id(self) -> int:
+        """The longest UserId of ``[A-Za-z0-9_-]`` a create accepted (0: none)."""
+        with self._lock:
+            return self._longest_user_id
 
     def detail(self, name: str, value: str) -> str:
         with self._lock:
@@ -173,6 +271,21 @@ def _id_style(session_id: str) -> str:
     if len(session_id) == 32 and _HEX.match(session_id):
         return "hex"
     return "short" if len(session_id) <= 16 else "long"
+
+
+def _undocumented_method(verb: str | None, path: str | None) -> str | None:
+    """The undocumented-method choice that the answers to a verb and to an unknown path pin, or None.
+
+    ``native`` answers 405 to a verb and 404 to a path; ``405``/``404``/``501`` answer the same to both.
+    """
+    seen = {verb, path} - {None}
+    if "html" in seen or "501" in seen:
+        return "html" if "html" in seen else "501"
+    if verb == "405":
+        return {"404": "native", "405": "405"}.get(str(path))  # no path seen: native or 405, not pinned
+    if verb == "404" or path == "405":
+        return "404" if verb == "404" else "405"
+    return None  # only a path's 404: native or 404
 
 
 def _error_status(pairs: set[tuple[int, int]]) -> str | None:
@@ -239,8 +352,17 @@ def compare(expected: dict[str, str], observed: dict[str, str], spotter: Spotter
     for name in (n for n in CHOICES if n in expected):
         now = observed.get(name)
         detail = spotter.detail(name, now) if spotter is not None and now is not None else ""
+        if name == "user-id-max" and spotter is not None:
+            now, detail = _user_id_max(expected[name], spotter.longest_user_id())
         rows.append(Drift(name, expected[name], now, detail))
     return rows
+
+
+def _user_id_max(limit: str, longest: int) -> tuple[str | None, str]:
+    """user-id-max by consistency: drift when a longer plain UserId was accepted, else not observed."""
+    if limit.isdigit() and longest > int(limit):
+        return f"over {limit}", f"a {longest}-character UserId accepted"
+    return None, ""
 
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from ivhsuite.channel import NO_CODE, Channel
 from ivhsuite.contract.channel import (
     Refused,
+    code_of,
     drive_issues,
     drive_promise,
     is_error,
@@ -36,6 +37,7 @@ SPEAK_WAIT = 8.0  # seconds a short text or a second of audio may take to be spo
 REFUSAL_WAIT = 5.0  # seconds to watch for a refusal (or a drive that should not happen)
 CHANNEL = "commandchannel"  # the report's column for the channel's promises
 CLOSE_WAIT = 10.0  # seconds a channel may stay open after its session ended
+POLL = 0.05  # seconds each of two channels is read in turn
 
 
 class ChannelProbe:
@@ -166,6 +168,13 @@ class ChannelProbe:
         self.fail_on(refusal_issues(promise, what, got, **kw), (promise,))
         return got
 
+    def expect_refused_handshake(self, what: str, req_id: str | None) -> Refused:
+        """A channel the docs say is refused (``channel-after-start``); how, the run's spotter notes."""
+        got = self.expect_refused("channel-after-start", what, req_id)
+        if self.refused is not None or got.code is not None or got.closed:
+            self.probe.run.spotter.channel_refused(before_upgrade=self.refused is not None, code=got.code)
+        return got
+
     def fail_on(self, issues: list[Issue], checked: tuple[str, ...] = ("channel-closed-with-session",)) -> None:
         """Raise the first broken promise; count the ones ``checked`` that held (the report's matrix).
 
@@ -182,3 +191,26 @@ class ChannelProbe:
 
 def _error_for(message: Any, req_id: str) -> bool:
     return is_error(message) and payload_of(message).get("ReqId") in (None, req_id)
+
+
+def serving(first: ChannelProbe, second: ChannelProbe, timeout: float = REFUSAL_WAIT) -> ChannelProbe:
+    """The channel left serving a session once ``second`` opened beside ``first``; the run's spotter notes which.
+
+    Undocumented (the emulator's ``second-channel``): the first closed (replaced) or the second
+    refused. Neither within ``timeout``: no choice noted, the first serves.
+    """
+    spotter = first.probe.run.spotter
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        errors = [m for m in second.received if is_error(m)]
+        if second.refused is not None or errors or second.closed:
+            code = second.refused.code if second.refused is not None else code_of(errors[0]) if errors else None
+            spotter.second_channel(replaced=False, code=code)
+            second.judge()
+            return first
+        if first.closed:
+            spotter.second_channel(replaced=True)
+            return second
+        first.drain(POLL)
+        second.drain(POLL)
+    return first

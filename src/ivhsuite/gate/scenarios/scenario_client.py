@@ -332,6 +332,16 @@ class Probe:
         self.sent.append((response.request, resign))
         return self._answered(operation_id, response)
 
+    def post_path(self, path: str, payload: dict[str, Any]) -> Answer:
+        """POST a signed envelope to ``path``, which no operation has: its answer is the endpoint's choice."""
+        body = envelope({"ReqId": uuid.uuid4().hex, **payload})
+        url = f"{self.run.target.base_url}{path}"
+        response = environmental_answer(lambda: self.client.http.post(url, json=body, timeout=TIMEOUT))
+        self.sent.append((response.request, True))
+        answer = self._answered(UNDOCUMENTED, response)
+        self.run.spotter.undocumented(answer, unknown_path=True)
+        return answer
+
     def _answered(self, operation_id: str, response: httpx.Response) -> Answer:
         answer = Answer.read(response.status_code, response.content)
         self.run.counters.add("scenario")

@@ -33,16 +33,19 @@ from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.spec_cases import astlock, checks
 from ivhsuite.gate.spec_cases.checks import BrokenPromise, answer, body_positive, operation_of
 from ivhsuite.gate.spec_cases.promises import promise_of_check
-from ivhsuite.protocol import Code, SessionStatus
+from ivhsuite.protocol import Answer, Code, SessionStatus
 from ivhsuite.redact import redact
 from ivhsuite.signing import sign_params
 
 if TYPE_CHECKING:
     from schemathesis import AuthContext, Case, HookContext, Response
 
+    from ivhsuite.spec import Operation
+
 astlock.install()  # the workers are threads; see ivhsuite.gate.spec_cases.astlock
 network.install()  # the one retry policy, and no hidden re-send of a createsession
 QUOTA_BACKOFF = 1.0
+JSON = "application/json"
 __all__ = ["IvhSignature", "FindingCollector", "checks"]
 
 
@@ -95,11 +98,7 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
     run.answers.record("generated", op.operation_id, response.status_code, got.code, response.elapsed)
     sent = case.body.get("Payload") if isinstance(case.body, dict) else None
     sent = sent if isinstance(sent, dict) else {}
-    if case.method.upper() == "POST":
-        retry_after = (response.headers.get("retry-after") or [None])[0]
-        named = sent.get("SessionId")  # any JSON value in a fuzzed case
-        closed_before = isinstance(named, str) and named in run.closed_ids()
-        run.spotter.see(op.operation_id, sent, got, retry_after, closed_before=closed_before)
+    _spot(op, case, response, got, sent)
     if op.session_ref == "creates":
         session_id = got.payload.get("SessionId") if got.code == Code.OK else None
         if isinstance(session_id, str) and session_id:
@@ -116,6 +115,29 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
             time.sleep(QUOTA_BACKOFF)
     elif op.operation_id == "closesession" and got.code == Code.OK and isinstance(sent.get("SessionId"), str):
         run.closed(sent["SessionId"])
+
+
+def _spot(op: Operation, case: Case, response: Response, got: Answer, sent: dict[str, Any]) -> None:
+    """Hand the answer to the run's spotter by what was sent: another verb, a JSON body declared as
+    another media type, a body that is no JSON object, or a readable POST."""
+    run = current()
+    if run is None:
+        return
+    declared = next((v for k, v in (case.headers or {}).items() if k.lower() == "content-type"), None)
+    media_type = str(declared or case.media_type or JSON)  # the coverage phase sends JSON as text/plain in a header
+    if case.method.upper() != "POST":
+        run.spotter.undocumented(got, unknown_path=False)
+    elif media_type.split(";")[0].strip().lower() != JSON:
+        if isinstance(case.body, dict):
+            run.spotter.declared(media_type, got)
+    elif not isinstance(case.body, dict):
+        run.spotter.unreadable(got)
+    else:
+        retry_after = (response.headers.get("retry-after") or [None])[0]
+        named = sent.get("SessionId")  # any JSON value in a fuzzed case
+        closed_before = isinstance(named, str) and named in run.closed_ids()
+        valid = op.request.is_valid(case.body)
+        run.spotter.see(op.operation_id, sent, got, retry_after, closed_before=closed_before, valid=valid)
 
 
 @schemathesis.hook
