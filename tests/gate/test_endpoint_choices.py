@@ -1,9 +1,11 @@
 """The endpoint's choices recorded, replayed and compared: every choice one run can observe makes the round trip.
 
 For each observable choice value an emulator plays it; the same calls a gate run makes go
-through a :class:`Spotter`; the recording, played by a new emulator (``--config``), is
-observed alike (no drift); one changed choice is exactly one drift. Choices one run cannot
-tell apart are never guessed: "not observed", never drift.
+through a :class:`Spotter` (the HTTP ones in process, routed as the gate's hook routes them;
+the channel's through the shipped channel scenarios against an emulator on a port); the
+recording, played by a new emulator (``--config``), is observed alike (no drift); one changed
+choice is exactly one drift. Choices one run cannot tell apart are never guessed: "not
+observed", never drift; ``user-id-max`` is compared by consistency only.
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from typing import Any
 import httpx
 import pytest
 
-from ivhsuite.emulator import EmulatorSettings
+from ivhsuite.config import Target
+from ivhsuite.contract_tests import test_channel, test_undocumented
+from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 from ivhsuite.emulator.app import create_app
 from ivhsuite.emulator.choices import CHOICES
 from ivhsuite.emulator.configfile import load_config
 from ivhsuite.errors import ConfigError
+from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.endpoint_choices import Spotter, compare, load_expected, record
+from ivhsuite.gate.options import GateOptions
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import LIVE_STATUSES, Answer
 from ivhsuite.spec import load_spec
 
@@ -43,7 +50,17 @@ OBSERVABLE: dict[str, list[str]] = {
     "unknown-asset": ["100001", "100015"],
     "empty-text": ["accept", "refuse"],
     "retry-after": ["none", "1"],
+    "undocumented-method": ["native", "405", "501", "404", "html"],
+    "unreadable-body": ["json", "html"],
+    "content-type": ["any", "json"],
+    "unusual-ids": ["accept", "refuse"],
 }
+# The channel's choices, seen by the shipped channel scenarios: the defaults, then every other value at once.
+CHANNEL: list[dict[str, str]] = [
+    {"channel-refusal": "message", "second-channel": "replace", "audio-on-text-session": "wrong-time"},
+    {"channel-refusal": "http", "second-channel": "refuse", "audio-on-text-session": "bad-parameter"},
+]
+NOT_OBSERVABLE = ("user-id-max", "preempt-across", "cold-failure", "model-cache", "model-cache-seconds", "rate-limit")
 
 
 class Client:
@@ -57,15 +74,34 @@ class Client:
 
     def call(self, operation: str, **payload: Any) -> Answer:
         payload = {"ReqId": uuid.uuid4().hex, **payload}
-        post = self._http.post(SPEC.operation(operation).path, json={"Header": {}, "Payload": payload})
-        response = self._loop.run_until_complete(post)
+        body = {"Header": {}, "Payload": payload}
+        response = self._loop.run_until_complete(self._http.post(SPEC.operation(operation).path, json=body))
         answer = Answer.read(response.status_code, response.content)
         closed_before = payload.get("SessionId") in self.closed
-        self.spotter.see(operation, payload, answer, response.headers.get("retry-after"), closed_before=closed_before)
+        valid = SPEC.operation(operation).request.is_valid(body)
+        retry_after = response.headers.get("retry-after")
+        self.spotter.see(operation, payload, answer, retry_after, closed_before=closed_before, valid=valid)
         if operation == "closesession" and answer.ok:
             self.closed.add(str(payload["SessionId"]))
             self.spotter.closed_one()
         return answer
+
+    def raw(self, method: str, path: str, content: bytes, content_type: str = "application/json") -> Answer:
+        request = self._http.request(method, path, content=content, headers={"Content-Type": content_type})
+        response = self._loop.run_until_complete(request)
+        return Answer.read(response.status_code, response.content)
+
+    def odd(self) -> None:
+        """What the generated half sends besides readable POSTs, handed over as its hook does
+        (:func:`ivhsuite.gate.spec_cases.hooks._spot`), and the scenario's unknown path."""
+        path = SPEC.operation("statsession").path
+        body = b'{"Header": {}, "Payload": {"SessionId": "s"}}'
+        self.spotter.undocumented(self.raw("GET", path, body), unknown_path=False)  # another verb
+        unknown = path.rsplit("/", 1)[0] + "/" + test_undocumented.UNKNOWN_OPERATION
+        self.spotter.undocumented(self.raw("POST", unknown, body), unknown_path=True)
+        self.spotter.unreadable(self.raw("POST", path, b"\x00"))  # not JSON
+        self.spotter.unreadable(self.raw("POST", path, b"null"))  # JSON, not an object
+        self.spotter.declared("text/plain", self.raw("POST", path, body, "text/plain"))
 
     def create(self, user: str, **fields: Any) -> str:
         base = {"VirtualmanProjectId": PROJECT, "UserId": user, "Protocol": "rtmp", "DriverType": 1}
@@ -89,6 +125,9 @@ def observe(settings: EmulatorSettings) -> Spotter:
     client.call("command", SessionId=started, Command="SEND_TEXT", Data={"Text": ""})  # too soon: 100012
     time.sleep(INTERVAL * 1.5)
     client.call("command", SessionId=started, Command="SEND_TEXT", Data={"Text": ""})  # an empty text
+    client.call("command", SessionId=7, Command="SEND_TEXT", Data={"Text": ""})  # invalid: says nothing of empty texts
+    client.call("statsession", SessionId="ivhs.unusual~id")  # refused, or looked up (110018)
+    client.odd()
     return client.spotter
 
 
@@ -116,6 +155,92 @@ def test_each_choice_is_observed_recorded_and_replayed_without_drift(name: str, 
     assert observed[name] == value
     assert [str(row) for row in rows if row.drifted or row.now is None] == []
     assert {row.name for row in rows} == set(observed)
+
+
+@pytest.mark.parametrize(("name", "value"), [("unusual-ids", "refuse"), ("undocumented-method", "501")])
+def test_one_changed_http_choice_is_exactly_that_drift(name: str, value: str, tmp_path: Path) -> None:
+    file = tmp_path / "endpoint.toml"
+    record(file, observe(emulator({})).observed(), base_url="https://gw.example.com", quota=None, prepare=None)
+    now = observe(emulator({name: value}))
+    drifted = [row for row in compare(load_expected(file), now.observed(), now) if row.drifted]
+    assert [(row.name, row.now) for row in drifted] == [(name, value)]
+
+
+def test_unreadable_bodies_and_other_verbs_are_no_business_errors() -> None:
+    """A 400 to a body that is not JSON, or a 405 to GET, says nothing of the HTTP status of business errors."""
+    client = Client(emulator({}))
+    client.odd()
+    client.call("statsession", SessionId=uuid.uuid4().hex)
+    assert client.spotter.observed()["error-status"] == "200"
+
+
+def test_undocumented_method_is_kept_only_when_the_answers_pin_it() -> None:
+    """native and 405 answer a verb alike, native and 404 a path no operation has: one of them alone pins nothing."""
+    path = SPEC.operation("statsession").path
+    for choice, unknown_path, pinned in [("native", False, None), ("405", False, None), ("native", True, None),
+                                         ("404", True, None), ("404", False, "404"), ("405", True, "405")]:  # fmt: skip
+        client = Client(emulator({"undocumented-method": choice}))
+        target = path.rsplit("/", 1)[0] + "/nothing" if unknown_path else path
+        client.spotter.undocumented(client.raw("POST" if unknown_path else "PUT", target, b"{}"), unknown_path=unknown_path)
+        assert client.spotter.observed().get("undocumented-method") == pinned, (choice, unknown_path)
+
+
+def _user_id_max_rows(played: dict[str, str], user: str, recorded: str) -> tuple[Any, ...]:
+    client = Client(emulator(played))
+    client.create(user)
+    row = compare({"user-id-max": recorded}, client.spotter.observed(), client.spotter)[0]
+    return row.now, row.drifted, str(row)
+
+
+def test_user_id_max_is_never_recorded_and_drifts_only_when_a_longer_plain_user_id_is_accepted() -> None:
+    plain = "u" * 32
+    assert _user_id_max_rows({}, plain, "24") == (
+        "over 24", True, "user-id-max: was 24, now over 24 (a 32-character UserId accepted)"
+    )
+    assert _user_id_max_rows({}, plain, "64")[:2] == (None, False)  # consistent: still not observed
+    assert _user_id_max_rows({}, plain, "none")[:2] == (None, False)
+    assert _user_id_max_rows({}, "u.v~" * 10, "24")[:2] == (None, False)  # long, but unusual: says nothing of length
+    assert _user_id_max_rows({"user-id-max": "20"}, plain, "64")[:2] == (None, False)  # a refusal is never drift
+    assert "user-id-max" not in observe(emulator({"user-id-max": "20"})).observed()
+
+
+def _scenario_spotter(choices: dict[str, str]) -> Spotter:
+    """The shipped channel and undocumented scenarios, called as pytest calls them, against an emulator on a port."""
+    settings = EmulatorSettings(
+        project_ids=(PROJECT,), quota=5, prepare_seconds=0, channel_time_scale=0.05, choices=choices
+    )
+    with serve_in_thread(settings) as running:
+        target = Target(base_url=running.base_url, project_id=PROJECT)
+        run = RunContext(GateOptions(target, quota=5, poll_interval=0.01))
+        try:
+            with Probe(run) as probe:
+                test_channel.test_a_text_session_refuses_audio_and_ends_its_channel_when_preempted(probe)
+                test_channel.test_a_channel_is_refused_before_startsession(probe)
+                test_channel.test_a_channel_is_refused_for_a_session_that_is_not_live(probe)
+                test_undocumented.test_an_unusual_session_id_is_refused_or_looked_up(probe)
+                test_undocumented.test_a_path_no_operation_has_gets_no_server_error(probe)
+        finally:
+            run.finish()
+            run.shutdown()
+        assert not [s for s in running.app.state.store.account_sessions() if s.status in LIVE_STATUSES]
+    return run.spotter
+
+
+@pytest.mark.parametrize("choices", CHANNEL, ids=lambda c: c["channel-refusal"])
+def test_the_channel_choices_are_observed_recorded_and_replayed_without_drift(
+    choices: dict[str, str], tmp_path: Path
+) -> None:
+    spotter = _scenario_spotter(choices)
+    observed = spotter.observed()
+    assert {name: observed.get(name) for name in choices} == choices
+    file = tmp_path / "endpoint.toml"
+    record(file, observed, base_url="https://gw.example.com", quota=5, prepare=None)
+    replayed = _scenario_spotter(load_config(file)["choices"].changed())
+    assert [str(row) for row in compare(load_expected(file), replayed.observed(), replayed) if row.drifted] == []
+    changed = {**choices, "second-channel": "refuse" if choices["second-channel"] == "replace" else "replace"}
+    now = _scenario_spotter(changed)
+    drifted = [(row.name, row.now) for row in compare(load_expected(file), now.observed(), now) if row.drifted]
+    assert drifted == [("second-channel", changed["second-channel"])]
 
 
 def test_one_changed_choice_is_exactly_one_drift(tmp_path: Path) -> None:
@@ -149,8 +274,10 @@ def test_an_unknown_choice_in_the_expected_file_is_a_config_error(tmp_path: Path
         load_expected(file)
 
 
-def test_every_observable_choice_is_an_emulator_choice() -> None:
-    assert set(OBSERVABLE) <= set(CHOICES)
+def test_every_choice_is_observable_or_named_as_not_observable() -> None:
+    channel = set(CHANNEL[0])
+    assert set(OBSERVABLE) | channel | set(NOT_OBSERVABLE) == set(CHOICES)
+    assert not (set(OBSERVABLE) | channel) & set(NOT_OBSERVABLE)
 
 
 @pytest.mark.slow
@@ -193,8 +320,39 @@ def test_a_fuzzed_session_id_of_any_json_type_is_spotted_without_error(run: Any)
     from ivhsuite.gate.spec_cases import hooks
 
     body = {"Header": {}, "Payload": {"ReqId": "a" * 32, "SessionId": {"not": "a string"}}}
-    case = SimpleNamespace(operation=SimpleNamespace(path=SPEC.operation("closesession").path), body=body, method="POST")
+    case = SimpleNamespace(
+        operation=SimpleNamespace(path=SPEC.operation("closesession").path),
+        body=body,
+        method="POST",
+        headers={},
+        media_type="application/json",
+    )
     content = b'{"Header": {"Code": 100001, "Message": "bad"}, "Payload": {}}'
     response = SimpleNamespace(status_code=200, content=content, headers={}, elapsed=0.002)
     hooks.after_call(None, case, response)  # type: ignore[arg-type]
     assert run.counters.generated == 1 and run.spotter.observed()["error-status"] == "200"
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "body", "status", "content", "spotted"),
+    [
+        ("PUT", {}, {"Payload": {}}, 405, b'{"Header": {"Code": 100001}}', {}),  # native or 405: not pinned
+        ("PUT", {}, {"Payload": {}}, 501, b"<html>501</html>", {"undocumented-method": "html"}),
+        ("POST", {"Content-Type": "text/plain"}, {"Payload": {}}, 415, b"", {"content-type": "json"}),
+        ("POST", {}, b"\x00", 400, b"<html>400</html>", {"unreadable-body": "html"}),
+        ("POST", {}, None, 400, b'{"Header": {"Code": 100001}}', {"unreadable-body": "json"}),
+    ],
+)
+def test_the_hook_hands_each_kind_of_request_to_its_spotter(
+    run: Any, method: str, headers: dict[str, str], body: Any, status: int, content: bytes, spotted: dict[str, str]
+) -> None:
+    """What the generated half sends besides readable POSTs: spotted apart, never as a business error."""
+    from types import SimpleNamespace
+
+    from ivhsuite.gate.spec_cases import hooks
+
+    path = SPEC.operation("statsession").path
+    case = SimpleNamespace(operation=SimpleNamespace(path=path), body=body, method=method, headers=headers, media_type="application/json")
+    response = SimpleNamespace(status_code=status, content=content, headers={}, elapsed=0.002)
+    hooks.after_call(None, case, response)  # type: ignore[arg-type]
+    assert run.spotter.observed() == spotted
