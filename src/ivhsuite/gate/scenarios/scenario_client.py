@@ -104,9 +104,9 @@ class Probe:
         self.sent.append((response.request, True))
         self._retry_after = _seconds(response.headers.get("retry-after"))
         answer = self._answered(operation_id, response)
-        self.run.spotter.see(
-            operation_id, payload, answer, response.headers.get("retry-after"), closed_before=closed_before
-        )
+        valid = self.run.spec.operation(operation_id).request.is_valid(envelope(payload))
+        retry_after = response.headers.get("retry-after")
+        self.run.spotter.see(operation_id, payload, answer, retry_after, closed_before=closed_before, valid=valid)
         session_id = answer.payload.get("SessionId")
         creates = self.run.spec.operation(operation_id).session_ref == "creates"
         if creates and answer.ok and isinstance(session_id, str):
