@@ -314,6 +314,32 @@ def test_the_gate_records_replays_and_reports_drift(tmp_path: Path) -> None:
     assert "drift: close-twice" in (tmp_path / "compare" / "junit.xml").read_text()
 
 
+@pytest.mark.slow
+def test_the_generated_half_records_what_other_verbs_unreadable_bodies_and_media_types_get(tmp_path: Path) -> None:
+    """schemathesis's coverage phase sends other verbs, bodies that are no JSON object and JSON as text/plain:
+    recorded as played, not as business errors; the recording replayed with one choice changed is that drift."""
+    from ivhsuite.emulator import serve_in_thread
+
+    file = tmp_path / "endpoint.toml"
+    played = {"undocumented-method": "html", "unreadable-body": "html", "content-type": "json"}
+    flags = ["--quota", "5", "--only", "schemathesis", "--phases", "coverage", "--max-examples", "5"]
+    with serve_in_thread(emulator(played, quota=5)) as running:
+        done = run_gate_process(
+            "--base-url", running.base_url, *flags, "--report-dir", str(tmp_path / "record"), "--record-choices", str(file)
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    recorded = load_expected(file)
+    assert {name: recorded.get(name) for name in played} == played
+    assert recorded["error-status"] == "200"  # the 400s and 405s above are no business errors
+    with serve_in_thread(emulator({**played, "unreadable-body": "json"}, quota=5)) as running:
+        done = run_gate_process(
+            "--base-url", running.base_url, *flags, "--report-dir", str(tmp_path / "compare"), "--expect-choices", str(file)
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    drifted = [line.strip() for line in done.stdout.splitlines() if "≠ drift" in line]
+    assert len(drifted) == 1 and drifted[0].startswith("≠ drift: unreadable-body: was html, now json (HTTP 4"), drifted
+
+
 def test_a_fuzzed_session_id_of_any_json_type_is_spotted_without_error(run: Any) -> None:
     """The generated half sends any JSON value as SessionId: the after_call hook must not trip over a dict."""
     from types import SimpleNamespace
