@@ -14,6 +14,7 @@ defaults are the emulator's historical behaviour, so ``Choices()`` changes nothi
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import Any
 from ivhsuite.errors import ConfigError
 from ivhsuite.protocol import Code
 
+# The alphabet of a plain id: under ``unusual-ids=refuse`` a UserId or SessionId outside it gets 100001.
+PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
 # The HTTP status of each business error under ``error-status=4xx``; others get 400.
 FOUR_XX: dict[int, int] = {
     Code.BAD_PARAMETER: 400,

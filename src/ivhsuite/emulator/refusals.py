@@ -12,15 +12,12 @@ above the ``rate-limit`` choice. With the default choices every method here says
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ivhsuite.contract.policy import strip_nulls
-from ivhsuite.emulator.choices import Choices
-
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+from ivhsuite.emulator.choices import PLAIN_ID, Choices
 
 
 class RequestPolicy:
@@ -72,6 +69,6 @@ class RequestPolicy:
         if choices.unusual_ids == "refuse":
             for name in ("UserId", "SessionId"):
                 value = payload.get(name)
-                if isinstance(value, str) and not _PLAIN_ID.fullmatch(value):
+                if isinstance(value, str) and not PLAIN_ID.fullmatch(value):
                     return f"Invalid Payload.{name}: only letters, digits, '_' and '-' are accepted"
         return None

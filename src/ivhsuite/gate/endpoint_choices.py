@@ -44,14 +44,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ivhsuite.emulator.choices import CHOICES, FOUR_XX, Choices
+from ivhsuite.emulator.choices import CHOICES, FOUR_XX, PLAIN_ID, Choices
 from ivhsuite.errors import ConfigError
 from ivhsuite.protocol import GONE_CODES, Answer, Code, SessionStatus
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 CLOSED_STATUSES = (SessionStatus.CLOSED, SessionStatus.FAILED)
-_PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]+$")  # the alphabet of the emulator's unusual-ids choice
 _ON_SESSION = ("statsession", "startsession", "closesession")  # a Payload of a ReqId and a SessionId only
 # Codes that say a SessionId was read and looked up, whatever its alphabet.
 _LOOKED_UP = GONE_CODES | {Code.OK, Code.SESSION_NOT_READY, Code.SESSION_NOT_STARTED}
@@ -137,7 +136,7 @@ class Spotter:
         session_id = sent.get("SessionId")
         if set(sent) - {"ReqId", "SessionId"} or not isinstance(session_id, str) or not session_id:
             return
-        if _PLAIN_ID.match(session_id) or answer.status >= 500:
+        if PLAIN_ID.fullmatch(session_id) or answer.status >= 500:
             return
         if answer.code == Code.BAD_PARAMETER:
             self._vote("unusual-ids", "refuse", f"SessionId {session_id!r}: Code {answer.code}")
@@ -205,7 +204,7 @@ class Spotter:
             if answer.payload.get("SessionStatus") == SessionStatus.PREPARING and not css:
                 self._vote("play-addr-while-preparing", "yes" if "PlayStreamAddr" in answer.payload else "no")
             user_id = sent.get("UserId")
-            if isinstance(user_id, str) and _PLAIN_ID.match(user_id):
+            if isinstance(user_id, str) and PLAIN_ID.fullmatch(user_id):
                 with self._lock:  # its alphabet is plain: the length alone was accepted
                     self._longest_user_id = max(self._longest_user_id, len(user_id))
         key = sent.get("AssetVirtualmanKey")
