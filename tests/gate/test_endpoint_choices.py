@@ -53,13 +53,14 @@ OBSERVABLE: dict[str, list[str]] = {
     "unreadable-body": ["json", "html"],
     "content-type": ["any", "json"],
     "unusual-ids": ["accept", "refuse"],
+    "model-cache": ["user", "protocol"],
 }
 # The channel's choices, seen by the shipped channel scenarios: the defaults, then every other value at once.
 CHANNEL: list[dict[str, str]] = [
     {"channel-refusal": "message", "second-channel": "replace", "audio-on-text-session": "wrong-time"},
     {"channel-refusal": "http", "second-channel": "refuse", "audio-on-text-session": "bad-parameter"},
 ]
-NOT_OBSERVABLE = ("user-id-max", "preempt-across", "cold-failure", "model-cache", "model-cache-seconds", "rate-limit")
+NOT_OBSERVABLE = ("user-id-max", "preempt-across", "cold-failure", "model-cache-seconds", "rate-limit")
 
 
 class Client:
@@ -119,7 +120,7 @@ def observe(settings: EmulatorSettings) -> Spotter:
     client.call("listsessionofprojectid", VirtualmanProjectId=PROJECT)  # closed sessions listed?
     client.call("createsessionbyasset", AssetVirtualmanKey="", UserId="u2", Protocol="rtmp", DriverType=1)
     client.create("u3", StreamMaxInterval=None)  # null in place of an optional field
-    started = client.create("u4")
+    started = client.create("u4")  # a new UserId, rtmp again: warm by the Protocol's cache, or cold
     client.now += PREPARE * 2
     client.call("startsession", SessionId=started)
     client.call("command", SessionId=started, Command="SEND_TEXT", Data={"Text": "Hello."})
@@ -184,6 +185,15 @@ def test_undocumented_method_is_kept_only_when_the_answers_pin_it() -> None:
         target = path.rsplit("/", 1)[0] + "/nothing" if unknown_path else path
         client.spotter.undocumented(client.raw("POST" if unknown_path else "PUT", target, b"{}"), unknown_path=unknown_path)
         assert client.spotter.observed().get("undocumented-method") == pinned, (choice, unknown_path)
+
+
+def test_model_cache_is_not_observed_without_cold_starts() -> None:
+    """Ready at once everywhere (no cold start at all) tells neither cache apart."""
+    for cache in ("user", "protocol"):
+        client = Client(EmulatorSettings(project_ids=(PROJECT,), prepare_seconds=0, choices={"model-cache": cache}))
+        for user in ("u1", "u2", "u3"):
+            client.create(user)
+        assert "model-cache" not in client.spotter.observed()
 
 
 def _user_id_max_rows(played: dict[str, str], user: str, recorded: str) -> tuple[Any, ...]:

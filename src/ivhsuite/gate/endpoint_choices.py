@@ -24,11 +24,17 @@ Read apart:
 - ``undocumented-method``: ``native`` and ``405`` differ only on a path no operation has, and
   ``native`` and ``404`` only on a verb: a value is kept only when the answers seen pin it.
 
+- ``model-cache``: only once some create answered status 3 (an endpoint with no cold start
+  tells nothing), from a createsession with a UserId new to the run whose project and Protocol
+  the run created before: ready at once is ``protocol``, preparing ``user``. An endpoint with a
+  warm pool of its own reads as ``protocol``, which plays alike; the most answers decide.
+
 What one run cannot tell is never guessed, always "not observed": ``rate-limit`` (a rate in
 requests a second needs a run paced to find it), ``cold-failure`` (a probability, from a few
-cold sessions), ``model-cache`` and ``model-cache-seconds`` (when a create is warm depends
-on the endpoint's other traffic and on time), and ``preempt-across`` (it needs a session of
-each create kind with one UserId, and a wait to see whether the first ends).
+cold sessions), ``model-cache-seconds`` (how long a cache stays warm needs creates spaced
+over time), and ``preempt-across`` (it needs one more paid session and, when the kinds do not
+preempt each other, the whole preemption grace of 10 s in every run to tell "no" from a slow
+"yes").
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from urllib.parse import urlsplit
 
 from ivhsuite.emulator.choices import CHOICES, FOUR_XX, PLAIN_ID, Choices
 from ivhsuite.errors import ConfigError
-from ivhsuite.protocol import GONE_CODES, Answer, Code, SessionStatus
+from ivhsuite.protocol import GONE_CODES, LIVE_STATUSES, Answer, Code, SessionStatus
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -88,6 +94,9 @@ class Spotter:
         self._prepare: list[float] = []  # seconds cold sessions took to become ready
         self._undocumented: dict[str, Counter[str]] = {"verb": Counter(), "path": Counter()}
         self._longest_user_id = 0  # the longest plain UserId a create accepted
+        self._users: set[str] = set()  # every UserId a create of the run sent
+        self._protocols: set[tuple[Any, str]] = set()  # (project, Protocol) of every createsession answered Code 0
+        self._cold = False  # some create answered status 3: the endpoint has cold starts
         self._lock = threading.Lock()
 
     def _vote(self, name: str, value: str, detail: str = "") -> None:
@@ -207,9 +216,27 @@ class Spotter:
             if isinstance(user_id, str) and PLAIN_ID.fullmatch(user_id):
                 with self._lock:  # its alphabet is plain: the length alone was accepted
                     self._longest_user_id = max(self._longest_user_id, len(user_id))
+        self._warmth(operation, sent, answer)
         key = sent.get("AssetVirtualmanKey")
         if operation == "createsessionbyasset" and key == "" and answer.code in (Code.BAD_PARAMETER, Code.ASSET_EXPIRED):
             self._vote("unknown-asset", str(int(answer.code)))
+
+    def _warmth(self, operation: str, sent: dict[str, Any], answer: Answer) -> None:
+        """model-cache: a createsession with a UserId new to the run, of a project and Protocol created before,
+        once the endpoint showed cold starts: ready at once is the Protocol's cache, preparing the UserId's."""
+        user_id, protocol, status = sent.get("UserId"), sent.get("Protocol"), answer.payload.get("SessionStatus")
+        if not (answer.ok and isinstance(user_id, str) and isinstance(protocol, str)):
+            return
+        model = (sent.get("VirtualmanProjectId"), protocol)
+        with self._lock:
+            fresh, known, cold = user_id not in self._users, model in self._protocols, self._cold
+            self._users.add(user_id)
+            self._cold = cold or status == SessionStatus.PREPARING
+            if operation == "createsession":
+                self._protocols.add(model)
+        if fresh and known and cold and operation == "createsession" and status in LIVE_STATUSES:
+            value = "protocol" if status == SessionStatus.READY else "user"
+            self._vote("model-cache", value, f"a new UserId's {protocol} session: status {status}")
 
     def _listing(self, answer: Answer) -> None:
         sessions = answer.payload.get("Sessions")
