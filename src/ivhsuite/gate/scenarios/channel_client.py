@@ -165,7 +165,9 @@ class ChannelProbe:
     def expect_refused(self, promise: str, what: str, req_id: str | None, **kw: Any) -> Refused:
         got = self.refused or self.refusal(req_id)
         self.judge()
-        self.fail_on(refusal_issues(promise, what, got, **kw), (promise,))
+        # A refusal that carried a code also checked that the code is a documented one.
+        checked = (promise, "channel-refusal-documented") if got.code is not None and not got.drove else (promise,)
+        self.fail_on(refusal_issues(promise, what, got, **kw), checked)
         return got
 
     def expect_refused_handshake(self, what: str, req_id: str | None) -> Refused:
