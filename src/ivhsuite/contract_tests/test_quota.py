@@ -18,6 +18,7 @@ from ivhsuite.protocol import LIVE_STATUSES
 FREED_WITHIN = 10.0
 
 
+@pytest.mark.alone  # ivhsuite gate runs it after the generated half and every other scenario
 def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
     options = probe.run.options
     if not options.quota:

@@ -80,6 +80,7 @@ class Probe:
             if self.run.sessions.is_open(session_id):
                 with contextlib.suppress(IvhsuiteError, httpx.HTTPError):
                     self.close(session_id)
+        self.run.guard.unpin(self.opened)  # one still booked (preempted, say) may now be closed for room
 
     # --- requests ---------------------------------------------------------------------
 
@@ -98,9 +99,21 @@ class Probe:
         return answer
 
     def _send_once(self, operation_id: str, payload: dict[str, Any]) -> Answer:
+        """One request. Beside the generated half a create first takes a slot of the run's guard (pinned)."""
+        if self.run.stopping.is_set() and operation_id != "closesession":
+            pytest.exit("interrupted: the scenarios stop with the run", returncode=pytest.ExitCode.INTERRUPTED)
         payload = {"ReqId": uuid.uuid4().hex, **payload}
         closed_before = isinstance(payload.get("SessionId"), str) and payload["SessionId"] in self.run.closed_ids()
-        response = self.client.send(operation_id, payload, timeout=TIMEOUT)
+        creates = self.run.spec.operation(operation_id).session_ref == "creates"
+        pinned = creates and self.run.beside
+        if pinned:
+            self.run.guard.before_create(pinned=True)
+        try:
+            response = self.client.send(operation_id, payload, timeout=TIMEOUT)
+        except BaseException:
+            if pinned:
+                self.run.guard.request_lost()
+            raise
         self.sent.append((response.request, True))
         self._retry_after = _seconds(response.headers.get("retry-after"))
         answer = self._answered(operation_id, response)
@@ -108,11 +121,12 @@ class Probe:
             operation_id, payload, answer, response.headers.get("retry-after"), closed_before=closed_before
         )
         session_id = answer.payload.get("SessionId")
-        creates = self.run.spec.operation(operation_id).session_ref == "creates"
         if creates and answer.ok and isinstance(session_id, str):
             self.opened.append(session_id)
-            self.run.created(session_id, str(payload.get("UserId", "")))
-        elif operation_id == "closesession" and answer.ok:
+            self.run.created(session_id, str(payload.get("UserId", "")), guarded=pinned, pinned=pinned)
+        elif pinned:
+            self.run.guard.created(None)
+        if operation_id == "closesession" and answer.ok:
             self.run.closed(str(payload.get("SessionId")))
         return answer
 
