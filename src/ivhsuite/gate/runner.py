@@ -286,13 +286,14 @@ def _pytest(run: RunContext, junit: Path, plugin: GatePlugin, *, beside: bool = 
         f"--rootdir={Path.cwd()}",
         "-p",
         "no:cacheprovider",
+        # Nor the pytest plugins installed beside it (the scenarios need none): loading them cost seconds
+        # of CPU before the first scenario, in the gate's critical path.
+        "--disable-plugin-autoload",
         # sys.stdout and sys.stderr only: a live progress display keeps its terminal meanwhile.
         "--capture=no" if beside else "--capture=sys",
         f"--junitxml={junit}",
         "-o",
         "junit_suite_name=ivhsuite-scenarios",
-        "-p",
-        "no:hypothesispytest",  # the gate imported hypothesis long before this pytest started
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         "-q",
