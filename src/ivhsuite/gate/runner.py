@@ -194,14 +194,14 @@ def _generated(run: RunContext, folder: Path, result: GateResult, progress: Prog
             raise
         finally:
             result.half_seconds["schemathesis"] = time.monotonic() - began
-            if side is not None:
+            if side is not None:  # also on Ctrl-C: what the scenarios found and printed is the run's
                 side.join()
                 stdout.unroute(side.thread)
-    if side is not None:
-        print(f"\n--- scenarios (ran beside the generated half above) ---\n{side.output.getvalue()}", end="", flush=True)
-        _scenarios_done(side.code, side.seconds, beside, result)  # type: ignore[arg-type]
+                print(f"\n--- scenarios (ran beside the generated half above) ---\n{side.output.getvalue()}", end="")
+                _scenarios_done(side.code, side.seconds, side.plugin, result)
     # schemathesis takes Ctrl-C itself and returns; the signal is remembered all the same
-    if result.halves["schemathesis"] == ExitCode.INTERRUPTED or interrupts.received():
+    interrupted = side is not None and side.code == PYTEST_INTERRUPTED
+    if interrupted or result.halves["schemathesis"] == ExitCode.INTERRUPTED or interrupts.received():
         raise KeyboardInterrupt
 
 
@@ -247,6 +247,8 @@ def _scenarios(run: RunContext, junit: Path, plugin: GatePlugin, result: GateRes
     with ticking(progress, "scenarios", plugin.counts_text):
         code = _pytest(run, junit, plugin)
     _scenarios_done(code, time.monotonic() - began, plugin, result)
+    if code == PYTEST_INTERRUPTED or interrupts.received():
+        raise KeyboardInterrupt
 
 
 def _scenarios_done(code: int, seconds: float, plugin: GatePlugin, result: GateResult) -> None:
@@ -258,8 +260,6 @@ def _scenarios_done(code: int, seconds: float, plugin: GatePlugin, result: GateR
     result.scenario_outcomes = dict(plugin.outcomes)
     result.scenario_errors = list(plugin.errors)
     result.scenario_environmental = list(plugin.environmental)
-    if code == PYTEST_INTERRUPTED or interrupts.received():
-        raise KeyboardInterrupt
 
 
 def _generated_counts(run: RunContext) -> str:
