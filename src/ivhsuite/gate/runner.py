@@ -21,6 +21,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -300,9 +302,31 @@ def _pytest(run: RunContext, junit: Path, plugin: GatePlugin, *, beside: bool = 
         "-rfEs",
     ]
     if beside:
-        return int(pytest.main([*args, *THREAD_UNSAFE_PLUGINS], plugins=[plugin]))
+        with _environ_untouched():
+            return int(pytest.main([*args, *THREAD_UNSAFE_PLUGINS], plugins=[plugin]))
     with redacted_stdout(run.secrets):
         return int(pytest.main(args, plugins=[plugin]))
+
+
+@contextmanager
+def _environ_untouched() -> Iterator[None]:
+    """pytest names the running test in ``os.environ`` (``PYTEST_CURRENT_TEST``), set and deleted around each test.
+
+    Beside the generated half, schemathesis's workers read ``os.environ`` all the while (requests looks
+    for proxy settings on every request), and a key deleted while one iterates raises ``KeyError`` there:
+    an error of the generated half that is nobody's. So the beside run leaves the environment alone.
+    """
+    from _pytest import runner as pytest_runner
+
+    original = getattr(pytest_runner, "_update_current_test_var", None)
+    if original is None:  # another pytest: nothing to hold back
+        yield
+        return
+    pytest_runner._update_current_test_var = lambda item, when: None  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        pytest_runner._update_current_test_var = original  # type: ignore[attr-defined]
 
 
 def _verdict(result: GateResult) -> int:
