@@ -43,7 +43,13 @@ from ivhsuite.run_sessions import live_of_run
 PYTEST_INTERRUPTED = 2
 PYTEST_INTERNAL_ERROR = 3
 PYTEST_NO_TESTS = 5
-THREAD_UNSAFE_PLUGINS = ("-p", "no:warnings", "-p", "no:logging", "-p", "no:faulthandler")
+# pytest plugins that set process-wide state (warning filters, root log handlers, faulthandler, sys.unraisablehook,
+# threading.excepthook) for a session or a test: off in the run beside the generated half, whose threads they would catch.
+THREAD_UNSAFE_PLUGINS = tuple(
+    arg
+    for name in ("warnings", "logging", "faulthandler", "unraisableexception", "threadexception")
+    for arg in ("-p", f"no:{name}")
+)
 NETWORK_JUNIT = "network-junit.xml"
 COLD_JUNIT = "scenarios-cold-junit.xml"
 SCENARIOS_JUNIT = "scenarios-junit.xml"
@@ -272,10 +278,10 @@ def _generated_counts(run: RunContext) -> str:
 def _pytest(run: RunContext, junit: Path, plugin: GatePlugin, *, beside: bool = False) -> int:
     """pytest over the packaged scenarios, in this process.
 
-    ``beside``: on a thread while schemathesis runs on the main one. pytest's capture, warnings
-    and logging plugins swap process-wide state (``sys.stdout``, the warning filters, root log
-    handlers) for every test, which would catch or undo the other half's: they stay off, and the
-    caller routes the thread's output through the redacting stdout it installed.
+    ``beside``: on a thread while schemathesis runs on the main one. pytest's capture and some
+    plugins swap process-wide state (``sys.stdout``, :data:`THREAD_UNSAFE_PLUGINS`,
+    ``os.environ``) for every test, which would catch or undo the other half's: they stay off,
+    and the caller routes the thread's output through the redacting stdout it installed.
     """
     import pytest
 
