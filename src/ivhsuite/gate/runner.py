@@ -202,6 +202,7 @@ def _generated(run: RunContext, folder: Path, result: GateResult, progress: Prog
             raise
         finally:
             result.half_seconds["schemathesis"] = time.monotonic() - began
+            run.beside = False  # the generated half is done: the scenarios left have the slots and the rate alone
             if side is not None:  # also on Ctrl-C: what the scenarios found and printed is the run's
                 side.join()
                 stdout.unroute(side.thread)
@@ -246,7 +247,6 @@ class _Beside:
                 self.thread.join(1.0)
             except KeyboardInterrupt:
                 self.run.stopping.set()
-        self.run.beside = False
 
 
 def _scenarios(run: RunContext, junit: Path, plugin: GatePlugin, result: GateResult, progress: Progress) -> None:
