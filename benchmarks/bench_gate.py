@@ -1,6 +1,6 @@
 """The default gate against a near and a distant endpoint: wall time, requests, connections, live sessions.
 
-    .venv/bin/python benchmarks/bench_gate.py [--latency-ms 0,200] [--rounds 1] [--seed 1] [--quota 5] [--bare]
+    .venv/bin/python benchmarks/bench_gate.py [--latency-ms 0,200] [--rounds 1] [--seed 1] [--quota 5] [--bare] [--slowest N]
 
 Real endpoints are 50-300 ms away; the budget (issue 21) is the default gate in at most
 60 s at 200 ms a request, its session budget (``--max-sessions``) in force, with at least
@@ -12,7 +12,8 @@ against an emulator in this process, once per latency (the emulator's ``latency`
 every answer that late), and prints for each the wall time, the generated and scenario
 requests, the requests the emulator saw, the connections they came on, and the most
 live sessions at once; then the ratio of the distant round's time to the near one's,
-measured in the same run. Exit code 1 when a round at 200 ms or less misses the budget or
+measured in the same run; with ``--slowest N``, the N slowest scenarios of each round and their
+share of the scenario requests' wall time (from the gate's own JUnit files). Exit code 1 when a round at 200 ms or less misses the budget or
 any round fails, sends too few requests or exceeds the quota.
 
 ``--bare`` adds the older comparison: a bare ``schemathesis run`` of the same spec and
@@ -31,7 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
@@ -68,6 +70,7 @@ class Round:
     peak_live: int
     created: int = 0  # sessions the run created, against
     allowed: int = 0  # its --max-sessions
+    scenarios: dict[str, float] = field(default_factory=dict)  # scenario -> seconds, from the JUnit files
 
     def line(self, quota: int) -> str:
         halves = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.halves.items())
@@ -118,7 +121,30 @@ def gate_round(latency_ms: float, quota: int, seed: int, folder: Path) -> Round:
         meter.peak_live,
         int(found.get("created", 0)),
         int(found.get("allowed", 0)),
+        scenario_times(folder),
     )
+
+
+def scenario_times(folder: Path) -> dict[str, float]:
+    """Each scenario's time as pytest wrote it in the gate's scenario JUnit files (setup to teardown)."""
+    times: dict[str, float] = {}
+    for path in sorted(folder.glob("scenarios*-junit.xml")):
+        try:
+            cases = ET.parse(path).getroot().iter("testcase")
+        except (OSError, ET.ParseError):
+            continue
+        for case in cases:
+            name = f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"
+            times[name] = times.get(name, 0.0) + float(case.get("time") or 0.0)
+    return times
+
+
+def slowest_lines(result: Round, count: int) -> list[str]:
+    ranked = sorted(result.scenarios.items(), key=lambda item: -item[1])
+    total = sum(result.scenarios.values())
+    lines = [f"  {result.latency_ms:g} ms: {len(ranked)} scenarios, {total:.1f} s one after another; the slowest:"]
+    lines += [f"    {seconds:5.1f} s  {name}" for name, seconds in ranked[:count]]
+    return lines
 
 
 def bare_round(seed: int, folder: Path) -> tuple[float, int]:
@@ -173,6 +199,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quota", type=int, default=5)
     parser.add_argument("--bare", action="store_true", help="also time a bare schemathesis run (see above)")
+    parser.add_argument("--slowest", type=int, default=0, help="print the N slowest scenarios of each round")
     args = parser.parse_args()
     latencies = [float(value) for value in args.latency_ms.split(",")]
     print(
@@ -190,6 +217,8 @@ def main() -> int:
                 good = fits(result, args.quota)
                 ok &= good
                 print(f"  {result.line(args.quota)} | {'OK' if good else 'MISSED'}")
+            for result in results if args.slowest else []:
+                print("\n".join(slowest_lines(result, args.slowest)))
             for result in results[1:]:
                 ratio = result.seconds / results[0].seconds
                 ratios.append(ratio)

@@ -277,3 +277,42 @@ def test_a_close_refused_otherwise_is_not_repeated(run: Any, monkeypatch: pytest
     run.created("s1", guarded=False)
     run.guard.make_room()
     assert sent == ["s1"]
+
+
+def test_a_scenarios_pinned_session_is_never_closed_for_room_until_unpinned() -> None:
+    """Beside the generated half, the scenarios' sessions count within the limit, and only generated ones make room."""
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=2)
+    guard.before_create(pinned=True)
+    guard.created("p", pinned=True)
+    for sid in ("g1", "g2"):
+        guard.before_create()
+        guard.created(sid)
+    assert guard.settle()
+    assert closed == ["g1"] and guard.open_sessions() == ["p", "g2"]  # g1 made room, p stayed
+    assert guard.make_room() == 1 and closed == ["g1", "g2"]  # a busy quota closes no pinned session
+    guard.before_create()
+    guard.created("g3")
+    guard.unpin(["p"])  # its scenario is done (p was preempted, say): now it may make room
+    guard.before_create()
+    assert closed == ["g1", "g2", "p"]
+
+
+def test_a_generated_create_waits_while_pinned_sessions_hold_every_slot() -> None:
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=1)
+    guard.before_create(pinned=True)
+    guard.created("p", pinned=True)
+    went = threading.Event()
+
+    def generated() -> None:
+        guard.before_create()
+        went.set()
+
+    thread = threading.Thread(target=generated, daemon=True)
+    thread.start()
+    assert not went.wait(0.3)  # no room, and nothing it may close
+    guard.forget("p")  # the scenario closed its session
+    assert went.wait(5.0)
+    thread.join(5.0)
+    assert closed == []

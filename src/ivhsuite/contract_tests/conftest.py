@@ -13,13 +13,20 @@ import pytest
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.preflight import preflight
-from ivhsuite.gate.scenarios.pytest_plugin import COLD_FIRST_MARKER, GENERATED_MARKER, gate_run, standalone_run
+from ivhsuite.gate.scenarios.pytest_plugin import (
+    ALONE_MARKER,
+    COLD_FIRST_MARKER,
+    GENERATED_MARKER,
+    gate_run,
+    standalone_run,
+)
 from ivhsuite.gate.scenarios.scenario_client import Probe
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{GENERATED_MARKER}: the schemathesis half (ivhsuite gate runs it itself)")
     config.addinivalue_line("markers", f"{COLD_FIRST_MARKER}: needs a cold session, so runs before other scenarios")
+    config.addinivalue_line("markers", f"{ALONE_MARKER}: fills the quota, so runs last with nothing else of the run live")
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,12 @@ import time
 import pytest
 
 from ivhsuite.gate.scenarios.scenario_client import Probe
-from ivhsuite.protocol import LIVE_STATUSES
+from ivhsuite.protocol import GONE_CODES, LIVE_STATUSES
 
 FREED_WITHIN = 10.0
 
 
+@pytest.mark.alone  # ivhsuite gate runs it after the generated half and every other scenario
 def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
     options = probe.run.options
     if not options.quota:
@@ -54,6 +55,8 @@ def test_quota_refuses_one_more_and_close_frees_a_slot(probe: Probe) -> None:
         pytest.skip("every session it opened ended during the check (status 4): cannot check that closing frees one")
 
     closed = probe.close(still[-1])
+    if closed.code in GONE_CODES:  # listed live a moment ago, gone now: it ended on its own (a cold failure, status 4)
+        pytest.skip(f"a session it opened ended on its own ({closed}), freeing a slot: cannot check that closing frees one")
     probe.expect(closed.ok, "lifecycle", f"closesession of a live session got {closed}")
     deadline = time.monotonic() + FREED_WITHIN
     while True:

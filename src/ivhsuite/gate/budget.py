@@ -4,7 +4,10 @@ The scenarios check promises nothing else checks, so they get first call on the 
 generated half may create only what their estimated need leaves (:data:`SCENARIO_SESSIONS`
 plus the quota scenario's). A positive create of the generated half beyond that is not sent
 (:func:`ivhsuite.gate.network.send` answers it with a stand-in no check judges); a scenario
-that would go past the budget is skipped. What the budget cut is an observation.
+that would go past the budget is skipped. What the budget cut is an observation. The
+scenarios' share shrinks only by the sessions they created: a create they send to be
+refused takes nothing from it (beside the generated half, it would hand that half a
+session a later scenario needs).
 
 >>> budget = SessionBudget(limit=3, scenario_need=2)
 >>> budget.take(generated=True), budget.take(generated=True)  # the second would eat the scenarios' share
@@ -46,7 +49,7 @@ class SessionBudget:
         self.created = 0  # sessions the run created (answers with a SessionId)
         self.cut: dict[str, int] = {"generated": 0, "scenarios": 0}  # creates the budget did not send
         self._in_flight = 0
-        self._scenario_taken = 0
+        self._scenario_taken = 0  # sessions the scenarios created: their share shrinks by these
         self._opened: dict[str, float] = {}  # SessionId -> when its create answered
         self.longest_held = 0.0  # seconds, create to a close answering Code 0
         self._lock = threading.Lock()
@@ -61,8 +64,6 @@ class SessionBudget:
                 self.cut["generated" if generated else "scenarios"] += 1
                 return False
             self._in_flight += 1
-            if not generated:
-                self._scenario_taken += 1
             return True
 
     def release(self) -> None:
@@ -70,10 +71,12 @@ class SessionBudget:
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
 
-    def count(self, session_id: str) -> None:
+    def count(self, session_id: str, *, scenario: bool = False) -> None:
         """A create of the run answered with a session (any create: a negative one a lenient endpoint took too)."""
         with self._lock:
             self.created += 1
+            if scenario:
+                self._scenario_taken += 1
             self._opened[session_id] = time.monotonic()
 
     def closed(self, session_id: str) -> None:

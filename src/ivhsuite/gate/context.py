@@ -88,6 +88,8 @@ class RunContext:
         self.observations: dict[str, str] = {}  # what the gate noticed but cannot call a violation, by key
         self.deadline = time.monotonic() + options.max_time
         self.quota_exhausted = False  # a scenario already found every slot held: later ones do not wait as long
+        self.beside = False  # the scenarios run beside the generated half: their creates take slots of the guard's
+        self.stopping = threading.Event()  # Ctrl-C, SIGTERM or --max-time: the scenarios send nothing but closes
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
         need = scenario_need(options.quota, scenarios=options.run_scenarios)
         self.budget = SessionBudget(options.max_sessions, need)  # --max-sessions: the scenarios' share first
@@ -112,16 +114,17 @@ class RunContext:
         """Literal values never to print: the access token."""
         return (self.target.access_token,)
 
-    def created(self, session_id: str, user_id: str = "", *, guarded: bool = False) -> None:
+    def created(self, session_id: str, user_id: str = "", *, guarded: bool = False, pinned: bool = False) -> None:
         """A createsession of this run answered with ``session_id``: count it, and keep it for the clean-up.
 
-        ``guarded``: the create went through :meth:`SessionGuard.before_create`, which expects its answer.
+        ``guarded``: the create went through :meth:`SessionGuard.before_create`, which expects its answer;
+        ``pinned``: a scenario's, beside the generated half (never closed for room while it uses it).
         """
         self.sessions.track(session_id, user_id)
         self.counters.add("created")
-        self.budget.count(session_id)
+        self.budget.count(session_id, scenario=pinned or not guarded)  # the generated half's creates are guarded
         if guarded:
-            self.guard.created(session_id)
+            self.guard.created(session_id, pinned=pinned)
         else:
             self.guard.track(session_id)
 

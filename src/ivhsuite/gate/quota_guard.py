@@ -12,6 +12,11 @@ closes the least recently used session on a background thread at once, and the n
 create usually finds its slot free. Sessions the scenarios create (:meth:`track`) are
 never closed ahead: a scenario counts its own.
 
+While the scenarios run beside the generated half, their creates reserve a slot too
+(``before_create(pinned=True)``): the run's sessions together stay within ``limit``, and a
+pinned session is never closed for room (:meth:`unpin` when its scenario is done); the
+generated sessions make room for them.
+
 >>> closed = []
 >>> guard = SessionGuard(closed.append, limit=1)
 >>> guard.before_create(); guard.created("s1")
@@ -24,6 +29,9 @@ never closed ahead: a scenario counts its own.
 True
 >>> closed
 ['s1', 'a']
+>>> guard.before_create(pinned=True); guard.created("p", pinned=True)  # "b" makes room; "p" is never closed for it
+>>> guard.settle(), closed, guard.open_sessions()
+(True, ['s1', 'a', 'b'], ['p'])
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ class SessionGuard:
         self._close = close
         self.limit = max(1, limit)
         self._open: OrderedDict[str, None] = OrderedDict()
+        self._pinned: set[str] = set()  # open sessions a scenario still uses: never closed for room
         self._pending = 0
         self._closing = 0  # closes sent and not yet answered: their sessions may still hold a slot
         self._cond = threading.Condition()
@@ -57,8 +66,11 @@ class SessionGuard:
 
     # --- around one createsession ---------------------------------------------------
 
-    def before_create(self) -> None:
-        """Make room for one more session; blocks while other workers' creates are in flight."""
+    def before_create(self, *, pinned: bool = False) -> None:
+        """Make room for one more session; blocks while other workers' creates are in flight.
+
+        ``pinned``: a scenario's create beside the generated half (booked with ``created(..., pinned=True)``).
+        """
         self._settle_local()
         deadline = time.monotonic() + WAIT_FOR_ROOM
         while True:
@@ -70,8 +82,8 @@ class SessionGuard:
                 if self._closing:  # a close on its way frees a slot soon: it answers or fails within its timeout
                     self._cond.wait(timeout=WAIT_FOR_ROOM)
                     continue
-                oldest = next(iter(self._open), None)
-                if oldest is None:  # every slot is a create on its way
+                oldest = self._least_recently_used()
+                if oldest is None:  # every slot is a create on its way, or a scenario's session in use
                     if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
                         # A create lost on the way would block for ever; proceed past it, one per wait
                         # (without a new deadline every later pass would write off another create).
@@ -82,24 +94,29 @@ class SessionGuard:
                 self._closing += 1
             self._close_counted(oldest)
 
-    def created(self, session_id: str | None) -> None:
+    def created(self, session_id: str | None, *, pinned: bool = False) -> None:
         """A guarded createsession answered (with a SessionId on success, None otherwise).
 
         When it filled the last slot, the least recently used other session is closed
         ahead on a background thread (it still counts until its close answers).
         """
         self._settle_local()
-        if self._add(session_id) and session_id:
+        if self._add(session_id, pinned=pinned) and session_id:
             with self._cond:
                 ahead = None
                 if not self.stopping and self._held() >= self.limit and len(self._open) > 1:
-                    ahead = next(iter(self._open))
+                    ahead = self._least_recently_used(besides=session_id)
+                if ahead is not None:
                     del self._open[ahead]
                     self._closing += 1
             if ahead is not None:
                 threading.Thread(target=self._close_counted, args=(ahead,), name="ivhsuite-close", daemon=True).start()
 
-    def _add(self, session_id: str | None) -> bool:
+    def _least_recently_used(self, besides: str | None = None) -> str | None:
+        """The session to close for room (lock held): the least recently used one no scenario is using."""
+        return next((sid for sid in self._open if sid not in self._pinned and sid != besides), None)
+
+    def _add(self, session_id: str | None, *, pinned: bool = False) -> bool:
         """Book a session that arrived; after :meth:`stop` close it at once instead. True when booked."""
         if not session_id:
             return False
@@ -107,6 +124,8 @@ class SessionGuard:
             late = self.stopping
             if not late:
                 self._open[session_id] = None
+                if pinned:
+                    self._pinned.add(session_id)
                 self.peak = max(self.peak, len(self._open))
         if late:
             self._close_quietly(session_id)
@@ -139,6 +158,13 @@ class SessionGuard:
         """The session was closed by someone else (a closesession that succeeded)."""
         with self._cond:
             self._open.pop(session_id, None)
+            self._pinned.discard(session_id)
+            self._cond.notify_all()
+
+    def unpin(self, session_ids: list[str]) -> None:
+        """The scenario that pinned these is done: any still booked (one preempted, say) may be closed for room."""
+        with self._cond:
+            self._pinned.difference_update(session_ids)
             self._cond.notify_all()
 
     def open_sessions(self) -> list[str]:
@@ -146,13 +172,14 @@ class SessionGuard:
             return list(self._open)
 
     def make_room(self) -> int:
-        """Quota busy (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`): close every session of ours; returns how many.
+        """Quota busy (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`): close every session of ours no scenario is using.
 
         Returns once the closes sent ahead have answered too, so every slot of ours is free.
         """
         with self._cond:
-            victims = list(self._open)
-            self._open.clear()
+            victims = [sid for sid in self._open if sid not in self._pinned]
+            for session_id in victims:
+                del self._open[session_id]
             self._cond.notify_all()
         for session_id in victims:
             self._close_quietly(session_id)
@@ -180,6 +207,7 @@ class SessionGuard:
                 if not self._open:
                     return closed
                 session_id, _ = self._open.popitem(last=False)
+                self._pinned.discard(session_id)
             self._close_quietly(session_id)
             closed.append(session_id)
 

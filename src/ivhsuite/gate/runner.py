@@ -1,9 +1,12 @@
-"""``ivhsuite gate``: the generated requests, then the scenarios, one verdict, reports, no session left.
+"""``ivhsuite gate``: the generated requests and the scenarios, one verdict, reports, no session left.
 
 Order of a run: pick the target (starting the embedded emulator when no URL is set),
-preflight (exit 2 on a wrong setting), schemathesis in-process, close its sessions,
-``pytest contract_tests`` in-process, close everything and sweep the project for the
-run's tag (also after Ctrl-C, SIGTERM or an exception), write and redact the reports.
+preflight (exit 2 on a wrong setting), the cold-first scenarios, then schemathesis
+in-process with the other scenarios (``pytest contract_tests`` in-process) on a thread
+beside it, close the generated sessions, the quota scenario alone, close everything and
+sweep the project for the run's tag (also after Ctrl-C, SIGTERM or an exception), write
+and redact the reports. Against a distant endpoint both halves mostly wait for answers:
+side by side, the run takes about as long as the longer of them, not their sum.
 
 Exit codes: 0 the contract holds; 1 a promise is broken (it wins over everything but a
 signal); 2 the run could not judge (a setting, an unreachable endpoint, a half that
@@ -13,10 +16,13 @@ than ``--max-transport-errors`` allows); 130 interrupted (SIGINT), 143 terminate
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -26,8 +32,8 @@ from ivhsuite.gate.context import RunContext, active, target_run
 from ivhsuite.gate.findings import redact_tree, write_failures
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.preflight import preflight
-from ivhsuite.gate.scenarios.pytest_plugin import COLD, REST, GatePlugin
-from ivhsuite.gate.spec_cases.in_process import redacted_stdout, run_generated
+from ivhsuite.gate.scenarios.pytest_plugin import AFTER, ALONE, COLD, REST, GatePlugin
+from ivhsuite.gate.spec_cases.in_process import STOP_WAIT, redacted_stdout, run_generated
 from ivhsuite.gate.summary import GateResult, promise_rows, summary_text
 from ivhsuite.progress import Progress, Silent, ticking
 from ivhsuite.protocol import ExitCode, strongest
@@ -35,9 +41,22 @@ from ivhsuite.report_dirs import run_dir
 from ivhsuite.run_sessions import live_of_run
 
 PYTEST_INTERRUPTED = 2
+PYTEST_INTERNAL_ERROR = 3
 PYTEST_NO_TESTS = 5
+# pytest plugins that set process-wide state (warning filters, root log handlers, faulthandler, sys.unraisablehook,
+# threading.excepthook) for a session or a test: off in the run beside the generated half, whose threads they would catch.
+THREAD_UNSAFE_PLUGINS = tuple(
+    arg
+    for name in ("warnings", "logging", "faulthandler", "unraisableexception", "threadexception")
+    for arg in ("-p", f"no:{name}")
+)
 NETWORK_JUNIT = "network-junit.xml"
 COLD_JUNIT = "scenarios-cold-junit.xml"
+SCENARIOS_JUNIT = "scenarios-junit.xml"
+ALONE_JUNIT = "scenarios-alone-junit.xml"
+# The most sessions the scenarios hold at once (a started session, and a pair of which the second preempts the
+# first): beside the generated half they share the guard's quota - 1 slots, so they go beside it only with more.
+BESIDE_SLOTS = 3
 CHOICES_JUNIT = "choices-junit.xml"
 
 
@@ -133,10 +152,12 @@ def _max_time_alarm(run: RunContext) -> threading.Timer:
 
 
 def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progress) -> None:
-    """The cold-first scenarios, the generated half, the other scenarios (:mod:`ivhsuite.gate.cold_start`).
+    """The cold-first scenarios, the generated half with the other scenarios beside it, the quota's alone.
 
     The cold-first ones go before the generated half creates anything: a model cache its creates warm
-    would leave them no cold session to check.
+    would leave them no cold session to check. The quota scenario fills the quota, so it goes once
+    every other session of the run is closed. With too few slots for both halves at once
+    (:data:`BESIDE_SLOTS`) the other scenarios go after the generated half, as one run.
     """
     options = run.options
     plugin = GatePlugin(run)
@@ -144,18 +165,88 @@ def _halves(run: RunContext, folder: Path, result: GateResult, progress: Progres
     if both:
         plugin.part = COLD
         _scenarios(run, folder / COLD_JUNIT, plugin, result, progress)
+    beside = both and options.session_limit > BESIDE_SLOTS
     if options.run_schemathesis:
-        began = time.monotonic()
-        with ticking(progress, "schemathesis", lambda: _generated_counts(run)):
-            result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
-        result.half_seconds["schemathesis"] = time.monotonic() - began
-        # schemathesis takes Ctrl-C itself and returns; the signal is remembered all the same
-        if result.halves["schemathesis"] == ExitCode.INTERRUPTED or interrupts.received():
-            raise KeyboardInterrupt
+        _generated(run, folder, result, progress, plugin if beside else None)
         run.guard.make_room()  # close the generated sessions before the scenarios count slots
     if options.run_scenarios:
-        plugin.part = REST if both else None
-        _scenarios(run, folder / "scenarios-junit.xml", plugin, result, progress)
+        plugin.part = ALONE if beside else AFTER if both else None
+        _scenarios(run, folder / (ALONE_JUNIT if beside else SCENARIOS_JUNIT), plugin, result, progress)
+
+
+def _generated(run: RunContext, folder: Path, result: GateResult, progress: Progress, beside: GatePlugin | None) -> None:
+    """schemathesis on this thread (signals reach it), and ``beside``'s scenarios, when given, on a thread of their own.
+
+    Their output is held and printed after schemathesis's, so the log reads one half after the other.
+    On Ctrl-C, SIGTERM or --max-time the scenarios stop at their next request (closes still go) and are
+    waited for: every session they open must reach the guard before the clean-up.
+    """
+    began = time.monotonic()
+    side: _Beside | None = None
+
+    def counts() -> str:
+        return _generated_counts(run) + (f"; scenarios {beside.counts_text()}" if beside is not None else "")
+
+    with redacted_stdout(run.secrets) as stdout, ticking(progress, "schemathesis", counts):
+        if beside is not None:
+            beside.part = REST
+            side = _Beside(run, folder / SCENARIOS_JUNIT, beside)
+            stdout.route(side.thread, side.output)
+            side.start()
+        try:
+            result.halves["schemathesis"] = run_generated(run, folder / "schemathesis")
+            if result.halves["schemathesis"] == ExitCode.INTERRUPTED or interrupts.received():
+                run.stopping.set()
+        except BaseException:
+            run.stopping.set()
+            raise
+        finally:
+            result.half_seconds["schemathesis"] = time.monotonic() - began
+            run.beside = False  # the generated half is done: the scenarios left have the slots and the rate alone
+            if side is not None:  # also on Ctrl-C: what the scenarios found and printed is the run's
+                side.join()
+                stdout.unroute(side.thread)
+                print(f"\n--- scenarios (ran beside the generated half above) ---\n{side.output.getvalue()}", end="")
+                _scenarios_done(side.code, side.seconds, side.plugin, result)
+    # schemathesis takes Ctrl-C itself and returns; the signal is remembered all the same
+    interrupted = side is not None and side.code == PYTEST_INTERRUPTED
+    if interrupted or result.halves["schemathesis"] == ExitCode.INTERRUPTED or interrupts.received():
+        raise KeyboardInterrupt
+
+
+class _Beside:
+    """One pytest run of the scenarios on a thread beside the generated half; their creates take guard slots."""
+
+    def __init__(self, run: RunContext, junit: Path, plugin: GatePlugin) -> None:
+        self.run, self.junit, self.plugin = run, junit, plugin
+        self.output = io.StringIO()
+        self.code = PYTEST_INTERNAL_ERROR  # until pytest returns
+        self.seconds = 0.0
+        self.thread = threading.Thread(target=self._main, name="ivhsuite-scenarios", daemon=True)
+
+    def start(self) -> None:
+        self.run.beside = True
+        self.thread.start()
+
+    def _main(self) -> None:
+        began = time.monotonic()
+        try:
+            self.code = _pytest(self.run, self.junit, self.plugin, beside=True)
+        except BaseException as exc:  # noqa: BLE001 - pytest's own crash: the half could not judge
+            print(f"ivhsuite: the scenarios beside the generated half crashed: {exc!r}", flush=True)
+        finally:
+            self.seconds = time.monotonic() - began
+
+    def join(self) -> None:
+        """Wait for the scenarios (asked to stop first when the run is stopping); a second Ctrl-C does not cut it short."""
+        deadline = time.monotonic() + STOP_WAIT
+        while self.thread.is_alive():
+            if self.run.stopping.is_set() and time.monotonic() > deadline:
+                break  # a request that hangs past its timeout: the clean-up's sweep closes what it opened
+            try:
+                self.thread.join(1.0)
+            except KeyboardInterrupt:
+                self.run.stopping.set()
 
 
 def _scenarios(run: RunContext, junit: Path, plugin: GatePlugin, result: GateResult, progress: Progress) -> None:
@@ -163,15 +254,20 @@ def _scenarios(run: RunContext, junit: Path, plugin: GatePlugin, result: GateRes
     began = time.monotonic()
     with ticking(progress, "scenarios", plugin.counts_text):
         code = _pytest(run, junit, plugin)
-    result.half_seconds["scenarios"] = result.half_seconds.get("scenarios", 0.0) + time.monotonic() - began
+    _scenarios_done(code, time.monotonic() - began, plugin, result)
+    if code == PYTEST_INTERRUPTED or interrupts.received():
+        raise KeyboardInterrupt
+
+
+def _scenarios_done(code: int, seconds: float, plugin: GatePlugin, result: GateResult) -> None:
+    """Add one pytest run of the scenarios to the result: the worst code of the runs, their time, their outcomes."""
+    result.half_seconds["scenarios"] = result.half_seconds.get("scenarios", 0.0) + seconds
     previous = result.halves.get("scenarios", ExitCode.OK)
     if previous in (ExitCode.OK, PYTEST_NO_TESTS) or code not in (ExitCode.OK, ExitCode.FAILED, PYTEST_NO_TESTS):
         result.halves["scenarios"] = code  # the worst of the runs: an error over a failure over a pass
     result.scenario_outcomes = dict(plugin.outcomes)
     result.scenario_errors = list(plugin.errors)
     result.scenario_environmental = list(plugin.environmental)
-    if code == PYTEST_INTERRUPTED or interrupts.received():
-        raise KeyboardInterrupt
 
 
 def _generated_counts(run: RunContext) -> str:
@@ -179,7 +275,14 @@ def _generated_counts(run: RunContext) -> str:
     return f"{run.counters.generated} requests" + (f", {found} broken promise(s)" if found else "")
 
 
-def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
+def _pytest(run: RunContext, junit: Path, plugin: GatePlugin, *, beside: bool = False) -> int:
+    """pytest over the packaged scenarios, in this process.
+
+    ``beside``: on a thread while schemathesis runs on the main one. pytest's capture and some
+    plugins swap process-wide state (``sys.stdout``, :data:`THREAD_UNSAFE_PLUGINS`,
+    ``os.environ``) for every test, which would catch or undo the other half's: they stay off,
+    and the caller routes the thread's output through the redacting stdout it installed.
+    """
     import pytest
 
     args = [
@@ -191,20 +294,45 @@ def _pytest(run: RunContext, junit: Path, plugin: GatePlugin) -> int:
         f"--rootdir={Path.cwd()}",
         "-p",
         "no:cacheprovider",
+        # Nor the pytest plugins installed beside it (the scenarios need none): loading them cost seconds
+        # of CPU before the first scenario, in the gate's critical path.
+        "--disable-plugin-autoload",
         # sys.stdout and sys.stderr only: a live progress display keeps its terminal meanwhile.
-        "--capture=sys",
+        "--capture=no" if beside else "--capture=sys",
         f"--junitxml={junit}",
         "-o",
         "junit_suite_name=ivhsuite-scenarios",
-        "-p",
-        "no:hypothesispytest",  # the gate imported hypothesis long before this pytest started
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         "-q",
         "-rfEs",
     ]
+    if beside:
+        with _environ_untouched():
+            return int(pytest.main([*args, *THREAD_UNSAFE_PLUGINS], plugins=[plugin]))
     with redacted_stdout(run.secrets):
         return int(pytest.main(args, plugins=[plugin]))
+
+
+@contextmanager
+def _environ_untouched() -> Iterator[None]:
+    """pytest names the running test in ``os.environ`` (``PYTEST_CURRENT_TEST``), set and deleted around each test.
+
+    Beside the generated half, schemathesis's workers read ``os.environ`` all the while (requests looks
+    for proxy settings on every request), and a key deleted while one iterates raises ``KeyError`` there:
+    an error of the generated half that is nobody's. So the beside run leaves the environment alone.
+    """
+    from _pytest import runner as pytest_runner
+
+    original = getattr(pytest_runner, "_update_current_test_var", None)
+    if original is None:  # another pytest: nothing to hold back
+        yield
+        return
+    pytest_runner._update_current_test_var = lambda item, when: None  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        pytest_runner._update_current_test_var = original  # type: ignore[attr-defined]
 
 
 def _verdict(result: GateResult) -> int:
@@ -243,7 +371,8 @@ def _write_reports(folder: Path, result: GateResult, secrets: tuple[str | None, 
     sources = [
         folder / COLD_JUNIT,
         folder / "schemathesis" / "junit.xml",
-        folder / "scenarios-junit.xml",
+        folder / SCENARIOS_JUNIT,
+        folder / ALONE_JUNIT,
         folder / NETWORK_JUNIT,
         folder / CHOICES_JUNIT,
     ]

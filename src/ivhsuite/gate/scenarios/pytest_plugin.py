@@ -25,20 +25,32 @@ from ivhsuite.redact import redact
 
 GENERATED_MARKER = "generated"
 COLD_FIRST_MARKER = "cold_first"
-COLD, REST = "cold", "rest"
+ALONE_MARKER = "alone"
+COLD, REST, ALONE = "cold", "rest", "alone"
+AFTER = (REST, ALONE)  # the scenarios after the generated half when they cannot run beside it
 _REPRODUCE = re.compile(r"reproduce: (curl .*)$", re.MULTILINE)
+
+
+def group_of(item: pytest.Item) -> str:
+    """:data:`COLD` (needs a cold session: before anything else creates), :data:`ALONE` (fills the quota:
+    with nothing else of the run live), or :data:`REST` (may run beside the generated half)."""
+    if item.get_closest_marker(COLD_FIRST_MARKER) is not None:
+        return COLD
+    return ALONE if item.get_closest_marker(ALONE_MARKER) is not None else REST
 
 
 class GatePlugin:
     """Handed to ``pytest.main(plugins=[...])`` by the gate; ``part`` picks the scenarios of one pytest run.
 
     The gate runs the cold-first scenarios (:data:`COLD`) before the generated half creates
-    anything, the others (:data:`REST`) after it; None runs them all, cold-first ones first.
+    anything, the others (:data:`REST`) beside it, then the quota's (:data:`ALONE`) with
+    nothing else live; ``part`` is one group or a tuple of them. None runs them all:
+    cold-first ones first, the quota's last.
     """
 
     def __init__(self, run: RunContext) -> None:
         self.run = run
-        self.part: str | None = None
+        self.part: str | tuple[str, ...] | None = None
         self.outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
         self.collected = 0
         self.errors: list[str] = []  # failed tests that name no promise: errors, not findings
@@ -56,13 +68,12 @@ class GatePlugin:
         return report
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        items.sort(key=lambda item: item.get_closest_marker(COLD_FIRST_MARKER) is None)  # stable: cold ones first
+        order = (COLD, REST, ALONE)
+        items.sort(key=lambda item: order.index(group_of(item)))  # stable: cold ones first, the quota's last
+        part = (self.part,) if isinstance(self.part, str) else self.part
 
         def left_out(item: pytest.Item) -> bool:
-            cold = item.get_closest_marker(COLD_FIRST_MARKER) is not None
-            return bool(item.get_closest_marker(GENERATED_MARKER)) or (self.part == COLD and not cold) or (
-                self.part == REST and cold
-            )
+            return bool(item.get_closest_marker(GENERATED_MARKER)) or (part is not None and group_of(item) not in part)
 
         deselected = [item for item in items if left_out(item)]
         if deselected:
@@ -79,6 +90,8 @@ class GatePlugin:
         return f"{done}/{self.collected}" + (f": {counts}" if counts else "")
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.run.stopping.is_set():  # beside the generated half, on a thread no signal reaches
+            pytest.exit("interrupted: the scenarios stop with the run", returncode=pytest.ExitCode.INTERRUPTED)
         if self.run.out_of_time:
             pytest.skip(f"--max-time ({self.run.options.max_time:g} s) reached before this scenario")
 

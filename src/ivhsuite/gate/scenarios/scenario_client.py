@@ -80,6 +80,7 @@ class Probe:
             if self.run.sessions.is_open(session_id):
                 with contextlib.suppress(IvhsuiteError, httpx.HTTPError):
                     self.close(session_id)
+        self.run.guard.unpin(self.opened)  # one still booked (preempted, say) may now be closed for room
 
     # --- requests ---------------------------------------------------------------------
 
@@ -88,19 +89,38 @@ class Probe:
         return (self.run.prefix + hint[:6] + secrets.token_hex(8))[: self.run.options.user_id_max_length]
 
     def send(self, operation_id: str, payload: dict[str, Any], *, retry_frequent: bool = True) -> Answer:
-        """POST (a fresh ReqId added when missing); backs off on 100012/429 (Retry-After honoured); tracks sessions."""
-        for attempt in range(1, FREQUENT_RETRIES + 1 if retry_frequent else 2):
+        """POST (a fresh ReqId added when missing); backs off on 100012/429 (Retry-After honoured); tracks sessions.
+
+        Beside the generated half, whose requests share the endpoint's rate limit, it backs off for as
+        long as that half runs: the refusals are the gate's own traffic, not the scenario's.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
             answer = self._send_once(operation_id, payload)
-            if not (retry_frequent and answer.too_frequent) or attempt == FREQUENT_RETRIES:
-                break
+            if not (retry_frequent and answer.too_frequent):
+                return answer
+            if attempt >= FREQUENT_RETRIES and not self.run.beside:
+                return answer
             self.run.counters.add("too_frequent")
-            time.sleep(min(MAX_BACKOFF, self._retry_after or TEXT_GAP * attempt))
-        return answer
+            time.sleep(min(MAX_BACKOFF, self._retry_after or TEXT_GAP * min(attempt, FREQUENT_RETRIES)))
 
     def _send_once(self, operation_id: str, payload: dict[str, Any]) -> Answer:
+        """One request. Beside the generated half a create first takes a slot of the run's guard (pinned)."""
+        if self.run.stopping.is_set() and operation_id != "closesession":
+            pytest.exit("interrupted: the scenarios stop with the run", returncode=pytest.ExitCode.INTERRUPTED)
         payload = {"ReqId": uuid.uuid4().hex, **payload}
         closed_before = isinstance(payload.get("SessionId"), str) and payload["SessionId"] in self.run.closed_ids()
-        response = self.client.send(operation_id, payload, timeout=TIMEOUT)
+        creates = self.run.spec.operation(operation_id).session_ref == "creates"
+        pinned = creates and self.run.beside
+        if pinned:
+            self.run.guard.before_create(pinned=True)
+        try:
+            response = self.client.send(operation_id, payload, timeout=TIMEOUT)
+        except BaseException:
+            if pinned:
+                self.run.guard.request_lost()
+            raise
         self.sent.append((response.request, True))
         self._retry_after = _seconds(response.headers.get("retry-after"))
         answer = self._answered(operation_id, response)
@@ -108,11 +128,12 @@ class Probe:
         retry_after = response.headers.get("retry-after")
         self.run.spotter.see(operation_id, payload, answer, retry_after, closed_before=closed_before, valid=valid)
         session_id = answer.payload.get("SessionId")
-        creates = self.run.spec.operation(operation_id).session_ref == "creates"
         if creates and answer.ok and isinstance(session_id, str):
             self.opened.append(session_id)
-            self.run.created(session_id, str(payload.get("UserId", "")))
-        elif operation_id == "closesession" and answer.ok:
+            self.run.created(session_id, str(payload.get("UserId", "")), guarded=pinned, pinned=pinned)
+        elif pinned:
+            self.run.guard.created(None)
+        if operation_id == "closesession" and answer.ok:
             self.run.closed(str(payload.get("SessionId")))
         return answer
 
@@ -326,11 +347,16 @@ class Probe:
         """
         url = f"{self.run.target.base_url}{self.run.spec.operation(operation_id).path}?{query}"
         body = envelope({"ReqId": uuid.uuid4().hex, **payload})
-        response = environmental_answer(
-            lambda: self.client.http.post(url, json=body, auth=None, timeout=TIMEOUT)  # auth=None: sent as given
-        )
-        self.sent.append((response.request, resign))
-        return self._answered(operation_id, response)
+        while True:  # beside the generated half, a "too frequent" is that half's traffic: sent again once it ends
+            response = environmental_answer(
+                lambda: self.client.http.post(url, json=body, auth=None, timeout=TIMEOUT)  # auth=None: sent as given
+            )
+            self.sent.append((response.request, resign))
+            answer = self._answered(operation_id, response)
+            if not (answer.too_frequent and self.run.beside) or self.run.stopping.is_set():
+                return answer
+            self.run.counters.add("too_frequent")
+            time.sleep(min(MAX_BACKOFF, _seconds(response.headers.get("retry-after")) or TEXT_GAP))
 
     def post_path(self, path: str, payload: dict[str, Any]) -> Answer:
         """POST a signed envelope to ``path``, which no operation has: its answer is the endpoint's choice."""
