@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,6 +123,24 @@ def test_audio_is_paced_as_documented() -> None:
     assert gaps == pytest.approx([AUDIO.send_interval_seconds] * len(gaps))
     ratio = AUDIO.send_interval_seconds / AUDIO.packet_seconds
     assert AUDIO.min_ratio <= ratio <= AUDIO.max_ratio
+
+
+def test_the_channel_measures_how_far_its_audio_fell_behind_its_pace() -> None:
+    """A busy machine sends late; the gate reads ``audio_lag`` before blaming the endpoint's FinalType."""
+    rec = _Recorder()
+
+    def slow_send(text: str) -> None:
+        rec.send(text)
+        rec.now += 0.7 if len(rec.sent) == AUDIO.head_start_packets + 1 else 0.0  # one stall
+
+    ch = Channel("ws://unused", "sid", heartbeat=0, sleep=rec.sleep, clock=rec.clock)
+    ch._ws = types.SimpleNamespace(send=slow_send)  # type: ignore[assignment]
+    assert ch.audio_lag == 0.0
+    ch.send_audio(b"\x00" * AUDIO.packet_bytes * (AUDIO.head_start_packets + 3))
+    assert ch.audio_lag == pytest.approx(0.7 - AUDIO.send_interval_seconds)
+    ch._ws = rec  # type: ignore[assignment]
+    ch.send_audio(b"\x00" * AUDIO.packet_bytes * (AUDIO.head_start_packets + 3))
+    assert ch.audio_lag == pytest.approx(0.0, abs=1e-9)  # each sequence measured afresh
 
 
 def test_texts_are_spaced_by_the_documented_interval() -> None:

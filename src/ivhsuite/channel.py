@@ -161,6 +161,7 @@ class Channel:
         self._open_timeout = open_timeout
         self._sleep = sleep
         self._clock = clock
+        self.audio_lag = 0.0  # seconds the last audio sequence's latest packet went out behind its pace
         self._heartbeat = self.rules.heartbeat_seconds[0] if heartbeat is None else heartbeat
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
@@ -229,8 +230,10 @@ class Channel:
         """
         req_id = req_id or uuid.uuid4().hex
         began = self._clock()
+        self.audio_lag = 0.0
         for due, data in self._r.audio(pcm, final=final):
             self._wait(began + due - self._clock())
+            self.audio_lag = max(self.audio_lag, self._clock() - began - due)
             self.send_command("SEND_AUDIO", data, req_id)
         return req_id
 

@@ -10,6 +10,7 @@ import base64
 import logging
 import warnings
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -531,3 +532,41 @@ def test_a_channel_fault_breaks_its_promise_and_the_faithful_channel_keeps_it(
     holds = CHANNEL_PROMISE_HOLDS[fault]
     assert holds(make())
     assert not holds(make(faults={fault}))
+
+
+class _LateLoop:
+    """A loop whose clock the test sets, recording the timers asked of it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.later: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, *_: Any) -> None:
+        self.later.append(delay)
+
+    def call_at(self, when: float, *_: Any) -> None:
+        self.later.append(when - self.now)
+
+
+def test_a_starved_audio_deadline_reads_waiting_packets_before_ending_the_sequence() -> None:
+    """A deadline that runs late means the emulator's own loop was busy: packets may be waiting
+    unread, so it looks once more before ending the sequence with the server's FinalType."""
+    from ivhsuite.emulator import channel as emulated
+
+    ended: list[int] = []
+    late = emulated.LATE_TIMER * 5
+    fake: Any = SimpleNamespace(loop=_LateLoop(now=10.0 + 1.0 + late), stream_max_interval=1.0, rules=RULES)
+    fake._audio_over = lambda audio, final_type: ended.append(final_type)
+    fake._audio_deadline = lambda audio: emulated.Channel._audio_deadline(fake, audio)
+    audio = emulated._Audio("r" * 32, last_packet=10.0)
+    emulated.Channel._audio_deadline(fake, audio)
+    assert ended == [] and audio.grace  # looked again instead
+    emulated.Channel._audio_deadline(fake, audio)  # still no packet: the client was late after all
+    assert ended == [RULES.final_by_server]
+    on_time = emulated._Audio("s" * 32, last_packet=10.0)
+    fake.loop.now = 11.0 + emulated.LATE_TIMER / 2
+    emulated.Channel._audio_deadline(fake, on_time)
+    assert ended == [RULES.final_by_server] * 2  # a timer on time ends it at once

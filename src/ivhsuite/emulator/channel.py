@@ -51,6 +51,7 @@ AUDIO_DRIVEN = 3  # DriverType of a session that takes audio
 POLICY_CLOSE = 1008  # a handshake refused after the upgrade
 SCALED_STREAM_INTERVAL_FLOOR = 1.0  # seconds: eight documented packet intervals, jitter included
 AFTER_THE_PREVIOUS = 1e-6  # seconds: a text's TextStart after the TextOver of the text before it
+LATE_TIMER = 0.1  # seconds: a timer this late means the emulator's own loop was starved
 IDLE_SLACK = 0.01  # seconds past a session's idle deadline before asking the store (its clock may lag the loop's)
 
 
@@ -85,6 +86,7 @@ class _Audio:
     req_id: str
     next_seq: int = 1
     played_until: float = 0.0  # loop time when the audio received so far has played
+    grace: bool = False  # the deadline ran late once and waited for packets still unread
     last_packet: float = 0.0
     timer: asyncio.TimerHandle | None = None
     ended: bool = False
@@ -496,6 +498,7 @@ class Channel:
             raise _Refused(bad, f"Invalid Payload.Data.Seq: expected {audio.next_seq}, got {data['Seq']}")
         audio.next_seq += 1
         audio.last_packet = now
+        audio.grace = False
         audio.played_until = max(audio.played_until, now) + self.rules.audio.seconds_of(size) * self.hub.scale
         if data.get("IsFinal"):
             self._audio_over(audio, self.rules.final_by_client)
@@ -508,8 +511,15 @@ class Channel:
         if audio.ended:
             return
         due = audio.last_packet + self.stream_max_interval
-        if self.loop.time() < due:  # packets came since it was armed: wait for the newest one's deadline
+        now = self.loop.time()
+        if now < due:  # packets came since it was armed: wait for the newest one's deadline
             audio.timer = self.loop.call_at(due, self._audio_deadline, audio)
+            return
+        if now - due > LATE_TIMER and not audio.grace:
+            # The timer ran late: this loop was starved, and packets that came meanwhile may be
+            # waiting to be read. Read them before blaming the client's pace.
+            audio.grace = True
+            audio.timer = self.loop.call_later(LATE_TIMER, self._audio_deadline, audio)
             return
         self._audio_over(audio, self.rules.final_by_server)
 
