@@ -35,7 +35,8 @@ COLD_RETRIES = 3
 BUSY_RETRIES = 6
 BUSY_WAIT = 5.0
 CLOSE_GRACE = 10.0  # seconds a closed session may still be listed live before it counts as not closed
-TEXT_GAP = 1.1  # "texts at least 1 s apart", with a margin
+TEXT_INTERVAL = 1.0  # "texts at least 1 s apart" (the command page)
+TEXT_GAP = TEXT_INTERVAL + 0.1  # with a margin
 MAX_CURLS = 8
 TIMEOUT = 30.0  # seconds for one answer
 
@@ -70,6 +71,9 @@ class Probe:
         self.sent: list[tuple[httpx.Request, bool]] = []  # (request, re-sign it in the curl line)
         self.opened: list[str] = []  # sessions this scenario created, closed on exit
         self._retry_after: float | None = None
+        # The last request's span on this side: sent at, answered at (monotonic). The endpoint saw
+        # it somewhere inside, which is all a scenario judging time between two requests may assume.
+        self.last_span: tuple[float, float] = (0.0, 0.0)
 
     def __enter__(self) -> Probe:
         return self
@@ -115,12 +119,14 @@ class Probe:
         pinned = creates and self.run.beside
         if pinned:
             self.run.guard.before_create(pinned=True)
+        sent_at = time.monotonic()
         try:
             response = self.client.send(operation_id, payload, timeout=TIMEOUT)
         except BaseException:
             if pinned:
                 self.run.guard.request_lost()
             raise
+        self.last_span = (sent_at, time.monotonic())
         self.sent.append((response.request, True))
         self._retry_after = _seconds(response.headers.get("retry-after"))
         answer = self._answered(operation_id, response)
