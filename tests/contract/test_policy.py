@@ -82,15 +82,57 @@ def test_the_judge_allows_trtc_room_zero_either_way_and_still_fails_a_negative_r
 
     spec = load_spec()
     judge = Judge(spec)
-    accepted = Answer.read(200, '{"Header": {"Code": 0}, "Payload": {"ReqId": "%s", "SessionId": "s", "SessionStatus": 1}}' % ("a" * 32))
+    accepted = Answer.read(
+        200, '{"Header": {"Code": 0}, "Payload": {"ReqId": "%s", "SessionId": "s", "SessionStatus": 1}}' % ("a" * 32)
+    )
 
     def judged(room: int) -> Any:
         payload = {"ReqId": "a" * 32, "VirtualmanProjectId": "p", "UserId": "u", "Protocol": "trtc", "DriverType": 1}
         sent = {"Header": {}, "Payload": {**payload, "ProtocolOption": {"TrtcRoomId": room}}}
         op = spec.operation("createsession")
         valid = op.request.is_valid(sent)
-        return judge.promise("negative-rejected", Exchange(op, "POST", sent, valid, True, 200, "application/json", accepted))
+        return judge.promise(
+            "negative-rejected", Exchange(op, "POST", sent, valid, True, 200, "application/json", accepted)
+        )
 
     zero = judged(0)
     assert not zero.issues and "TrtcRoomId 0" in zero.observations["silent-bound-accepted:createsession"]
     assert [issue.promise for issue in judged(-1).issues] == ["negative-rejected"]
+
+
+CREATE = {"ReqId": "a" * 32, "VirtualmanProjectId": "p", "UserId": "u", "Protocol": "trtc", "DriverType": 1}
+
+
+@pytest.mark.parametrize(
+    ("payload", "may"),
+    [
+        (CREATE, True),
+        ({**CREATE, "ExtraInfo": None}, True),  # null in place of an optional field: may be read as absent
+        ({**CREATE, "ProtocolOption": {"TrtcRoomId": 0}}, True),  # beyond a silent bound only
+        ({**CREATE, "ProtocolOption": {"TrtcRoomId": -1}}, False),
+        ({**CREATE, "DriverType": "one"}, False),
+        ({k: v for k, v in CREATE.items() if k != "UserId"}, False),
+        ({**CREATE, "UserId": None}, False),  # null in place of a required field is no absence to read
+    ],
+    ids=["valid", "null-optional", "silent-bound", "beyond-both", "wrong-type", "missing-required", "null-required"],
+)
+def test_may_accept_is_what_negative_rejected_allows(payload: dict[str, Any], may: bool) -> None:
+    """The session guard books a slot for the creates a plausible endpoint may accept: exactly those
+    whose acceptance the negative-rejected promise allows, so the two cannot drift apart."""
+    from ivhsuite.contract import UNREADABLE, Exchange, Judge
+    from ivhsuite.protocol import Answer
+    from ivhsuite.spec import load_spec
+
+    spec = load_spec()
+    judge, op = Judge(spec), spec.operation("createsession")
+    sent = {"Header": {}, "Payload": payload}
+    accepted = Answer.read(
+        200, '{"Header": {"Code": 0}, "Payload": {"ReqId": "%s", "SessionId": "s", "SessionStatus": 1}}' % ("a" * 32)
+    )
+    judged = judge.promise(
+        "negative-rejected",
+        Exchange(op, "POST", sent, op.request.is_valid(sent), True, 200, "application/json", accepted),
+    )
+    assert judge.may_accept(op, sent) is may
+    assert (not judged.issues) is may
+    assert judge.may_accept(op, UNREADABLE) is False

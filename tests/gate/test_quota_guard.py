@@ -316,3 +316,34 @@ def test_a_generated_create_waits_while_pinned_sessions_hold_every_slot() -> Non
     assert went.wait(5.0)
     thread.join(5.0)
     assert closed == []
+
+
+def test_a_session_no_slot_was_booked_for_is_closed_at_once_and_holds_a_slot_until_then() -> None:
+    """A create the judge says no plausible endpoint accepts takes no slot; a broken endpoint's session of it is closed at once."""
+    answer = threading.Event()
+    closed: list[str] = []
+
+    def slow_close(sid: str) -> None:
+        answer.wait(5)
+        closed.append(sid)
+
+    guard = SessionGuard(slow_close, limit=1)
+    assert not guard.expecting()
+    guard.arrived_unbooked("broken")
+    assert guard.open_sessions() == []  # never booked, never closed for room
+    waiting = threading.Thread(target=guard.before_create)
+    waiting.start()
+    waiting.join(0.2)
+    assert waiting.is_alive()  # its close has not answered: the endpoint may still count it
+    answer.set()
+    waiting.join(5)
+    assert not waiting.is_alive() and closed == ["broken"]
+    assert not guard.expecting()  # the booking was the waiting thread's
+
+
+def test_expecting_is_this_threads_booked_create() -> None:
+    guard = SessionGuard(lambda sid: None, limit=2)
+    guard.before_create()
+    assert guard.expecting()
+    guard.created(None)
+    assert not guard.expecting()

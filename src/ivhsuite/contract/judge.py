@@ -135,6 +135,18 @@ class Judge:
             allowed |= self.spec.session_state_codes
         return frozenset(allowed)
 
+    def may_accept(self, op: Operation, sent: Any) -> bool:
+        """Whether an endpoint keeping ``negative-rejected`` may accept ``sent``, a JSON body POSTed to ``op``.
+
+        Valid, valid once its nulls are read as absent, or valid but for a bound only another
+        product's pages give. No other body can make a session on a plausible endpoint: the
+        gate's session guard reserves a quota slot for the creates this says yes to.
+        """
+        if sent is UNREADABLE:
+            return False
+        stripped = policy.strip_nulls(sent)
+        return op.request.is_valid(stripped) or bool(_valid_but_for_silent_bounds(self, op, sent))
+
     def is_gateway(self, exchange: Exchange) -> bool:
         if not policy.is_gateway_answer(exchange.status):
             return False
@@ -214,7 +226,9 @@ def _negative_rejected(judge: Judge, ex: Exchange, out: Judgement) -> bool:
 
 def _valid_but_for_silent_bounds(judge: Judge, op: Operation, sent: Any) -> list[str]:
     """The values beyond an ``x-silent-bounds`` bound when they are all that makes ``sent`` invalid, else []."""
-    kept, silent = policy.beyond_silent_bounds(policy.strip_nulls(sent), {"$ref": "#" + op.request.pointer}, judge.spec.document)
+    kept, silent = policy.beyond_silent_bounds(
+        policy.strip_nulls(sent), {"$ref": "#" + op.request.pointer}, judge.spec.document
+    )
     return silent if silent and op.request.is_valid(kept) else []
 
 

@@ -114,16 +114,21 @@ class RunContext:
         """Literal values never to print: the access token."""
         return (self.target.access_token,)
 
-    def created(self, session_id: str, user_id: str = "", *, guarded: bool = False, pinned: bool = False) -> None:
+    def created(
+        self, session_id: str, user_id: str = "", *, guarded: bool = False, pinned: bool = False, unbooked: bool = False
+    ) -> None:
         """A createsession of this run answered with ``session_id``: count it, and keep it for the clean-up.
 
         ``guarded``: the create went through :meth:`SessionGuard.before_create`, which expects its answer;
-        ``pinned``: a scenario's, beside the generated half (never closed for room while it uses it).
+        ``pinned``: a scenario's, beside the generated half (never closed for room while it uses it);
+        ``unbooked``: a generated create that took no slot, as no plausible endpoint accepts it: closed at once.
         """
         self.sessions.track(session_id, user_id)
         self.counters.add("created")
-        self.budget.count(session_id, scenario=pinned or not guarded)  # the generated half's creates are guarded
-        if guarded:
+        self.budget.count(session_id, scenario=pinned or not (guarded or unbooked))
+        if unbooked:
+            self.guard.arrived_unbooked(session_id)
+        elif guarded:
             self.guard.created(session_id, pinned=pinned)
         else:
             self.guard.track(session_id)
@@ -210,7 +215,9 @@ class RunContext:
         stray = [
             str(s["SessionId"])
             for s in live_of_run(listed, self.prefix)
-            if s.get("SessionId") and str(s["SessionId"]) not in held and (user_id is None or s.get("UserId") == user_id)
+            if s.get("SessionId")
+            and str(s["SessionId"]) not in held
+            and (user_id is None or s.get("UserId") == user_id)
         ]
         for session_id in stray:
             self._close(session_id)

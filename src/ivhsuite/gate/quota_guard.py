@@ -12,6 +12,12 @@ closes the least recently used session on a background thread at once, and the n
 create usually finds its slot free. Sessions the scenarios create (:meth:`track`) are
 never closed ahead: a scenario counts its own.
 
+A create no endpoint keeping its contract can accept (the judge says which: a body that
+breaks the spec beyond reading nulls as absent) takes no slot: on a plausible endpoint it
+makes no session, and one that makes a session anyway (a broken promise the gate reports)
+has it closed at once (:meth:`SessionGuard.arrived_unbooked`). The quota - 1 holds on
+every plausible endpoint; a broken one may briefly hold a few more.
+
 While the scenarios run beside the generated half, their creates reserve a slot too
 (``before_create(pinned=True)``): the run's sessions together stay within ``limit``, and a
 pinned session is never closed for room (:meth:`unpin` when its scenario is done); the
@@ -111,6 +117,16 @@ class SessionGuard:
                     self._closing += 1
             if ahead is not None:
                 threading.Thread(target=self._close_counted, args=(ahead,), name="ivhsuite-close", daemon=True).start()
+
+    def arrived_unbooked(self, session_id: str) -> None:
+        """A create that took no slot made a session anyway: closed at once, off the caller's path."""
+        with self._cond:
+            self._closing += 1
+        threading.Thread(target=self._close_counted, args=(session_id,), name="ivhsuite-close", daemon=True).start()
+
+    def expecting(self) -> bool:
+        """Whether this thread's create went through :meth:`before_create` and still awaits its answer."""
+        return bool(getattr(self._local, "pending", False))
 
     def _least_recently_used(self, besides: str | None = None) -> str | None:
         """The session to close for room (lock held): the least recently used one no scenario is using."""

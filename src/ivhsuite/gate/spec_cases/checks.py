@@ -90,6 +90,14 @@ def meant_valid(case: Case) -> bool:
     return well_formed and body_positive(case)
 
 
+def may_create(case: Case) -> bool:
+    """Whether a plausible endpoint may make a session of this create: anything but a JSON POST the judge
+    says must be refused (another method or media type is the endpoint's to read as it likes)."""
+    op = operation_of(case)
+    well_formed = documented_method(case) and (case.media_type or "application/json") in JSON_TYPES
+    return op is None or not well_formed or Judge(spec()).may_accept(op, _body(case))
+
+
 def exchange(case: Case, response: Response) -> Exchange:
     """The case as sent and its answer, as the judge reads them."""
     op = operation_of(case)

@@ -4,7 +4,7 @@
 - ``before_call``: shapes the body (:mod:`ivhsuite.gate.shaping`) and, before a
   create (createsession or createsessionbyasset), asks the session budget
   (:mod:`ivhsuite.gate.budget`) for a positive one and makes room within the quota
-  (:class:`~ivhsuite.gate.quota_guard.SessionGuard`);
+  (:class:`~ivhsuite.gate.quota_guard.SessionGuard`) for any a plausible endpoint may accept;
 - ``after_call``: remembers every SessionId a create returns (one still preparing goes to
   :mod:`ivhsuite.gate.cold_start` at once), forgets closed ones, and on a quota-busy code (:data:`~ivhsuite.protocol.QUOTA_BUSY_CODES`) closes the run's sessions and waits;
 - ``filter_failure``: drops any failure on a 502/503/504 the network answered
@@ -31,7 +31,7 @@ from ivhsuite.gate.context import current
 from ivhsuite.gate.curl import curl_line
 from ivhsuite.gate.findings import Finding
 from ivhsuite.gate.spec_cases import astlock, checks
-from ivhsuite.gate.spec_cases.checks import BrokenPromise, answer, body_positive, operation_of
+from ivhsuite.gate.spec_cases.checks import BrokenPromise, answer, body_positive, may_create, operation_of
 from ivhsuite.gate.spec_cases.promises import promise_of_check
 from ivhsuite.protocol import Answer, Code, SessionStatus
 from ivhsuite.redact import redact
@@ -76,8 +76,8 @@ def before_call(context: HookContext, case: Case, **kwargs: Any) -> None:
     if op.session_ref == "creates":
         taken = run.budget.take(generated=True) if positive else None
         run.budget.hold(taken)  # False: over the session budget, network.send answers it without sending
-        if taken is not False:
-            run.guard.before_create()
+        if taken is not False and (positive or may_create(case)):
+            run.guard.before_create()  # the others take no slot: no plausible endpoint makes a session of them
     elif isinstance(case.body, dict) and isinstance(case.body.get("Payload"), dict):
         run.guard.touch(str(case.body["Payload"].get("SessionId")))  # in use: the last one closed for room
 
@@ -101,9 +101,10 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
     _spot(op, case, response, got, sent)
     if op.session_ref == "creates":
         session_id = got.payload.get("SessionId") if got.code == Code.OK else None
+        booked = run.guard.expecting()
         if isinstance(session_id, str) and session_id:
-            run.created(session_id, str(sent.get("UserId", "")), guarded=True)
-            if got.payload.get("SessionStatus") == SessionStatus.PREPARING:
+            run.created(session_id, str(sent.get("UserId", "")), guarded=booked, unbooked=not booked)
+            if booked and got.payload.get("SessionStatus") == SessionStatus.PREPARING:
                 run.seize_cold(session_id, sent.get("Protocol"))  # a cold session: start it at once (page 100390)
         else:
             run.guard.created(None)
