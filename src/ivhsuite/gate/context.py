@@ -91,6 +91,7 @@ class RunContext:
         self.beside = False  # the scenarios run beside the generated half: their creates take slots of the guard's
         self.stopping = threading.Event()  # Ctrl-C, SIGTERM or --max-time: the scenarios send nothing but closes
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
+        self.scenario_sessions: set[str] = set()  # created by the scenarios: the generated half leaves them alone
         need = scenario_need(options.quota, scenarios=options.run_scenarios)
         self.budget = SessionBudget(options.max_sessions, need)  # --max-sessions: the scenarios' share first
         self.spotter = Spotter()  # the endpoint's choices where the docs are silent, from every answer
@@ -105,7 +106,8 @@ class RunContext:
             self.prefix,
             mode=self.target.mode,
             user_id_max_length=options.user_id_max_length,
-            is_known_session=self.is_known,
+            is_known_session=self.is_generated_session,
+            is_scenario_session=self.is_scenario_session,
             asset_key=self.target.asset_key,
         )
 
@@ -123,9 +125,13 @@ class RunContext:
         ``pinned``: a scenario's, beside the generated half (never closed for room while it uses it);
         ``unbooked``: a generated create that took no slot, as no plausible endpoint accepts it: closed at once.
         """
+        scenario = pinned or not (guarded or unbooked)
+        if scenario:
+            with self._known_lock:
+                self.scenario_sessions.add(session_id)
         self.sessions.track(session_id, user_id)
         self.counters.add("created")
-        self.budget.count(session_id, scenario=pinned or not (guarded or unbooked))
+        self.budget.count(session_id, scenario=scenario)
         if unbooked:
             self.guard.arrived_unbooked(session_id)
         elif guarded:
@@ -150,6 +156,14 @@ class RunContext:
 
     def is_known(self, session_id: str) -> bool:
         return self.sessions.created(session_id)
+
+    def is_scenario_session(self, session_id: str) -> bool:
+        """Created by a scenario: schemathesis may read its id in a list, but the generated half never sends it."""
+        with self._known_lock:
+            return session_id in self.scenario_sessions
+
+    def is_generated_session(self, session_id: str) -> bool:
+        return self.is_known(session_id) and not self.is_scenario_session(session_id)
 
     def closed(self, session_id: str) -> None:
         """A closesession of this run answered Code 0."""

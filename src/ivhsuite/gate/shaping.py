@@ -8,6 +8,9 @@ UserId or an unknown field, and the docs never promised otherwise, so a valid
 - the configured project id and asset key, a fresh ReqId, a UserId ``<run prefix><[A-Za-z0-9_-]>``;
 - SessionId dropped from both create operations in SaaS mode (the public cloud refuses it);
 - a SessionId the run never created becomes a plain 32-hex id (unknown, not malformed);
+- a SessionId of a scenario's session (schemathesis reuses ids it read in listed sessions) becomes
+  one too, in negative cases as well: the generated half never closes, starts or drives a session
+  a scenario beside it is using;
 - realistic TRTC and CSS values, ASCII texts of the same length, only documented fields
   (not SpeechParam, Backgrounds, Foregrounds: the fields of their objects are not in the spec).
 
@@ -60,6 +63,7 @@ class Shaper:
         mode: str = "saas",
         user_id_max_length: int = 32,
         is_known_session: Callable[[str], bool] = lambda _: False,
+        is_scenario_session: Callable[[str], bool] = lambda _: False,
         asset_key: str = DEFAULT_ASSET_KEY,
     ) -> None:
         self.spec = spec
@@ -68,7 +72,8 @@ class Shaper:
         self.prefix = prefix
         self.mode = mode
         self.user_id_max_length = user_id_max_length
-        self.is_known_session = is_known_session
+        self.is_known_session = is_known_session  # the generated half's own: kept in a valid case
+        self.is_scenario_session = is_scenario_session  # a scenario's: never sent
         self._fields = {op.operation_id: _documented(spec.document, op.payload.pointer) for op in spec}
 
     def user_id(self, seed: object) -> str:
@@ -100,6 +105,12 @@ class Shaper:
             p["AssetVirtualmanKey"] = self.asset_key
         if operation_id in CREATES and isinstance(p.get("UserId"), str):
             p["UserId"] = self.user_id(p["UserId"])
+        if (
+            operation_id not in CREATES
+            and isinstance(p.get("SessionId"), str)
+            and self.is_scenario_session(p["SessionId"])
+        ):
+            p["SessionId"] = digest(p["SessionId"])  # valid as it was, and unknown: the scenario keeps its session
 
     def _realistic(self, operation_id: str, p: dict[str, Any]) -> dict[str, Any]:
         p = _only(p, self._fields[operation_id])

@@ -288,8 +288,9 @@ class Probe:
             error_code = answer.payload.get("ErrorCode")
             if status == SessionStatus.FAILED and error_code in COLD_FAILURE_CODES:
                 raise ColdFailure(f"ErrorCode {error_code}")
+            why = f" (ErrorCode {error_code}: {answer.payload.get('ErrorMessage')})" if error_code is not None else ""
             self.expect(
-                status not in ENDED_STATUSES, promise, f"the new session ended with status {status} instead of 1"
+                status not in ENDED_STATUSES, promise, f"the new session ended with status {status} instead of 1{why}"
             )
             self.expect(
                 time.monotonic() < deadline,
