@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from ivhsuite.gate import quota_guard
 from ivhsuite.gate.quota_guard import SessionGuard
 
 
@@ -316,6 +317,29 @@ def test_a_generated_create_waits_while_pinned_sessions_hold_every_slot() -> Non
     assert went.wait(5.0)
     thread.join(5.0)
     assert closed == []
+
+
+@pytest.mark.timeout(60)
+def test_a_create_waits_a_while_not_for_ever_when_scenarios_hold_every_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Room only a scenario can free may never come (the scenario waiting is the one holding it): CI's gate hung."""
+    monkeypatch.setattr(quota_guard, "WAIT_FOR_ROOM", 0.2)
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=2)
+    for sid in ("p1", "p2"):
+        guard.before_create(pinned=True)
+        guard.created(sid, pinned=True)
+    guard.before_create(pinned=True)  # no room and nothing to close: after the wait the endpoint decides
+    assert guard.expecting()
+    guard.created("p3", pinned=True)
+    assert guard.open_sessions() == ["p1", "p2", "p3"] and closed == []
+
+
+def test_a_session_that_failed_its_cold_start_frees_its_slot(run: Any) -> None:
+    """Status 4 is not live: a scenario retrying cold failures must not hold slots with sessions that are gone."""
+    run.guard.before_create(pinned=True)
+    run.created("cold", guarded=True, pinned=True)
+    run.failed("cold")
+    assert run.guard.open_sessions() == [] and not run.sessions.is_open("cold")
 
 
 def test_a_session_no_slot_was_booked_for_is_closed_at_once_and_holds_a_slot_until_then() -> None:

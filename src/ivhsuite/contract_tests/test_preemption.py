@@ -57,7 +57,7 @@ def _one_pair(probe: Probe, *, by_asset: bool) -> tuple[str, str, str]:
             break
         if state.ok and status == SessionStatus.FAILED and state.payload.get("ErrorCode") in COLD_FAILURE_CODES:
             probe.close(second_id)  # the pair shows nothing; its second session's slot is freed for the next
-            raise ColdFailure(f"ErrorCode {state.payload.get('ErrorCode')}")
+            raise probe.cold_failure(first_id, state.payload.get("ErrorCode"))
         probe.expect(
             time.monotonic() < deadline,
             "preemption",

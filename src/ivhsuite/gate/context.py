@@ -174,6 +174,15 @@ class RunContext:
         with self._known_lock:
             self.closed_at.setdefault(session_id, time.monotonic())
 
+    def failed(self, session_id: str) -> None:
+        """A session of this run failed its cold start on its own (status 4): it holds no slot and needs no close.
+
+        Left booked, a scenario that met a few such sessions beside the generated half held every
+        slot of the guard with sessions that were not there, and its next create waited for ever.
+        """
+        self.sessions.forget(session_id)
+        self.guard.forget(session_id)
+
     def closed_ids(self) -> set[str]:
         """Every session a closesession of this run closed (Code 0), so far."""
         with self._known_lock:

@@ -91,9 +91,15 @@ class SessionGuard:
                 oldest = self._least_recently_used()
                 if oldest is None:  # every slot is a create on its way, or a scenario's session in use
                     if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
+                        if not self._pending:
+                            # Every slot is a scenario's session in use: waiting on could be for ever
+                            # (a scenario waiting on itself); the endpoint says whether there is room.
+                            self._pending = 1
+                            self._local.pending = True
+                            return
                         # A create lost on the way would block for ever; proceed past it, one per wait
                         # (without a new deadline every later pass would write off another create).
-                        self._pending = max(0, self._pending - 1)
+                        self._pending -= 1
                         deadline = time.monotonic() + WAIT_FOR_ROOM
                     continue
                 del self._open[oldest]

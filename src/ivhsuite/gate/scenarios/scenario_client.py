@@ -287,7 +287,7 @@ class Probe:
             )
             error_code = answer.payload.get("ErrorCode")
             if status == SessionStatus.FAILED and error_code in COLD_FAILURE_CODES:
-                raise ColdFailure(f"ErrorCode {error_code}")
+                raise self.cold_failure(session_id, error_code)
             why = f" (ErrorCode {error_code}: {answer.payload.get('ErrorMessage')})" if error_code is not None else ""
             self.expect(
                 status not in ENDED_STATUSES, promise, f"the new session ended with status {status} instead of 1{why}"
@@ -298,6 +298,11 @@ class Probe:
                 f"session {session_id} not ready (status {status}) within {options.ready_timeout:g} s",
             )
             time.sleep(options.poll_interval)
+
+    def cold_failure(self, session_id: str, error_code: object) -> ColdFailure:
+        """The session failed its cold start on its own (status 4): it holds no slot of the guard's any more."""
+        self.run.failed(session_id)
+        return ColdFailure(f"ErrorCode {error_code}")
 
     # --- verdicts ---------------------------------------------------------------------
 
