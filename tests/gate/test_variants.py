@@ -40,7 +40,8 @@ FAULT_PROMISE = {
 }
 FAITHFUL = "faithful"
 # The quota is checked only against a stated one: the user states the emulator's.
-SMALL = ("--max-examples", "5", "--seed", "1", "--quota", "5")
+# --max-time well inside the harness's timeout: a run that stalls reports what it did instead of being killed.
+SMALL = ("--max-examples", "5", "--seed", "1", "--quota", "5", "--max-time", "300")
 BROKEN = re.compile(r"✗ broken promise \[([a-z-]+)\]")
 PARALLEL = 4
 pytestmark = pytest.mark.slow
