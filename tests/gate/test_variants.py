@@ -39,8 +39,8 @@ FAULT_PROMISE = {
     "wrong-schema": "response-schema",
 }
 FAITHFUL = "faithful"
-# The quota is checked only against a stated one: the user states the emulator's.
-# --max-time well inside the harness's timeout: a run that stalls reports what it did instead of being killed.
+# The quota is checked only against a stated one: the user states the emulator's. --max-time is well
+# inside the harness's timeout: a run that stalls reports what it did instead of being killed.
 SMALL = ("--max-examples", "5", "--seed", "1", "--quota", "5", "--max-time", "300")
 BROKEN = re.compile(r"✗ broken promise \[([a-z-]+)\]")
 PARALLEL = 4
