@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from ivhsuite.config import Target
-from ivhsuite.contract_tests import test_channel, test_undocumented
+from ivhsuite.contract_tests import test_channel, test_preemption, test_undocumented
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 from ivhsuite.emulator.app import create_app
 from ivhsuite.emulator.choices import CHOICES
@@ -60,7 +60,9 @@ CHANNEL: list[dict[str, str]] = [
     {"channel-refusal": "message", "second-channel": "replace", "audio-on-text-session": "wrong-time"},
     {"channel-refusal": "http", "second-channel": "refuse", "audio-on-text-session": "bad-parameter"},
 ]
-NOT_OBSERVABLE = ("user-id-max", "preempt-across", "cold-failure", "model-cache-seconds", "rate-limit")
+# Learned only by a run that records or compares choices, at a cost (a scenario marked learns_choices).
+LEARNED = {"preempt-across": ["yes", "no"]}
+NOT_OBSERVABLE = ("user-id-max", "cold-failure", "model-cache-seconds", "rate-limit")
 
 
 class Client:
@@ -254,6 +256,45 @@ def test_the_channel_choices_are_observed_recorded_and_replayed_without_drift(
     assert drifted == [("second-channel", changed["second-channel"])]
 
 
+def _learning_spotter(choices: dict[str, str], *, learning: bool = True) -> Spotter:
+    """The preempt-across scenario, called as pytest calls it, by a run that records choices (or not)."""
+    settings = EmulatorSettings(project_ids=(PROJECT,), quota=5, prepare_seconds=0, choices=choices)
+    with serve_in_thread(settings) as running:
+        target = Target(base_url=running.base_url, project_id=PROJECT)
+        recording = Path("endpoint.toml") if learning else None  # never written: only the run's intent counts
+        run = RunContext(GateOptions(target, quota=5, poll_interval=0.01, record_choices=recording))
+        try:
+            with Probe(run) as probe:
+                test_preemption.test_whether_a_create_by_asset_closes_a_session_created_by_project(probe)
+        finally:
+            run.finish()
+            run.shutdown()
+        assert not [s for s in running.app.state.store.account_sessions() if s.status in LIVE_STATUSES]
+    return run.spotter
+
+
+@pytest.mark.parametrize("value", LEARNED["preempt-across"])
+def test_preempt_across_is_learned_recorded_and_replayed_without_drift(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(test_preemption, "GRACE", 0.5)  # the gate's own grace (10 s), shortened: "no" waits it out
+    observed = _learning_spotter({"preempt-across": value}).observed()
+    assert observed.get("preempt-across") == value
+    file = tmp_path / "endpoint.toml"
+    record(file, observed, base_url="https://gw.example.com", quota=5, prepare=None)
+    replayed = _learning_spotter(load_config(file)["choices"].changed())
+    assert [str(row) for row in compare(load_expected(file), replayed.observed(), replayed) if row.drifted] == []
+    other = "no" if value == "yes" else "yes"
+    now = _learning_spotter({"preempt-across": other})
+    drifted = [(row.name, row.now) for row in compare(load_expected(file), now.observed(), now) if row.drifted]
+    assert drifted == [("preempt-across", other)]
+
+
+def test_a_run_that_does_not_learn_choices_spends_no_session_on_preempt_across() -> None:
+    with pytest.raises(pytest.skip.Exception, match="--record-choices"):
+        _learning_spotter({}, learning=False)
+
+
 def test_one_changed_choice_is_exactly_one_drift(tmp_path: Path) -> None:
     file = tmp_path / "endpoint.toml"
     recorded = observe(emulator({"close-twice": "ok", "error-status": "4xx"}))
@@ -265,7 +306,10 @@ def test_one_changed_choice_is_exactly_one_drift(tmp_path: Path) -> None:
 
 def test_a_choice_the_run_did_not_observe_is_not_observed_never_drift() -> None:
     rows = compare({"close-twice": "error", "rate-limit": "20"}, {"close-twice": "error"})
-    assert [(row.name, row.drifted, row.now) for row in rows] == [("close-twice", False, "error"), ("rate-limit", False, None)]
+    assert [(row.name, row.drifted, row.now) for row in rows] == [
+        ("close-twice", False, "error"),
+        ("rate-limit", False, None),
+    ]
     assert str(rows[1]) == "rate-limit: was 20, not observed"
 
 
@@ -287,8 +331,8 @@ def test_an_unknown_choice_in_the_expected_file_is_a_config_error(tmp_path: Path
 
 def test_every_choice_is_observable_or_named_as_not_observable() -> None:
     channel = set(CHANNEL[0])
-    assert set(OBSERVABLE) | channel | set(NOT_OBSERVABLE) == set(CHOICES)
-    assert not (set(OBSERVABLE) | channel) & set(NOT_OBSERVABLE)
+    assert set(OBSERVABLE) | channel | set(LEARNED) | set(NOT_OBSERVABLE) == set(CHOICES)
+    assert not (set(OBSERVABLE) | channel | set(LEARNED)) & set(NOT_OBSERVABLE)
 
 
 @pytest.mark.slow
@@ -308,6 +352,10 @@ def test_the_gate_records_replays_and_reports_drift(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:]
     played = load_config(file)
     assert played["choices"].close_twice == "error" and played["choices"].session_id == "uuid"
+    assert 'preempt-across = "yes"' in file.read_text()  # learned: the run records choices
+    assert "test_whether_a_create_by_asset_closes_a_session_created_by_project" in (
+        tmp_path / "record" / "junit.xml"
+    ).read_text()
     changed = EmulatorSettings(
         project_ids=(PROJECT,), quota=5, prepare_seconds=PREPARE,
         choices={**base, "close-twice": "ok"},
@@ -389,7 +437,9 @@ def test_the_hook_hands_each_kind_of_request_to_its_spotter(
     from ivhsuite.gate.spec_cases import hooks
 
     path = SPEC.operation("statsession").path
-    case = SimpleNamespace(operation=SimpleNamespace(path=path), body=body, method=method, headers=headers, media_type="application/json")
+    case = SimpleNamespace(
+        operation=SimpleNamespace(path=path), body=body, method=method, headers=headers, media_type="application/json"
+    )
     response = SimpleNamespace(status_code=status, content=content, headers={}, elapsed=0.002)
     hooks.after_call(None, case, response)  # type: ignore[arg-type]
     assert run.spotter.observed() == spotted

@@ -17,6 +17,7 @@ from ivhsuite.gate.scenarios.pytest_plugin import (
     ALONE_MARKER,
     COLD_FIRST_MARKER,
     GENERATED_MARKER,
+    LEARNS_CHOICES_MARKER,
     gate_run,
     standalone_run,
 )
@@ -27,6 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{GENERATED_MARKER}: the schemathesis half (ivhsuite gate runs it itself)")
     config.addinivalue_line("markers", f"{COLD_FIRST_MARKER}: needs a cold session, so runs before other scenarios")
     config.addinivalue_line("markers", f"{ALONE_MARKER}: fills the quota, so runs last with nothing else of the run live")
+    config.addinivalue_line(
+        "markers", f"{LEARNS_CHOICES_MARKER}: learns an endpoint choice at a cost: only with --record/--expect-choices"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 
 The rule holds for createsession and for createsessionbyasset alike, each checked within its
 own kind. Whether one kind preempts the other is undocumented (the emulator's
-``preempt-across`` choice), so nothing here asserts it.
+``preempt-across`` choice), so nothing here asserts it: a run that records or compares the
+endpoint's choices learns it, at the cost of one more session.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from ivhsuite.gate.scenarios.scenario_client import COLD_RETRIES, ColdFailure, Probe
-from ivhsuite.protocol import COLD_FAILURE_CODES, GONE_CODES, LIVE_STATUSES, SessionStatus
+from ivhsuite.protocol import COLD_FAILURE_CODES, GONE_CODES, LIVE_STATUSES, Answer, SessionStatus
 
 PREEMPTED_CODES = GONE_CODES
 GRACE = 10.0  # seconds the first session may take to report closed
@@ -49,23 +50,33 @@ def _one_pair(probe: Probe, *, by_asset: bool) -> tuple[str, str, str]:
     first_id, second_id = str(first.payload.get("SessionId")), str(second.payload.get("SessionId"))
     probe.expect(first_id != second_id, "preemption", f"both {operation}s returned SessionId {first_id}")
 
+    still = _still_live_after_grace(probe, first_id, second_id)
+    probe.expect(
+        still is None,
+        "preemption",
+        f"the first session ({operation}) still answers {still}, status {still and still.payload.get('SessionStatus')},"
+        f" {GRACE:g} s after a new session with the same UserId",
+    )
+    return user_id, first_id, second_id
+
+
+def _still_live_after_grace(probe: Probe, first_id: str, second_id: str) -> Answer | None:
+    """None once the first session reports closed (or preempted); its last answer when it still does not after GRACE.
+
+    A first session that failed its cold start on its own raises ColdFailure (the second is closed).
+    """
     deadline = time.monotonic() + GRACE
     while True:
         state = probe.stat(first_id)
         status = state.payload.get("SessionStatus")
         if (state.ok and status == SessionStatus.CLOSED) or state.code in PREEMPTED_CODES:
-            break
+            return None
         if state.ok and status == SessionStatus.FAILED and state.payload.get("ErrorCode") in COLD_FAILURE_CODES:
             probe.close(second_id)  # the pair shows nothing; its second session's slot is freed for the next
             raise probe.cold_failure(first_id, state.payload.get("ErrorCode"))
-        probe.expect(
-            time.monotonic() < deadline,
-            "preemption",
-            f"the first session ({operation}) still answers {state}, status {status},"
-            f" {GRACE:g} s after a new session with the same UserId",
-        )
-        time.sleep(1.0)
-    return user_id, first_id, second_id
+        if time.monotonic() >= deadline:
+            return state
+        time.sleep(min(1.0, GRACE / 10))
 
 
 def _one_live(probe: Probe, listed: list[dict[str, Any]], user_id: str, second_id: str) -> list[Any]:
@@ -85,3 +96,34 @@ def test_same_user_id_closes_the_previous_session(probe: Probe) -> None:
 def test_same_user_id_by_asset_closes_the_previous_session(probe: Probe) -> None:
     user_id, _, second_id = _second_closes_first(probe, by_asset=True)
     _one_live(probe, probe.asset_sessions("preemption"), user_id, second_id)
+
+
+@pytest.mark.learns_choices
+def test_whether_a_create_by_asset_closes_a_session_created_by_project(probe: Probe) -> None:
+    """preempt-across (undocumented): learned, never judged, and only when the run learns the endpoint's choices.
+
+    It costs one more paid session and, on an endpoint whose two kinds do not preempt each other,
+    the whole grace: "no" cannot be told from a slow "yes" sooner.
+    """
+    if not probe.run.learns_choices:
+        pytest.skip("learned only by a run with --record-choices or --expect-choices")
+    for _ in range(COLD_RETRIES):
+        user_id = probe.user_id("pax")
+        first = probe.create(user_id)
+        probe.expect(first.ok, "positive-accepted", f"createsession got {first}")
+        second = probe.create(user_id, retry_busy=False, by_asset=True)
+        if second.busy:
+            pytest.skip(f"the quota was full ({second}): the two kinds' preemption cannot be learned at this quota")
+        probe.expect(second.ok, "positive-accepted", f"createsessionbyasset got {second}")
+        first_id, second_id = str(first.payload.get("SessionId")), str(second.payload.get("SessionId"))
+        try:
+            still = _still_live_after_grace(probe, first_id, second_id)
+        except ColdFailure as failed:
+            probe.run.counters.add("cold_failures")
+            probe.run.observe("cold-failure", f"a cold session ended in status 4 ({failed}): environmental, retried")
+            continue
+        seen = "closed" if still is None else f"still status {still.payload.get('SessionStatus')} {GRACE:g} s"
+        detail = f"a createsession's session: {seen} after a createsessionbyasset with its UserId"
+        probe.run.spotter.preempt_across(closed=still is None, detail=detail)
+        return
+    pytest.skip(f"{COLD_RETRIES} first sessions in a row failed to come up (status 4): not learned")

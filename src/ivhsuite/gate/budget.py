@@ -30,14 +30,18 @@ from ivhsuite.summaries import SessionUse
 # Sessions the scenarios create besides the quota scenario's quota + 1: 26 measured against the emulator
 # with the command channel's scenarios (32 with quota 5), plus a margin for creates retried after a cold failure.
 SCENARIO_SESSIONS = 30
+LEARNING_SESSIONS = 2  # the scenarios only a run learning the endpoint's choices runs (preempt-across)
 __all__ = ["DEFAULT_MAX_SESSIONS", "SCENARIO_SESSIONS", "SessionBudget", "scenario_need"]
 
 
-def scenario_need(quota: int | None, *, scenarios: bool = True) -> int:
-    """Sessions the scenarios are expected to create: their own, and quota + 1 to fill a stated quota."""
+def scenario_need(quota: int | None, *, scenarios: bool = True, learning: bool = False) -> int:
+    """Sessions the scenarios are expected to create: their own, and quota + 1 to fill a stated quota.
+
+    ``learning``: the run records or compares the endpoint's choices, which costs a few more.
+    """
     if not scenarios:
         return 0
-    return SCENARIO_SESSIONS + (quota + 1 if quota else 0)
+    return SCENARIO_SESSIONS + (LEARNING_SESSIONS if learning else 0) + (quota + 1 if quota else 0)
 
 
 class SessionBudget:

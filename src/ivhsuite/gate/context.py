@@ -92,7 +92,7 @@ class RunContext:
         self.stopping = threading.Event()  # Ctrl-C, SIGTERM or --max-time: the scenarios send nothing but closes
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
         self.scenario_sessions: set[str] = set()  # created by the scenarios: the generated half leaves them alone
-        need = scenario_need(options.quota, scenarios=options.run_scenarios)
+        need = scenario_need(options.quota, scenarios=options.run_scenarios, learning=self.learns_choices)
         self.budget = SessionBudget(options.max_sessions, need)  # --max-sessions: the scenarios' share first
         self.spotter = Spotter()  # the endpoint's choices where the docs are silent, from every answer
         self.cold = ColdStarts()  # every create that answers status 3 may check "no start while preparing"
@@ -149,6 +149,11 @@ class RunContext:
         """Note something the docs do not decide (a choice, a scenario that could not run); the first detail stays."""
         with self._known_lock:
             self.observations.setdefault(key, detail)
+
+    @property
+    def learns_choices(self) -> bool:
+        """The run records or compares the endpoint's choices: it may spend a session or two to learn one."""
+        return self.options.record_choices is not None or self.options.expect_choices is not None
 
     @property
     def out_of_time(self) -> bool:

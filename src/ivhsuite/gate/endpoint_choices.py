@@ -29,12 +29,15 @@ Read apart:
   the run created before: ready at once is ``protocol``, preparing ``user``. An endpoint with a
   warm pool of its own reads as ``protocol``, which plays alike; the most answers decide.
 
+- ``preempt-across``: only in a run that records or compares choices (it costs one more paid
+  session and, when the kinds do not preempt each other, the whole preemption grace of 10 s to
+  tell "no" from a slow "yes"): a createsessionbyasset with the UserId of a live session created
+  by project (``test_preemption.py``, marked ``learns_choices``).
+
 What one run cannot tell is never guessed, always "not observed": ``rate-limit`` (a rate in
 requests a second needs a run paced to find it), ``cold-failure`` (a probability, from a few
-cold sessions), ``model-cache-seconds`` (how long a cache stays warm needs creates spaced
-over time), and ``preempt-across`` (it needs one more paid session and, when the kinds do not
-preempt each other, the whole preemption grace of 10 s in every run to tell "no" from a slow
-"yes").
+cold sessions) and ``model-cache-seconds`` (how long a cache stays warm needs creates spaced
+over time).
 """
 
 from __future__ import annotations
@@ -186,6 +189,10 @@ class Spotter:
     def second_channel(self, *, replaced: bool, code: int | None = None) -> None:
         """A second channel to a session: served while the first was closed, or refused."""
         self._vote("second-channel", "replace" if replaced else "refuse", f"Code {code}" if code is not None else "")
+
+    def preempt_across(self, *, closed: bool, detail: str) -> None:
+        """A create by asset with the UserId of a live session created by project closed it (or did not)."""
+        self._vote("preempt-across", "yes" if closed else "no", detail)
 
     def audio_refused(self, code: int | None) -> None:
         """SEND_AUDIO on a DriverType 1 session was refused with ``code``."""

@@ -66,7 +66,7 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="write the endpoint's observed choices (where the docs are silent) in the emulator's config format:"
-        " ivhsuite emulate --config FILE plays that endpoint",
+        " ivhsuite emulate --config FILE plays that endpoint (learning preempt-across costs one more session)",
     )
     parser.add_argument(
         "--expect-choices",

@@ -26,6 +26,7 @@ from ivhsuite.redact import redact
 GENERATED_MARKER = "generated"
 COLD_FIRST_MARKER = "cold_first"
 ALONE_MARKER = "alone"
+LEARNS_CHOICES_MARKER = "learns_choices"  # costs sessions only a run recording or comparing choices spends
 COLD, REST, ALONE = "cold", "rest", "alone"
 AFTER = (REST, ALONE)  # the scenarios after the generated half when they cannot run beside it
 _REPRODUCE = re.compile(r"reproduce: (curl .*)$", re.MULTILINE)
@@ -73,6 +74,8 @@ class GatePlugin:
         part = (self.part,) if isinstance(self.part, str) else self.part
 
         def left_out(item: pytest.Item) -> bool:
+            if item.get_closest_marker(LEARNS_CHOICES_MARKER) and not self.run.learns_choices:
+                return True
             return bool(item.get_closest_marker(GENERATED_MARKER)) or (part is not None and group_of(item) not in part)
 
         deselected = [item for item in items if left_out(item)]
