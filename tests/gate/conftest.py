@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ivhsuite import packaged
 from ivhsuite.config import Target
 from ivhsuite.emulator import EmulatorSettings, RunningEmulator, serve_in_thread
 from ivhsuite.gate.context import RunContext, active
@@ -80,6 +81,32 @@ def run_gate_process(
         text=True,
         timeout=timeout,
         cwd=cwd,
+    )
+
+
+def run_shipped_scenarios(
+    nodeid: str, running: RunningEmulator, root: Path, *, signed: bool = False, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The installed contract tests' ``nodeid`` (a file, or file::test) as plain pytest runs it, against ``running``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(packaged.contract_tests() / nodeid),
+            "-c",
+            os.devnull,
+            f"--rootdir={root}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rfEs",
+        ],
+        env=gate_env(signed=signed, IVH_BASE_URL=running.base_url, IVH_QUOTA="5"),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=root,
     )
 
 

@@ -10,20 +10,16 @@ run per variant (the HTTP variants are ``test_variants.py``'s).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ivhsuite import packaged
 from ivhsuite.contract import keys_in
 from ivhsuite.emulator import FAULTS, EmulatorSettings, serve_in_thread
 
-from .conftest import ACCESS_TOKEN, APPKEY, PROJECT, gate_env
+from .conftest import ACCESS_TOKEN, APPKEY, PROJECT, run_shipped_scenarios
 
 pytestmark = pytest.mark.slow
 
@@ -73,26 +69,7 @@ def _scenarios_against(variant: str, root: Path) -> Outcome:
         channel_time_scale=0.1,
     )
     with serve_in_thread(settings) as running:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                str(packaged.contract_tests() / "test_channel.py"),
-                "-c",
-                os.devnull,
-                f"--rootdir={root}",
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                "-rfEs",
-            ],
-            env=gate_env(signed=True, IVH_BASE_URL=running.base_url, IVH_QUOTA="5"),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=root,
-        )
+        done = run_shipped_scenarios("test_channel.py", running, root, signed=True, timeout=300)
         live = len(running.app.state.store.account_sessions())
     return Outcome(done.returncode, done.stdout + done.stderr, live)
 

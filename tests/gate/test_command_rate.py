@@ -9,16 +9,13 @@ accepts texts at once is still caught, and the faithful one passes.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from ivhsuite import packaged
 from ivhsuite.contract import keys_in
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 
-from .conftest import PROJECT, gate_env
+from .conftest import PROJECT, run_shipped_scenarios
 
 SCENARIO = "test_lifecycle.py::test_texts_less_than_a_second_apart_refused"
 LATE_COMMANDS = "latency:when=after,latency=1200,operation=command"  # ms: each answer past the 1 s interval
@@ -27,26 +24,7 @@ LATE_COMMANDS = "latency:when=after,latency=1200,operation=command"  # ms: each 
 def _scenario_against(root: Path, **settings: object) -> subprocess.CompletedProcess[str]:
     emulator = EmulatorSettings(project_ids=(PROJECT,), quota=5, prepare_seconds=0.2, **settings)  # type: ignore[arg-type]
     with serve_in_thread(emulator) as running:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                str(packaged.contract_tests() / SCENARIO),
-                "-c",
-                os.devnull,
-                f"--rootdir={root}",
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                "-rfEs",
-            ],
-            env=gate_env(IVH_BASE_URL=running.base_url, IVH_QUOTA="5"),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=root,
-        )
+        return run_shipped_scenarios(SCENARIO, running, root)
 
 
 def test_late_answers_leave_the_rate_unjudged(tmp_path: Path) -> None:

@@ -10,16 +10,13 @@ cold start when the second is created; the seed makes the first pair's first ses
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from ivhsuite import packaged
 from ivhsuite.contract import keys_in
 from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 
-from .conftest import PROJECT, gate_env
+from .conftest import PROJECT, run_shipped_scenarios
 
 SCENARIO = "test_preemption.py::test_same_user_id_closes_the_previous_session"
 LATE_CREATES = "latency:when=after,latency=1200,operation=createsession"  # ms: past the 0.5 s cold start
@@ -37,26 +34,7 @@ def _scenario_against(root: Path, cold_failure: str, **settings: object) -> subp
         **settings,
     )
     with serve_in_thread(emulator) as running:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                str(packaged.contract_tests() / SCENARIO),
-                "-c",
-                os.devnull,
-                f"--rootdir={root}",
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                "-rfEs",
-            ],
-            env=gate_env(IVH_BASE_URL=running.base_url, IVH_QUOTA="5"),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=root,
-        )
+        return run_shipped_scenarios(SCENARIO, running, root)
 
 
 def test_a_first_session_failed_on_its_own_is_retried(tmp_path: Path) -> None:
