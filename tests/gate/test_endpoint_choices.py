@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -217,26 +218,37 @@ def test_user_id_max_is_never_recorded_and_drifts_only_when_a_longer_plain_user_
     assert "user-id-max" not in observe(emulator({"user-id-max": "20"})).observed()
 
 
-def _scenario_spotter(choices: dict[str, str]) -> Spotter:
-    """The shipped channel and undocumented scenarios, called as pytest calls them, against an emulator on a port."""
+def _scenario_spotter(
+    choices: dict[str, str], scenarios: tuple[Callable[[Probe], None], ...] | None = None, *, learning: bool = False
+) -> Spotter:
+    """Shipped scenarios (the channel and undocumented ones unless given), called as pytest calls them, against an
+    emulator on a port; ``learning``: by a run that records choices."""
     settings = EmulatorSettings(
         project_ids=(PROJECT,), quota=5, prepare_seconds=0, channel_time_scale=0.05, choices=choices
     )
     with serve_in_thread(settings) as running:
         target = Target(base_url=running.base_url, project_id=PROJECT)
-        run = RunContext(GateOptions(target, quota=5, poll_interval=0.01))
+        recording = Path("endpoint.toml") if learning else None  # never written: only the run's intent counts
+        run = RunContext(GateOptions(target, quota=5, poll_interval=0.01, record_choices=recording))
         try:
             with Probe(run) as probe:
-                test_channel.test_a_text_session_refuses_audio_and_ends_its_channel_when_preempted(probe)
-                test_channel.test_a_channel_is_refused_before_startsession(probe)
-                test_channel.test_a_channel_is_refused_for_a_session_that_is_not_live(probe)
-                test_undocumented.test_an_unusual_session_id_is_refused_or_looked_up(probe)
-                test_undocumented.test_a_path_no_operation_has_gets_no_server_error(probe)
+                for scenario in scenarios or SPOTTING_SCENARIOS:
+                    scenario(probe)
         finally:
             run.finish()
             run.shutdown()
         assert not [s for s in running.app.state.store.account_sessions() if s.status in LIVE_STATUSES]
     return run.spotter
+
+
+SPOTTING_SCENARIOS = (
+    test_channel.test_a_text_session_refuses_audio_and_ends_its_channel_when_preempted,
+    test_channel.test_a_channel_is_refused_before_startsession,
+    test_channel.test_a_channel_is_refused_for_a_session_that_is_not_live,
+    test_undocumented.test_an_unusual_session_id_is_refused_or_looked_up,
+    test_undocumented.test_a_path_no_operation_has_gets_no_server_error,
+)
+PREEMPT_ACROSS = (test_preemption.test_whether_a_create_by_asset_closes_a_session_created_by_project,)
 
 
 @pytest.mark.parametrize("choices", CHANNEL, ids=lambda c: c["channel-refusal"])
@@ -257,20 +269,7 @@ def test_the_channel_choices_are_observed_recorded_and_replayed_without_drift(
 
 
 def _learning_spotter(choices: dict[str, str], *, learning: bool = True) -> Spotter:
-    """The preempt-across scenario, called as pytest calls it, by a run that records choices (or not)."""
-    settings = EmulatorSettings(project_ids=(PROJECT,), quota=5, prepare_seconds=0, choices=choices)
-    with serve_in_thread(settings) as running:
-        target = Target(base_url=running.base_url, project_id=PROJECT)
-        recording = Path("endpoint.toml") if learning else None  # never written: only the run's intent counts
-        run = RunContext(GateOptions(target, quota=5, poll_interval=0.01, record_choices=recording))
-        try:
-            with Probe(run) as probe:
-                test_preemption.test_whether_a_create_by_asset_closes_a_session_created_by_project(probe)
-        finally:
-            run.finish()
-            run.shutdown()
-        assert not [s for s in running.app.state.store.account_sessions() if s.status in LIVE_STATUSES]
-    return run.spotter
+    return _scenario_spotter(choices, PREEMPT_ACROSS, learning=learning)
 
 
 @pytest.mark.parametrize("value", LEARNED["preempt-across"])
