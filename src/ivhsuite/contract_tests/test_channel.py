@@ -25,7 +25,7 @@ from ivhsuite.contract.channel import closed_issues
 from ivhsuite.errors import ApiError, TransportError
 from ivhsuite.gate.context import RunContext
 from ivhsuite.gate.scenarios.channel_client import CLOSE_WAIT, SPEAK_WAIT, ChannelProbe, serving
-from ivhsuite.gate.scenarios.scenario_client import COLD_RETRIES, ColdFailure, Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 
 RULES = load_channel_spec().rules
 AUDIO = RULES.audio
@@ -44,20 +44,18 @@ def _started(probe: Probe, hint: str, **fields: object) -> tuple[str, str]:
 
     A cold session that fails to come up (status 4) is the platform's trouble: retried with another UserId.
     """
-    for _ in range(COLD_RETRIES):
+
+    def attempt() -> tuple[str, str]:
         user_id = probe.user_id(hint)
         created = probe.create(user_id, **fields)
         probe.expect(created.ok, "positive-accepted", f"createsession got {created}")
         session_id = str(created.payload.get("SessionId"))
-        try:
-            probe.wait_ready(session_id)
-        except ColdFailure as failed:
-            probe.run.observe("cold-failure", f"a cold session ended in status 4 ({failed}): environmental, retried")
-            continue
+        probe.wait_ready(session_id)
         started = probe.start(session_id)
         probe.expect(started.ok, "lifecycle", f"startsession of a ready session got {started}")
         return user_id, session_id
-    pytest.skip(f"{COLD_RETRIES} new sessions in a row failed to come up (status 4): the platform is busy")
+
+    return probe.retry_cold(attempt)
 
 
 def _opened(probe: Probe, cp: ChannelProbe) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ivhsuite.gate.scenarios.scenario_client import COLD_RETRIES, ColdFailure, Probe
+from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import COLD_FAILURE_CODES, GONE_CODES, LIVE_STATUSES, Answer, SessionStatus
 
 PREEMPTED_CODES = GONE_CODES
@@ -26,13 +26,7 @@ def _second_closes_first(probe: Probe, *, by_asset: bool) -> tuple[str, str, str
     A first session that failed its cold start on its own (status 4, a documented cold-start
     ErrorCode) ended before the second could preempt it: that pair shows nothing, another is tried.
     """
-    for _ in range(COLD_RETRIES):
-        try:
-            return _one_pair(probe, by_asset=by_asset)
-        except ColdFailure as failed:
-            probe.run.counters.add("cold_failures")
-            probe.run.observe("cold-failure", f"a cold session ended in status 4 ({failed}): environmental, retried")
-    pytest.skip(f"{COLD_RETRIES} first sessions in a row failed to come up (status 4): preemption not observable")
+    return probe.retry_cold(lambda: _one_pair(probe, by_asset=by_asset), "preemption not observable")
 
 
 def _one_pair(probe: Probe, *, by_asset: bool) -> tuple[str, str, str]:
@@ -107,7 +101,8 @@ def test_whether_a_create_by_asset_closes_a_session_created_by_project(probe: Pr
     """
     if not probe.run.learns_choices:
         pytest.skip("learned only by a run with --record-choices or --expect-choices")
-    for _ in range(COLD_RETRIES):
+
+    def across() -> Answer | None:
         user_id = probe.user_id("pax")
         first = probe.create(user_id)
         probe.expect(first.ok, "positive-accepted", f"createsession got {first}")
@@ -115,15 +110,9 @@ def test_whether_a_create_by_asset_closes_a_session_created_by_project(probe: Pr
         if second.busy:
             pytest.skip(f"the quota was full ({second}): the two kinds' preemption cannot be learned at this quota")
         probe.expect(second.ok, "positive-accepted", f"createsessionbyasset got {second}")
-        first_id, second_id = str(first.payload.get("SessionId")), str(second.payload.get("SessionId"))
-        try:
-            still = _still_live_after_grace(probe, first_id, second_id)
-        except ColdFailure as failed:
-            probe.run.counters.add("cold_failures")
-            probe.run.observe("cold-failure", f"a cold session ended in status 4 ({failed}): environmental, retried")
-            continue
-        seen = "closed" if still is None else f"still status {still.payload.get('SessionStatus')} {GRACE:g} s"
-        detail = f"a createsession's session: {seen} after a createsessionbyasset with its UserId"
-        probe.run.spotter.preempt_across(closed=still is None, detail=detail)
-        return
-    pytest.skip(f"{COLD_RETRIES} first sessions in a row failed to come up (status 4): not learned")
+        return _still_live_after_grace(probe, str(first.payload.get("SessionId")), str(second.payload.get("SessionId")))
+
+    still = probe.retry_cold(across, "preempt-across not learned")
+    seen = "closed" if still is None else f"still status {still.payload.get('SessionStatus')} {GRACE:g} s"
+    detail = f"a createsession's session: {seen} after a createsessionbyasset with its UserId"
+    probe.run.spotter.preempt_across(closed=still is None, detail=detail)

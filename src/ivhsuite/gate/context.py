@@ -91,7 +91,7 @@ class RunContext:
         self.beside = False  # the scenarios run beside the generated half: their creates take slots of the guard's
         self.stopping = threading.Event()  # Ctrl-C, SIGTERM or --max-time: the scenarios send nothing but closes
         self.closed_at: dict[str, float] = {}  # SessionId -> when a closesession of ours answered Code 0
-        self.scenario_sessions: set[str] = set()  # created by the scenarios: the generated half leaves them alone
+        self._scenario_sessions: set[str] = set()  # created by the scenarios: the generated half leaves them alone
         need = scenario_need(options.quota, scenarios=options.run_scenarios, learning=self.learns_choices)
         self.budget = SessionBudget(options.max_sessions, need)  # --max-sessions: the scenarios' share first
         self.spotter = Spotter()  # the endpoint's choices where the docs are silent, from every answer
@@ -128,7 +128,7 @@ class RunContext:
         scenario = pinned or not (guarded or unbooked)
         if scenario:
             with self._known_lock:
-                self.scenario_sessions.add(session_id)
+                self._scenario_sessions.add(session_id)
         self.sessions.track(session_id, user_id)
         self.counters.add("created")
         self.budget.count(session_id, scenario=scenario)
@@ -165,7 +165,7 @@ class RunContext:
     def is_scenario_session(self, session_id: str) -> bool:
         """Created by a scenario: schemathesis may read its id in a list, but the generated half never sends it."""
         with self._known_lock:
-            return session_id in self.scenario_sessions
+            return session_id in self._scenario_sessions
 
     def is_generated_session(self, session_id: str) -> bool:
         return self.is_known(session_id) and not self.is_scenario_session(session_id)
