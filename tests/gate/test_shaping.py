@@ -6,9 +6,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from ivhsuite.config import Target
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.shaping import REQ_ID, USER_ID_ALPHABET, Shaper, css_push_url
 from ivhsuite.spec import default_spec_path, load_spec
 
@@ -89,23 +87,18 @@ def test_a_scenarios_session_is_never_sent_by_the_generated_half(operation: str,
     assert s.shape(operation, body, positive=positive)["Payload"]["SessionId"] == "own-1"
 
 
-def test_a_run_tells_the_shaper_which_sessions_are_the_scenarios() -> None:
-    run = RunContext(GateOptions(Target(base_url="http://127.0.0.1:9")), spec=SPEC)
-    try:
-        run.created("gen-1", guarded=True)
-        run.created("unbooked-1", unbooked=True)
-        run.created("scenario-alone-1")
-        run.created("scenario-beside-1", guarded=True, pinned=True)
-        run.guard.stop()  # nothing to close against a port nobody answers on
-        body = {"Payload": {"ReqId": "a" * 32, "SessionId": ""}}
-        kept = set()
-        for sid in ("gen-1", "unbooked-1", "scenario-alone-1", "scenario-beside-1"):
-            body["Payload"]["SessionId"] = sid
-            if run.shaper.shape("closesession", body, positive=True)["Payload"]["SessionId"] == sid:
-                kept.add(sid)
-        assert kept == {"gen-1", "unbooked-1"}
-    finally:
-        run.shutdown()
+def test_a_run_tells_the_shaper_which_sessions_are_the_scenarios(run: RunContext) -> None:
+    run.created("gen-1", guarded=True)
+    run.created("unbooked-1", unbooked=True)
+    run.created("scenario-alone-1")
+    run.created("scenario-beside-1", guarded=True, pinned=True)
+    body = {"Payload": {"ReqId": "a" * 32, "SessionId": ""}}
+    kept = set()
+    for sid in ("gen-1", "unbooked-1", "scenario-alone-1", "scenario-beside-1"):
+        body["Payload"]["SessionId"] = sid
+        if run.shaper.shape("closesession", body, positive=True)["Payload"]["SessionId"] == sid:
+            kept.add(sid)
+    assert kept == {"gen-1", "unbooked-1"}
 
 
 def test_text_keeps_its_length_in_ascii() -> None:
