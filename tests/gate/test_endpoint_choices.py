@@ -11,6 +11,7 @@ observed", never drift; ``user-id-max`` is compared by consistency only.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,8 @@ from ivhsuite.emulator.choices import CHOICES
 from ivhsuite.emulator.configfile import load_config
 from ivhsuite.errors import ConfigError
 from ivhsuite.gate.context import RunContext
-from ivhsuite.gate.endpoint_choices import Spotter, compare, load_expected, record
+from ivhsuite.gate.endpoint_choices import Spotter, compare, load_expected, load_measured, record
+from ivhsuite.gate.measured_choices import Measures
 from ivhsuite.gate.options import GateOptions
 from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import LIVE_STATUSES, Answer
@@ -63,7 +65,9 @@ CHANNEL: list[dict[str, str]] = [
 ]
 # Learned only by a run that records or compares choices, at a cost (a scenario marked learns_choices).
 LEARNED = {"preempt-across": ["yes", "no"]}
-NOT_OBSERVABLE = ("user-id-max", "cold-failure", "model-cache-seconds", "rate-limit")
+# Measured over many answers and their times, compared with the recording's [measured] table.
+MEASURED_CHOICES = ("model-cache-seconds", "cold-failure", "rate-limit")
+NOT_OBSERVABLE = ("user-id-max",)
 
 
 class Client:
@@ -85,7 +89,8 @@ class Client:
         closed_before = payload.get("SessionId") in self.closed
         valid = SPEC.operation(operation).request.is_valid(body)
         retry_after = response.headers.get("retry-after")
-        self.spotter.see(operation, payload, answer, retry_after, closed_before=closed_before, valid=valid)
+        span = (self.now, self.now)  # the emulator's clock: answered at once
+        self.spotter.see(operation, payload, answer, retry_after, closed_before=closed_before, valid=valid, span=span)
         if operation == "closesession" and answer.ok:
             self.closed.add(str(payload["SessionId"]))
             self.spotter.closed_one()
@@ -330,8 +335,9 @@ def test_an_unknown_choice_in_the_expected_file_is_a_config_error(tmp_path: Path
 
 def test_every_choice_is_observable_or_named_as_not_observable() -> None:
     channel = set(CHANNEL[0])
-    assert set(OBSERVABLE) | channel | set(LEARNED) | set(NOT_OBSERVABLE) == set(CHOICES)
-    assert not (set(OBSERVABLE) | channel | set(LEARNED)) & set(NOT_OBSERVABLE)
+    seen = set(OBSERVABLE) | channel | set(LEARNED) | set(MEASURED_CHOICES)
+    assert seen | set(NOT_OBSERVABLE) == set(CHOICES)
+    assert not seen & set(NOT_OBSERVABLE)
 
 
 @pytest.mark.slow
@@ -423,6 +429,9 @@ def test_a_fuzzed_session_id_of_any_json_type_is_spotted_without_error(run: Any)
         ("PUT", {}, {"Payload": {}}, 405, b'{"Header": {"Code": 100001}}', {}),  # native or 405: not pinned
         ("PUT", {}, {"Payload": {}}, 501, b"<html>501</html>", {"undocumented-method": "html"}),
         ("POST", {"Content-Type": "text/plain"}, {"Payload": {}}, 415, b"", {"content-type": "json"}),
+        # read anyway: it counts against a rate limit (and a create of it warms a model cache)
+        ("POST", {"Content-Type": "text/plain"}, {"Payload": {}}, 200, b'{"Header": {"Code": 100001}}',
+         {"content-type": "any", "rate-limit": "none"}),  # fmt: skip
         ("POST", {}, b"\x00", 400, b"<html>400</html>", {"unreadable-body": "html"}),
         ("POST", {}, None, 400, b'{"Header": {"Code": 100001}}', {"unreadable-body": "json"}),
     ],
@@ -442,3 +451,223 @@ def test_the_hook_hands_each_kind_of_request_to_its_spotter(
     response = SimpleNamespace(status_code=status, content=content, headers={}, elapsed=0.002)
     hooks.after_call(None, case, response)  # type: ignore[arg-type]
     assert run.spotter.observed() == spotted
+
+
+# --- the measured choices: an in-process emulator on the test's clock, so no sleep and no timing ----------------
+
+
+def _measured_round_trip(
+    drive: Callable[[Client], None], recorded: dict[str, str], changed: dict[str, str], tmp_path: Path, **more: Any
+) -> tuple[dict[str, str], list[str], list[tuple[str, str | None]]]:
+    """``drive`` an emulator playing ``recorded``, record; drive its recording played back, and one playing
+    ``changed``: (what was recorded, the replay's drift, the changed one's drift)."""
+    file = tmp_path / "endpoint.toml"
+
+    def run(settings: EmulatorSettings) -> Spotter:
+        client = Client(settings)
+        drive(client)
+        return client.spotter
+
+    first = run(emulator(recorded, **more))
+    record(file, first.observed(), base_url="https://gw.example.com", quota=None, prepare=None,
+           measured=first.measures.measured())  # fmt: skip
+    expected, measured = load_expected(file), load_measured(file)
+    played = {"project_ids": (PROJECT,), "prepare_seconds": PREPARE, "command_interval": INTERVAL, **more}
+    replayed = run(EmulatorSettings(**{**played, **load_config(file)}))
+    held = [str(row) for row in compare(expected, replayed.observed(), replayed, measured) if row.drifted]
+    now = run(emulator(changed, **more))
+    drifted = [(row.name, row.now) for row in compare(expected, now.observed(), now, measured) if row.drifted]
+    return expected, held, drifted
+
+
+def _new_users_over_time(client: Client) -> None:
+    """rtmp sessions of new UserIds 1 s, 3 s and 0.1 s after the last: warm or cold by the Protocol's cache."""
+    for user, after in (("u1", 0.0), ("u2", 1.0), ("u3", 3.0), ("u4", 0.1)):
+        client.now += after
+        client.create(user)
+
+
+@pytest.mark.parametrize(("changed", "now"), [("10", "over 3"), ("0.5", "at most 1")])
+def test_model_cache_seconds_is_measured_recorded_and_replayed_and_a_changed_one_drifts(
+    changed: str, now: str, tmp_path: Path
+) -> None:
+    cache = {"model-cache": "protocol", "model-cache-seconds": "2"}
+    expected, held, drifted = _measured_round_trip(
+        _new_users_over_time, cache, {**cache, "model-cache-seconds": changed}, tmp_path
+    )
+    assert expected["model-cache"] == "protocol"
+    assert float(expected["model-cache-seconds"]) == 2  # in (1, 3]: warm 1 s after the last create, cold 3 s after
+    measured = load_measured(tmp_path / "endpoint.toml")
+    assert (measured["cache-warm-after"], measured["cache-cold-after"]) == (1.0, 3.0)
+    assert held == []
+    assert drifted == [("model-cache-seconds", now)]
+
+
+def test_model_cache_seconds_is_not_measured_under_a_per_user_cache(tmp_path: Path) -> None:
+    client = Client(emulator({"model-cache": "user"}))
+    _new_users_over_time(client)
+    assert client.spotter.observed()["model-cache"] == "user"
+    assert "model-cache-seconds" not in client.spotter.observed()
+    assert "cache-cold-after" not in client.spotter.measures.measured()
+
+
+def _cold_sessions(client: Client) -> None:
+    """30 cold sessions (new UserIds, a per-user cache), each polled once it is due: ready, or failed."""
+    for index in range(30):
+        session = client.create(f"cold{index}")
+        client.now += PREPARE * 2
+        client.call("statsession", SessionId=session)
+        client.call("closesession", SessionId=session)
+
+
+@pytest.mark.parametrize(("recorded", "changed"), [("0", "0.5"), ("0.5", "0")])
+def test_cold_failure_is_counted_recorded_and_replayed_and_a_changed_one_drifts(
+    recorded: str, changed: str, tmp_path: Path
+) -> None:
+    expected, held, drifted = _measured_round_trip(
+        _cold_sessions, {"cold-failure": recorded}, {"cold-failure": changed}, tmp_path, seed=7
+    )
+    measured = load_measured(tmp_path / "endpoint.toml")
+    assert measured["cold-sessions"] == 30
+    assert float(expected["cold-failure"]) == round(measured["cold-failures"] / 30, 3)
+    assert (float(expected["cold-failure"]) > 0) == (recorded != "0")
+    assert held == []
+    assert [name for name, _ in drifted] == ["cold-failure"]
+
+
+def test_cold_failures_compare_by_their_counts_not_their_rounded_rate() -> None:
+    """3 of 30 recorded and 0 of 10 now are one endpoint; a value written by hand is compared as exact."""
+    client = Client(emulator({"model-cache": "user"}, seed=7))
+    for index in range(10):
+        session = client.create(f"cold{index}")
+        client.now += PREPARE * 2
+        client.call("statsession", SessionId=session)
+    assert client.spotter.measures.cold_counts() == (0, 10)
+    recorded = {"cold-sessions": 30.0, "cold-failures": 3.0}
+    assert client.spotter.measures.compare("cold-failure", "0.1", recorded) == (
+        "0.1", "0 of 10 cold sessions failed; recorded 3 of 30"
+    )
+    assert client.spotter.measures.compare("cold-failure", "0.9", {})[0] == "0"  # 0 of 10 at 0.9: drift
+
+
+def _paced(client: Client, per_second: float = 100.0, seconds: float = 5.0) -> None:
+    """statsessions at a steady ``per_second`` for ``seconds`` on the emulator's clock."""
+    for _ in range(int(per_second * seconds)):
+        client.call("statsession", SessionId=uuid.uuid4().hex)
+        client.now += 1 / per_second
+
+
+@pytest.mark.parametrize(("recorded", "changed", "now"), [("10", "none", "none"), ("10", "40", "40"), ("none", "10", "10")])
+def test_rate_limit_is_measured_recorded_and_replayed_and_a_changed_one_drifts(
+    recorded: str, changed: str, now: str, tmp_path: Path
+) -> None:
+    expected, held, drifted = _measured_round_trip(
+        _paced, {"rate-limit": recorded}, {"rate-limit": changed}, tmp_path
+    )
+    if recorded == "none":
+        assert expected["rate-limit"] == "none"
+        assert load_measured(tmp_path / "endpoint.toml")["busiest-second"] >= 100
+    else:
+        assert 9 <= float(expected["rate-limit"]) <= 11  # the rate a busy token bucket admits
+    assert held == []
+    assert [name for name, _ in drifted] == ["rate-limit"]
+    value = drifted[0][1]
+    assert value == now if now == "none" else abs(float(str(value)) / float(now) - 1) < 0.1, drifted
+
+
+def test_a_run_that_eases_off_between_refusals_still_measures_the_rate() -> None:
+    """Busy, then quiet for 20 s, then busy: the rate is the busy windows', not the average between refusals."""
+    client = Client(emulator({"rate-limit": "10"}))
+    _paced(client, seconds=3.0)
+    client.now += 20.0
+    _paced(client, seconds=3.0)
+    rate = client.spotter.measures.rate()[1]
+    assert rate is not None and 9 <= rate <= 11
+
+
+def test_refusals_too_far_apart_pin_no_rate() -> None:
+    """Two refusals 10 s apart say there is a limit, not its rate: not observed, never a guess."""
+    measures = Measures()
+    for second in range(11):
+        refused = second in (0, 10)
+        measures.see("statsession", {"SessionId": "s"}, _answer(100012 if refused else 110018), (second, second))
+    assert measures.rate() == (True, None, 2)  # 1 s apart: two in one closed second
+    assert "rate-limit" not in measures.observed()
+    assert measures.compare("rate-limit", "20", {}) == ("20", "100012, too few to measure a rate")
+
+
+def test_the_text_interval_is_no_rate_limit() -> None:
+    """command's 100012 is also the text interval: it never says the endpoint limits its rate."""
+    client = Client(emulator({}))
+    session = client.create("u1")
+    client.now += PREPARE * 2
+    client.call("startsession", SessionId=session)
+    for _ in range(5):
+        client.call("command", SessionId=session, Command="SEND_TEXT", Data={"Text": "Hello."})
+    assert client.spotter.observed()["rate-limit"] == "none"
+
+
+def test_a_recording_s_measured_table_is_checked_and_the_emulator_ignores_it(tmp_path: Path) -> None:
+    file = tmp_path / "endpoint.toml"
+    file.write_text('[choices]\ncold-failure = "0.1"\n\n[measured]\ncold-sessions = 30\ncold-failures = 3\n')
+    assert load_measured(file) == {"cold-sessions": 30.0, "cold-failures": 3.0}
+    assert load_config(file)["choices"].cold_failure == 0.1
+    file.write_text("[measured]\ncold-starts = 30\n")
+    with pytest.raises(ConfigError, match="cold-starts"):
+        load_measured(file)
+
+
+def _answer(code: int, **payload: Any) -> Answer:
+    return Answer.read(200, json.dumps({"Header": {"Code": code}, "Payload": payload}).encode())
+
+
+def test_closing_twice_refused_as_too_frequent_says_nothing_of_closing_twice() -> None:
+    """Beside a busy run a second closesession may get 100012: the rate limit's answer, not the closed session's."""
+    spotter = Spotter()
+    spotter.see("closesession", {"SessionId": "s1"}, _answer(100012), closed_before=True)
+    assert "close-twice" not in spotter.observed()
+    spotter.see("closesession", {"SessionId": "s1"}, _answer(110013), closed_before=True)
+    assert spotter.observed()["close-twice"] == "error"
+
+
+def test_a_refused_poll_says_nothing_of_how_a_cold_session_ended() -> None:
+    """A statsession refused (100012 beside a busy run, or a gateway's page) leaves the session cold, not ended."""
+    measures = Measures()
+    create = {"VirtualmanProjectId": PROJECT, "UserId": "u1", "Protocol": "rtmp"}
+    measures.see("createsession", create, _answer(0, SessionId="s1", SessionStatus=3), (1.0, 1.1))
+    measures.see("statsession", {"SessionId": "s1"}, _answer(100012), (1.2, 1.3))
+    measures.see("statsession", {"SessionId": "s1"}, Answer.read(502, b"<html>502</html>"), (1.4, 1.5))
+    measures.see("statsession", {"SessionId": "s1"}, _answer(0, SessionStatus=4, ErrorCode=-111003), (1.6, 1.7))
+    assert measures.cold_counts() == (1, 1)
+
+
+@pytest.mark.slow
+def test_the_gate_measures_records_and_replays_the_estimated_choices(tmp_path: Path) -> None:
+    """Through the gate's own hooks and probe, with their real send and answer times: a rate limit and a short
+    Protocol cache are recorded with what they were measured from and replayed without drift, and a slower
+    limit is exactly that drift."""
+    file = tmp_path / "endpoint.toml"
+    played = {"model-cache": "protocol", "model-cache-seconds": "3", "rate-limit": "25"}
+    settings: dict[str, Any] = {"project_ids": (PROJECT,), "quota": 5, "prepare_seconds": 0.5}
+
+    def gate(emulated: EmulatorSettings, folder: str, *flags: str) -> Any:
+        with serve_in_thread(emulated) as running:
+            done = run_gate_process(
+                "--base-url", running.base_url, "--quota", "5", "--report-dir", str(tmp_path / folder), *flags
+            )  # fmt: skip
+            assert not [s for s in running.app.state.store.account_sessions() if s.status in LIVE_STATUSES]
+        return done
+
+    done = gate(EmulatorSettings(**settings, choices=played), "record", "--record-choices", str(file))
+    assert done.returncode == 0, done.stdout[-3000:]
+    recorded, measured = load_expected(file), load_measured(file)
+    assert recorded["model-cache"] == "protocol"
+    assert measured.get("cache-warm-after", 0) < 3 <= measured["cache-cold-after"]  # bounds that hold the truth
+    assert 25 / 2 <= float(recorded["rate-limit"]) <= 25 * 2, recorded["rate-limit"]
+    replayed = EmulatorSettings(**{**settings, **load_config(file)})
+    done = gate(replayed, "replay", "--expect-choices", str(file), "--fail-on-drift")
+    assert done.returncode == 0, done.stdout[-3000:]
+    done = gate(EmulatorSettings(**settings, choices={**played, "rate-limit": "8"}), "changed", "--expect-choices", str(file))
+    assert done.returncode == 0, done.stdout[-3000:]
+    drifted = [line.strip() for line in done.stdout.splitlines() if "≠ drift" in line]
+    assert len(drifted) == 1 and drifted[0].startswith("≠ drift: rate-limit: was "), drifted

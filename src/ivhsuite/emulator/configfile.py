@@ -56,7 +56,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read emulator config {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"emulator config {path} is not valid TOML: {exc}") from None
-    unknown = sorted(set(document) - set(SETTINGS) - {"choices", "faults"})
+    # [measured]: what a recording's estimated choices were measured from, for ivhsuite gate --expect-choices.
+    unknown = sorted(set(document) - set(SETTINGS) - {"choices", "faults", "measured"})
     if unknown:
         known = ", ".join([*SETTINGS, "[choices]", "[[faults]]"])
         raise ConfigError(f"emulator config {path}: unknown key(s) {', '.join(unknown)} (known: {known})")

@@ -23,30 +23,26 @@ Read apart:
   plain UserId longer than the recorded limit; otherwise "not observed".
 - ``undocumented-method``: ``native`` and ``405`` differ only on a path no operation has, and
   ``native`` and ``404`` only on a verb: a value is kept only when the answers seen pin it.
-
-- ``model-cache``: only once some create answered status 3 (an endpoint with no cold start
-  tells nothing), from a createsession with a UserId new to the run whose project and Protocol
-  the run created before: ready at once is ``protocol``, preparing ``user``. An endpoint with a
-  warm pool of its own reads as ``protocol``, which plays alike; the most answers decide.
-
 - ``preempt-across``: only in a run that records or compares choices (it costs one more paid
   session and, when the kinds do not preempt each other, the whole preemption grace of 10 s to
   tell "no" from a slow "yes"): a createsessionbyasset with the UserId of a live session created
   by project (``test_preemption.py``, marked ``learns_choices``).
 
-What one run cannot tell is never guessed, always "not observed": ``rate-limit`` (a rate in
-requests a second needs a run paced to find it), ``cold-failure`` (a probability, from a few
-cold sessions) and ``model-cache-seconds`` (how long a cache stays warm needs creates spaced
-over time).
+Measured over many answers and their times, not read off one (:mod:`ivhsuite.gate.measured_choices`):
+``model-cache``, ``model-cache-seconds``, ``cold-failure`` and ``rate-limit``. The recording keeps
+what they were measured from in a ``[measured]`` table, and they drift only when the two runs'
+measurements cannot both come from one endpoint.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 import tomllib
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +51,8 @@ from urllib.parse import urlsplit
 
 from ivhsuite.emulator.choices import CHOICES, FOUR_XX, PLAIN_ID, Choices
 from ivhsuite.errors import ConfigError
-from ivhsuite.protocol import GONE_CODES, LIVE_STATUSES, Answer, Code, SessionStatus
+from ivhsuite.gate.measured_choices import MEASURED, MEASURES, Measures
+from ivhsuite.protocol import GONE_CODES, Answer, Code, SessionStatus
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -97,9 +94,7 @@ class Spotter:
         self._prepare: list[float] = []  # seconds cold sessions took to become ready
         self._undocumented: dict[str, Counter[str]] = {"verb": Counter(), "path": Counter()}
         self._longest_user_id = 0  # the longest plain UserId a create accepted
-        self._users: set[str] = set()  # every UserId a create of the run sent
-        self._protocols: set[tuple[Any, str]] = set()  # (project, Protocol) of every createsession answered Code 0
-        self._cold = False  # some create answered status 3: the endpoint has cold starts
+        self.measures = Measures()  # the choices measured over many answers and their times
         self._lock = threading.Lock()
 
     def _vote(self, name: str, value: str, detail: str = "") -> None:
@@ -117,11 +112,17 @@ class Spotter:
         *,
         closed_before: bool = False,
         valid: bool = True,
+        span: tuple[float, float] | None = None,
     ) -> None:
         """One answer to a POST of a JSON object to ``operation`` (``sent``: the request's Payload).
 
-        ``closed_before``: we had closed its SessionId; ``valid``: the whole body matched the spec.
+        ``closed_before``: we had closed its SessionId; ``valid``: the whole body matched the spec;
+        ``span``: when it was sent and answered (monotonic seconds; now, when not given).
         """
+        if span is None:
+            now = time.monotonic()
+            span = (now, now)
+        self.measures.see(operation, sent, answer, span)
         code = answer.code
         if code is not None and code != Code.OK and answer.status < 500:
             with self._lock:
@@ -129,8 +130,8 @@ class Spotter:
             self._error_payload(sent, answer)
             if code == Code.TOO_FREQUENT:
                 self._vote("retry-after", retry_after.strip() if retry_after else "none")
-        if operation == "closesession" and closed_before and answer.status < 500:
-            self._vote("close-twice", "ok" if answer.ok else "error", f"Code {code}")
+        if operation == "closesession" and closed_before and (answer.ok or code in GONE_CODES):
+            self._vote("close-twice", "ok" if answer.ok else "error", f"Code {code}")  # not a 100012: busy, not closed
         if operation in ("createsession", "createsessionbyasset"):
             self._create(operation, sent, answer)
         if operation == "listsessionofprojectid" and answer.ok:
@@ -223,27 +224,9 @@ class Spotter:
             if isinstance(user_id, str) and PLAIN_ID.fullmatch(user_id):
                 with self._lock:  # its alphabet is plain: the length alone was accepted
                     self._longest_user_id = max(self._longest_user_id, len(user_id))
-        self._warmth(operation, sent, answer)
         key = sent.get("AssetVirtualmanKey")
         if operation == "createsessionbyasset" and key == "" and answer.code in (Code.BAD_PARAMETER, Code.ASSET_EXPIRED):
             self._vote("unknown-asset", str(int(answer.code)))
-
-    def _warmth(self, operation: str, sent: dict[str, Any], answer: Answer) -> None:
-        """model-cache: a createsession with a UserId new to the run, of a project and Protocol created before,
-        once the endpoint showed cold starts: ready at once is the Protocol's cache, preparing the UserId's."""
-        user_id, protocol, status = sent.get("UserId"), sent.get("Protocol"), answer.payload.get("SessionStatus")
-        if not (answer.ok and isinstance(user_id, str) and isinstance(protocol, str)):
-            return
-        model = (sent.get("VirtualmanProjectId"), protocol)
-        with self._lock:
-            fresh, known, cold = user_id not in self._users, model in self._protocols, self._cold
-            self._users.add(user_id)
-            self._cold = cold or status == SessionStatus.PREPARING
-            if operation == "createsession":
-                self._protocols.add(model)
-        if fresh and known and cold and operation == "createsession" and status in LIVE_STATUSES:
-            value = "protocol" if status == SessionStatus.READY else "user"
-            self._vote("model-cache", value, f"a new UserId's {protocol} session: status {status}")
 
     def _listing(self, answer: Answer) -> None:
         sessions = answer.payload.get("Sessions")
@@ -281,6 +264,7 @@ class Spotter:
         method = _undocumented_method(verb[0][0] if verb else None, path[0][0] if path else None)
         if method is not None:
             found["undocumented-method"] = method
+        found.update({name: value for name, (value, _) in self.measures.observed().items()})
         return {name: found[name] for name in CHOICES if name in found}
 
     def longest_user_id(self) -> int:
@@ -289,6 +273,9 @@ class Spotter:
             return self._longest_user_id
 
     def detail(self, name: str, value: str) -> str:
+        measured = self.measures.observed().get(name)
+        if measured is not None:
+            return measured[1] if measured[0] == value else ""
         with self._lock:
             return self._details.get((name, value), "")
 
@@ -338,8 +325,17 @@ def _error_status(pairs: set[tuple[int, int]]) -> str | None:
 # --- the file ------------------------------------------------------------------------
 
 
-def record(path: Path, observed: dict[str, str], *, base_url: str, quota: int | None, prepare: float | None) -> None:
-    """Write the emulator's config format: what was observed, the date and the endpoint's host as comments."""
+def record(
+    path: Path,
+    observed: dict[str, str],
+    *,
+    base_url: str,
+    quota: int | None,
+    prepare: float | None,
+    measured: Mapping[str, float | int] | None = None,
+) -> None:
+    """Write the emulator's config format: what was observed, the date and the endpoint's host as comments,
+    and what the measured choices were measured from (``[measured]``, which the emulator ignores)."""
     host = urlsplit(base_url).hostname or base_url
     lines = [
         f"# The choices of {host}, recorded by ivhsuite gate on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
@@ -352,12 +348,30 @@ def record(path: Path, observed: dict[str, str], *, base_url: str, quota: int | 
         lines.append(f"prepare-seconds = {prepare}  # the longest cold start measured")
     lines += ["", "[choices]"]
     lines += [f'{name} = "{value}"' for name, value in observed.items()]
+    if measured:
+        lines += ["", "# What the estimated choices above were measured from: --expect-choices compares with it."]
+        lines += ["[measured]"] + [f"{key} = {value!r}" for key, value in measured.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def load_expected(path: Path) -> dict[str, str]:
     """The ``[choices]`` of a recording (or any emulator config file), checked as the emulator would."""
+    choices = _table(path, "choices")
+    Choices.parse(choices)  # an unknown name or value is the same one-line error as the emulator's
+    return {name: _spelt(value) for name, value in choices.items()}
+
+
+def load_measured(path: Path) -> dict[str, float]:
+    """The ``[measured]`` table of a recording: what its estimated choices were measured from (empty if none)."""
+    measured = _table(path, "measured")
+    for key, value in measured.items():
+        if key not in MEASURES or isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"--expect-choices {path}: [measured] {key} = {value!r} (known, each a number: {', '.join(MEASURES)})")
+    return {key: float(value) for key, value in measured.items()}
+
+
+def _table(path: Path, name: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             document = tomllib.load(handle)
@@ -365,11 +379,10 @@ def load_expected(path: Path) -> dict[str, str]:
         raise ConfigError(f"cannot read --expect-choices {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"--expect-choices {path} is not valid TOML: {exc}") from None
-    choices = document.get("choices", {})
-    if not isinstance(choices, dict):
-        raise ConfigError(f"--expect-choices {path}: [choices] must be a table of name = value")
-    Choices.parse(choices)  # an unknown name or value is the same one-line error as the emulator's
-    return {name: _spelt(value) for name, value in choices.items()}
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"--expect-choices {path}: [{name}] must be a table of name = value")
+    return table
 
 
 def _spelt(value: Any) -> str:
@@ -379,14 +392,24 @@ def _spelt(value: Any) -> str:
     return str(value)
 
 
-def compare(expected: dict[str, str], observed: dict[str, str], spotter: Spotter | None = None) -> list[Drift]:
-    """One :class:`Drift` per recorded choice, in the emulator's order: drifted, held, or not observed."""
+def compare(
+    expected: Mapping[str, str],
+    observed: Mapping[str, str],
+    spotter: Spotter | None = None,
+    measured: Mapping[str, float] | None = None,
+) -> list[Drift]:
+    """One :class:`Drift` per recorded choice, in the emulator's order: drifted, held, or not observed.
+
+    ``measured``: the recording's ``[measured]`` table, which the measured choices are compared with.
+    """
     rows = []
     for name in (n for n in CHOICES if n in expected):
         now = observed.get(name)
         detail = spotter.detail(name, now) if spotter is not None and now is not None else ""
         if name == "user-id-max" and spotter is not None:
             now, detail = _user_id_max(expected[name], spotter.longest_user_id())
+        elif name in MEASURED and spotter is not None:
+            now, detail = spotter.measures.compare(name, expected[name], measured or {})
         rows.append(Drift(name, expected[name], now, detail))
     return rows
 

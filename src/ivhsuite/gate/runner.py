@@ -68,6 +68,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     out = out or sys.stdout
     progress = progress or Silent()
     expected = endpoint_choices.load_expected(options.expect_choices) if options.expect_choices else None
+    measured = endpoint_choices.load_measured(options.expect_choices) if options.expect_choices else {}
     started = time.monotonic()
     embedded = not options.target.base_url
     with target_run(options) as run, interrupts.trapped():
@@ -106,7 +107,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     if cut:
         run.observe("session-budget", cut)
     result.sessions = run.budget.use()
-    _choices(run, result, expected)
+    _choices(run, result, expected, measured)
     result.findings = list(run.findings)
     result.observations = list(run.observations.values())
     counters = run.counters
@@ -127,7 +128,7 @@ def run_gate(options: GateOptions, out: TextIO | None = None, progress: Progress
     return result
 
 
-def _choices(run: RunContext, result: GateResult, expected: dict[str, str] | None) -> None:
+def _choices(run: RunContext, result: GateResult, expected: dict[str, str] | None, measured: dict[str, float]) -> None:
     """What the endpoint chose where the docs are silent: recorded (--record-choices), compared (--expect-choices)."""
     options = run.options
     result.choices = run.spotter.observed()
@@ -138,9 +139,10 @@ def _choices(run: RunContext, result: GateResult, expected: dict[str, str] | Non
             base_url=str(run.target.base_url),
             quota=options.quota if not options.quota_exact else None,
             prepare=run.spotter.prepare_seconds(),
+            measured=run.spotter.measures.measured(),
         )
     if expected is not None:
-        result.drift = endpoint_choices.compare(expected, result.choices, run.spotter)
+        result.drift = endpoint_choices.compare(expected, result.choices, run.spotter, measured)
 
 
 def _max_time_alarm(run: RunContext) -> threading.Timer:

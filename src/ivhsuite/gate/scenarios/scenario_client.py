@@ -136,7 +136,9 @@ class Probe:
         answer = self._answered(operation_id, response)
         valid = self.run.spec.operation(operation_id).request.is_valid(envelope(payload))
         retry_after = response.headers.get("retry-after")
-        self.run.spotter.see(operation_id, payload, answer, retry_after, closed_before=closed_before, valid=valid)
+        self.run.spotter.see(
+            operation_id, payload, answer, retry_after, closed_before=closed_before, valid=valid, span=self.last_span
+        )
         session_id = answer.payload.get("SessionId")
         if creates and answer.ok and isinstance(session_id, str):
             self.opened.append(session_id)

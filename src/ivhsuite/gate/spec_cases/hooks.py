@@ -126,11 +126,15 @@ def _spot(op: Operation, case: Case, response: Response, got: Answer, sent: dict
         return
     declared = next((v for k, v in (case.headers or {}).items() if k.lower() == "content-type"), None)
     media_type = str(declared or case.media_type or JSON)  # the coverage phase sends JSON as text/plain in a header
+    answered = time.monotonic()
+    span = (answered - float(response.elapsed or 0.0), answered)
     if case.method.upper() != "POST":
         run.spotter.undocumented(got, unknown_path=False)
     elif media_type.split(";")[0].strip().lower() != JSON:
         if isinstance(case.body, dict):
             run.spotter.declared(media_type, got)
+            if got.code is not None:  # read anyway: it counts against a rate limit, and may have made a session
+                run.spotter.measures.see(op.operation_id, sent, got, span)
     elif not isinstance(case.body, dict):
         run.spotter.unreadable(got)
     else:
@@ -138,7 +142,7 @@ def _spot(op: Operation, case: Case, response: Response, got: Answer, sent: dict
         named = sent.get("SessionId")  # any JSON value in a fuzzed case
         closed_before = isinstance(named, str) and named in run.closed_ids()
         valid = op.request.is_valid(case.body)
-        run.spotter.see(op.operation_id, sent, got, retry_after, closed_before=closed_before, valid=valid)
+        run.spotter.see(op.operation_id, sent, got, retry_after, closed_before=closed_before, valid=valid, span=span)
 
 
 @schemathesis.hook
