@@ -671,3 +671,15 @@ def test_the_gate_measures_records_and_replays_the_estimated_choices(tmp_path: P
     assert done.returncode == 0, done.stdout[-3000:]
     drifted = [line.strip() for line in done.stdout.splitlines() if "≠ drift" in line]
     assert len(drifted) == 1 and drifted[0].startswith("≠ drift: rate-limit: was "), drifted
+
+
+def test_the_cache_bounds_hold_whatever_the_latency() -> None:
+    """Each bound takes the create's send and answer times at their least favourable: a create still in flight may
+    have warmed the cache at any moment until its answer, and one answered before was handled after it was sent."""
+    measures = Measures()
+    model = {"VirtualmanProjectId": PROJECT, "Protocol": "rtmp"}
+    for user, status, span in [("a", 3, (0.0, 1.0)), ("b", 1, (0.5, 5.5)), ("c", 3, (10.0, 12.0)), ("d", 1, (14.0, 14.5))]:
+        measures.see("createsession", {**model, "UserId": user}, _answer(0, SessionId=user, SessionStatus=status), span)
+    # b: warm, but a was in flight until 1.0, after b was sent: no bound. c: cold, b was sent at 0.5 at the latest
+    # and c answered at 12.0, so the gap was at most 11.5. d: warm 14.0 - 12.0 = 2 s after c's answer at the least.
+    assert measures.cache_bounds() == (2.0, 11.5)
