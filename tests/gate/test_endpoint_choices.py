@@ -64,10 +64,9 @@ CHANNEL: list[dict[str, str]] = [
     {"channel-refusal": "http", "second-channel": "refuse", "audio-on-text-session": "bad-parameter"},
 ]
 # Learned only by a run that records or compares choices, at a cost (a scenario marked learns_choices).
-LEARNED = {"preempt-across": ["yes", "no"]}
+LEARNED = {"preempt-across": ["yes", "no"], "user-id-max": ["none", "48", "200"]}
 # Measured over many answers and their times, compared with the recording's [measured] table.
 MEASURED_CHOICES = ("model-cache-seconds", "cold-failure", "rate-limit")
-NOT_OBSERVABLE = ("user-id-max",)
 
 
 class Client:
@@ -211,7 +210,7 @@ def _user_id_max_rows(played: dict[str, str], user: str, recorded: str) -> tuple
     return row.now, row.drifted, str(row)
 
 
-def test_user_id_max_is_never_recorded_and_drifts_only_when_a_longer_plain_user_id_is_accepted() -> None:
+def test_user_id_max_not_learned_drifts_only_when_a_longer_plain_user_id_is_accepted() -> None:
     plain = "u" * 32
     assert _user_id_max_rows({}, plain, "24") == (
         "over 24", True, "user-id-max: was 24, now over 24 (a 32-character UserId accepted)"
@@ -254,6 +253,7 @@ SPOTTING_SCENARIOS = (
     test_undocumented.test_a_path_no_operation_has_gets_no_server_error,
 )
 PREEMPT_ACROSS = (test_preemption.test_whether_a_create_by_asset_closes_a_session_created_by_project,)
+USER_ID_MAX = (test_undocumented.test_how_long_a_user_id_may_be,)
 
 
 @pytest.mark.parametrize("choices", CHANNEL, ids=lambda c: c["channel-refusal"])
@@ -294,9 +294,29 @@ def test_preempt_across_is_learned_recorded_and_replayed_without_drift(
     assert drifted == [("preempt-across", other)]
 
 
-def test_a_run_that_does_not_learn_choices_spends_no_session_on_preempt_across() -> None:
+@pytest.mark.parametrize("value", LEARNED["user-id-max"])
+def test_user_id_max_is_learned_recorded_and_replayed_without_drift(value: str, tmp_path: Path) -> None:
+    observed = _scenario_spotter({"user-id-max": value}, USER_ID_MAX, learning=True).observed()
+    assert observed.get("user-id-max") == value
+    file = tmp_path / "endpoint.toml"
+    record(file, observed, base_url="https://gw.example.com", quota=5, prepare=None)
+    replayed = _scenario_spotter(load_config(file)["choices"].changed(), USER_ID_MAX, learning=True)
+    assert [str(row) for row in compare(load_expected(file), replayed.observed(), replayed) if row.drifted] == []
+    other = "64" if value == "none" else "none"
+    now = _scenario_spotter({"user-id-max": other}, USER_ID_MAX, learning=True)
+    drifted = [(row.name, row.now) for row in compare(load_expected(file), now.observed(), now) if row.drifted]
+    assert drifted == [("user-id-max", other)]
+
+
+def test_user_id_max_below_the_run_s_own_user_ids_is_not_learned() -> None:
+    with pytest.raises(pytest.skip.Exception, match="below the run's own UserIds"):
+        _scenario_spotter({"user-id-max": "20"}, USER_ID_MAX, learning=True)
+
+
+@pytest.mark.parametrize("scenarios", [PREEMPT_ACROSS, USER_ID_MAX], ids=["preempt-across", "user-id-max"])
+def test_a_run_that_does_not_learn_choices_spends_no_session_on_them(scenarios: Any) -> None:
     with pytest.raises(pytest.skip.Exception, match="--record-choices"):
-        _learning_spotter({}, learning=False)
+        _scenario_spotter({}, scenarios, learning=False)
 
 
 def test_one_changed_choice_is_exactly_one_drift(tmp_path: Path) -> None:
@@ -333,11 +353,9 @@ def test_an_unknown_choice_in_the_expected_file_is_a_config_error(tmp_path: Path
         load_expected(file)
 
 
-def test_every_choice_is_observable_or_named_as_not_observable() -> None:
+def test_every_choice_makes_the_round_trip_in_some_test() -> None:
     channel = set(CHANNEL[0])
-    seen = set(OBSERVABLE) | channel | set(LEARNED) | set(MEASURED_CHOICES)
-    assert seen | set(NOT_OBSERVABLE) == set(CHOICES)
-    assert not seen & set(NOT_OBSERVABLE)
+    assert set(OBSERVABLE) | channel | set(LEARNED) | set(MEASURED_CHOICES) == set(CHOICES)
 
 
 @pytest.mark.slow
@@ -358,6 +376,7 @@ def test_the_gate_records_replays_and_reports_drift(tmp_path: Path) -> None:
     played = load_config(file)
     assert played["choices"].close_twice == "error" and played["choices"].session_id == "uuid"
     assert 'preempt-across = "yes"' in file.read_text()  # learned: the run records choices
+    assert 'user-id-max = "none"' in file.read_text()
     assert "test_whether_a_create_by_asset_closes_a_session_created_by_project" in (
         tmp_path / "record" / "junit.xml"
     ).read_text()

@@ -30,7 +30,8 @@ from ivhsuite.summaries import SessionUse
 # Sessions the scenarios create besides the quota scenario's quota + 1: 26 measured against the emulator
 # with the command channel's scenarios (32 with quota 5), plus a margin for creates retried after a cold failure.
 SCENARIO_SESSIONS = 30
-LEARNING_SESSIONS = 2  # the scenarios only a run learning the endpoint's choices runs (preempt-across)
+# The scenarios only a run learning the endpoint's choices runs: preempt-across (2), user-id-max (at most 9).
+LEARNING_SESSIONS = 11
 __all__ = ["DEFAULT_MAX_SESSIONS", "SCENARIO_SESSIONS", "SessionBudget", "scenario_need"]
 
 

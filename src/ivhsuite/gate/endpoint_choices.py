@@ -17,10 +17,11 @@ Read apart:
   holds nothing but a ReqId and a SessionId outside ``[A-Za-z0-9_-]`` (the scenarios send
   one): 100001 is then the id's alphabet, a session-state code means it was looked up. The
   run's UserIds are plain by design, so a UserId never votes.
-- ``user-id-max``: never recorded. The run's UserIds stop at ``--user-id-max-length`` (32),
-  and a refused create cannot be told from one refused for another reason, so one run cannot
-  pin a limit. It is compared by consistency instead: drift only when a create accepted a
-  plain UserId longer than the recorded limit; otherwise "not observed".
+- ``user-id-max``: learned only in a run that records or compares choices (``test_undocumented.py``,
+  marked ``learns_choices``): creates that differ only by a plain UserId's length, halving between
+  the run's own length and 256 (a few sessions, each closed at once). Where it was not learned it is
+  compared by consistency: drift only when a create accepted a plain UserId longer than the recorded
+  limit; otherwise "not observed".
 - ``undocumented-method``: ``native`` and ``405`` differ only on a path no operation has, and
   ``native`` and ``404`` only on a verb: a value is kept only when the answers seen pin it.
 - ``preempt-across``: only in a run that records or compares choices (it costs one more paid
@@ -190,6 +191,10 @@ class Spotter:
     def second_channel(self, *, replaced: bool, code: int | None = None) -> None:
         """A second channel to a session: served while the first was closed, or refused."""
         self._vote("second-channel", "replace" if replaced else "refuse", f"Code {code}" if code is not None else "")
+
+    def user_id_limit(self, longest: int | None, detail: str) -> None:
+        """The longest plain UserId a create accepted, when a longer one was refused (None: no limit seen)."""
+        self._vote("user-id-max", "none" if longest is None else str(longest), detail)
 
     def preempt_across(self, *, closed: bool, detail: str) -> None:
         """A create by asset with the UserId of a live session created by project closed it (or did not)."""
@@ -406,7 +411,7 @@ def compare(
     for name in (n for n in CHOICES if n in expected):
         now = observed.get(name)
         detail = spotter.detail(name, now) if spotter is not None and now is not None else ""
-        if name == "user-id-max" and spotter is not None:
+        if name == "user-id-max" and now is None and spotter is not None:  # not learned: by consistency
             now, detail = _user_id_max(expected[name], spotter.longest_user_id())
         elif name in MEASURED and spotter is not None:
             now, detail = spotter.measures.compare(name, expected[name], measured or {})
