@@ -371,3 +371,30 @@ def test_expecting_is_this_threads_booked_create() -> None:
     assert guard.expecting()
     guard.created(None)
     assert not guard.expecting()
+
+
+@pytest.mark.timeout(60)
+def test_a_create_waiting_for_room_goes_at_once_when_the_run_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI's interrupted gate printed its summary, then did not exit for 120 s: a worker waited for room that a
+    create interrupted between its booking and its request would never give back (one slot per 30 s wait)."""
+    monkeypatch.setattr(quota_guard, "WAIT_FOR_ROOM", 1000.0)
+    closed: list[str] = []
+    guard = SessionGuard(closed.append, limit=1)
+    interrupted = threading.Thread(target=guard.before_create)  # booked, then its thread ended: never answered
+    interrupted.start()
+    interrupted.join()
+    went = threading.Event()
+    booked: list[bool] = []
+
+    def worker() -> None:
+        guard.before_create()
+        booked.append(guard.expecting())
+        guard.created("late" if not booked[0] else None)  # its create still went out and made a session
+        went.set()
+
+    waiting = threading.Thread(target=worker, daemon=True)
+    waiting.start()
+    assert not went.wait(0.3)  # no room: it waits
+    guard.close_all()  # Ctrl-C: the run closes what it opened
+    assert went.wait(30.0), "the waiting create was not let go when the run stopped"
+    assert booked == [False] and closed == ["late"]  # it booked no slot, and what it made was closed at once

@@ -81,6 +81,8 @@ class SessionGuard:
         deadline = time.monotonic() + WAIT_FOR_ROOM
         while True:
             with self._cond:
+                if self.stopping:  # winding down: no room will be made, and a session that still comes is closed
+                    return
                 if self._held() < self.limit:
                     self._pending += 1
                     self._local.pending = True
@@ -214,9 +216,10 @@ class SessionGuard:
             return self._cond.wait_for(lambda: self._closing == 0, timeout=timeout)
 
     def stop(self) -> None:
-        """From now on, any session that arrives is closed at once."""
+        """From now on, any session that arrives is closed at once, and no create waits for room."""
         with self._cond:
             self.stopping = True
+            self._cond.notify_all()
 
     def close_all(self) -> list[str]:
         """Close every session still open, after the closes already on their way; returns their ids."""
