@@ -1,12 +1,15 @@
-"""Factories for the gate's tests: a run against nothing, emulators on real sockets, the gate as a process."""
+"""Factories for the gate's tests: a run against nothing, emulators on real sockets, the gate as a process,
+scripted answers."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,10 +18,16 @@ from ivhsuite.config import Target
 from ivhsuite.emulator import EmulatorSettings, RunningEmulator, serve_in_thread
 from ivhsuite.gate.context import RunContext, active
 from ivhsuite.gate.options import GateOptions
+from ivhsuite.protocol import Answer
 
 PROJECT = "gate-test-project"
 APPKEY = "gate-test-appkey"
 ACCESS_TOKEN = "gate-test-access-token-never-printed"
+
+
+def answer(code: int = 0, **payload: Any) -> Answer:
+    """An endpoint's answer as the gate reads it: HTTP 200, ``code`` in the Header, ``payload``."""
+    return Answer.read(200, json.dumps({"Header": {"Code": code}, "Payload": payload}))
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -11,11 +10,7 @@ from ivhsuite.emulator import EmulatorSettings, serve_in_thread
 from ivhsuite.gate.cold_start import ColdStarts
 from ivhsuite.protocol import Answer, Code
 
-from .conftest import PROJECT, live_sessions, run_gate_process
-
-
-def answer(code: int = 0, **payload: Any) -> Answer:
-    return Answer.read(200, json.dumps({"Header": {"Code": code}, "Payload": payload}))
+from .conftest import PROJECT, answer, live_sessions, run_gate_process
 
 
 class Endpoint:

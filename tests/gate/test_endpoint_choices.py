@@ -11,7 +11,6 @@ observed", never drift; ``user-id-max`` is compared by consistency only.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +34,7 @@ from ivhsuite.gate.scenarios.scenario_client import Probe
 from ivhsuite.protocol import LIVE_STATUSES, Answer
 from ivhsuite.spec import load_spec
 
-from .conftest import PROJECT, run_gate_process
+from .conftest import PROJECT, answer, run_gate_process
 
 SPEC = load_spec()
 PREPARE = 0.02  # seconds: a create is seen preparing, and is ready soon after
@@ -609,7 +608,7 @@ def test_refusals_too_far_apart_pin_no_rate() -> None:
     measures = Measures()
     for second in range(11):
         refused = second in (0, 10)
-        measures.see("statsession", {"SessionId": "s"}, _answer(100012 if refused else 110018), (second, second))
+        measures.see("statsession", {"SessionId": "s"}, answer(100012 if refused else 110018), (second, second))
     assert measures.rate() == (True, None, 2)  # 1 s apart: two in one closed second
     assert "rate-limit" not in measures.observed()
     assert measures.compare("rate-limit", "20", {}) == ("20", "100012, too few to measure a rate")
@@ -636,16 +635,12 @@ def test_a_recording_s_measured_table_is_checked_and_the_emulator_ignores_it(tmp
         load_measured(file)
 
 
-def _answer(code: int, **payload: Any) -> Answer:
-    return Answer.read(200, json.dumps({"Header": {"Code": code}, "Payload": payload}).encode())
-
-
 def test_closing_twice_refused_as_too_frequent_says_nothing_of_closing_twice() -> None:
     """Beside a busy run a second closesession may get 100012: the rate limit's answer, not the closed session's."""
     spotter = Spotter()
-    spotter.see("closesession", {"SessionId": "s1"}, _answer(100012), closed_before=True)
+    spotter.see("closesession", {"SessionId": "s1"}, answer(100012), closed_before=True)
     assert "close-twice" not in spotter.observed()
-    spotter.see("closesession", {"SessionId": "s1"}, _answer(110013), closed_before=True)
+    spotter.see("closesession", {"SessionId": "s1"}, answer(110013), closed_before=True)
     assert spotter.observed()["close-twice"] == "error"
 
 
@@ -653,10 +648,10 @@ def test_a_refused_poll_says_nothing_of_how_a_cold_session_ended() -> None:
     """A statsession refused (100012 beside a busy run, or a gateway's page) leaves the session cold, not ended."""
     measures = Measures()
     create = {"VirtualmanProjectId": PROJECT, "UserId": "u1", "Protocol": "rtmp"}
-    measures.see("createsession", create, _answer(0, SessionId="s1", SessionStatus=3), (1.0, 1.1))
-    measures.see("statsession", {"SessionId": "s1"}, _answer(100012), (1.2, 1.3))
+    measures.see("createsession", create, answer(0, SessionId="s1", SessionStatus=3), (1.0, 1.1))
+    measures.see("statsession", {"SessionId": "s1"}, answer(100012), (1.2, 1.3))
     measures.see("statsession", {"SessionId": "s1"}, Answer.read(502, b"<html>502</html>"), (1.4, 1.5))
-    measures.see("statsession", {"SessionId": "s1"}, _answer(0, SessionStatus=4, ErrorCode=-111003), (1.6, 1.7))
+    measures.see("statsession", {"SessionId": "s1"}, answer(0, SessionStatus=4, ErrorCode=-111003), (1.6, 1.7))
     assert measures.cold_counts() == (1, 1)
 
 
@@ -698,7 +693,7 @@ def test_the_cache_bounds_hold_whatever_the_latency() -> None:
     measures = Measures()
     model = {"VirtualmanProjectId": PROJECT, "Protocol": "rtmp"}
     for user, status, span in [("a", 3, (0.0, 1.0)), ("b", 1, (0.5, 5.5)), ("c", 3, (10.0, 12.0)), ("d", 1, (14.0, 14.5))]:
-        measures.see("createsession", {**model, "UserId": user}, _answer(0, SessionId=user, SessionStatus=status), span)
+        measures.see("createsession", {**model, "UserId": user}, answer(0, SessionId=user, SessionStatus=status), span)
     # b: warm, but a was in flight until 1.0, after b was sent: no bound. c: cold, b was sent at 0.5 at the latest
     # and c answered at 12.0, so the gap was at most 11.5. d: warm 14.0 - 12.0 = 2 s after c's answer at the least.
     assert measures.cache_bounds() == (2.0, 11.5)
