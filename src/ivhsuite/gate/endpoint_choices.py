@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 
 from ivhsuite.emulator.choices import CHOICES, FOUR_XX, PLAIN_ID, Choices
 from ivhsuite.errors import ConfigError
-from ivhsuite.gate.measured_choices import MEASURED, MEASURES, Measures
+from ivhsuite.gate.measured_choices import MEASURED, MEASURES, OBSERVED_HERE, Measures
 from ivhsuite.protocol import GONE_CODES, Answer, Code, SessionStatus
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -278,9 +278,9 @@ class Spotter:
             return self._longest_user_id
 
     def detail(self, name: str, value: str) -> str:
-        measured = self.measures.observed().get(name)
-        if measured is not None:
-            return measured[1] if measured[0] == value else ""
+        if name in OBSERVED_HERE:  # measured over the whole run: computed for these names only
+            measured = self.measures.observed().get(name)
+            return measured[1] if measured is not None and measured[0] == value else ""
         with self._lock:
             return self._details.get((name, value), "")
 
@@ -409,12 +409,15 @@ def compare(
     """
     rows = []
     for name in (n for n in CHOICES if n in expected):
-        now = observed.get(name)
-        detail = spotter.detail(name, now) if spotter is not None and now is not None else ""
-        if name == "user-id-max" and now is None and spotter is not None:  # not learned: by consistency
-            now, detail = _user_id_max(expected[name], spotter.longest_user_id())
-        elif name in MEASURED and spotter is not None:
+        now, detail = observed.get(name), ""
+        if spotter is None:
+            pass
+        elif name in MEASURED:
             now, detail = spotter.measures.compare(name, expected[name], measured or {})
+        elif name == "user-id-max" and now is None:  # not learned: by consistency
+            now, detail = _user_id_max(expected[name], spotter.longest_user_id())
+        elif now is not None:
+            detail = spotter.detail(name, now)
         rows.append(Drift(name, expected[name], now, detail))
     return rows
 

@@ -35,6 +35,7 @@ from typing import Any
 from ivhsuite.protocol import COLD_FAILURE_CODES, LIVE_STATUSES, Answer, Code, SessionStatus
 
 MEASURED = ("model-cache-seconds", "cold-failure", "rate-limit")  # the values a recording keeps [measured] for
+OBSERVED_HERE = ("model-cache", *MEASURED)  # every choice :meth:`Measures.observed` may give
 MEASURES = ("cache-warm-after", "cache-cold-after", "cold-sessions", "cold-failures", "busiest-second")
 SIGNIFICANCE = 0.001  # cold-failure: counts this unlikely under one probability are drift
 RATE_TOLERANCE = 2.0  # rate-limit: estimates within this factor of each other are one rate
